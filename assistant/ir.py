@@ -1,0 +1,309 @@
+"""The typed query IR: the one contract between the planner and the connectors.
+
+The planner never writes PromQL or SQL. It emits these objects; each connector compiles
+them to its own language (`Connector.native`). All models are strict (`extra="forbid"`)
+and frozen. Datetimes are timezone-aware.
+
+Evaluation semantics shared by every connector (so engines can be compared):
+
+* ``MetricQuery.mode == "range"``: the expression is evaluated at every step
+  ``start, start+step, ..., <= end``. A function's window (``rate(x[w])``) is
+  ``window_s`` or, by default, ``max(step, 300 s)``.
+* ``mode == "instant"``: evaluated once at ``end``; the function window is ``window_s`` or
+  the whole range (``end - start``). "Average CPU over the last hour" is an instant
+  ``avg_over_time`` with the range as window.
+* ``function == "raw"``: the last sample at or before each evaluation time, within a
+  5 minute lookback (Prometheus' instant-vector selection).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from assistant.errors import IRError
+
+LOOKBACK_S = 300
+"""Instant-vector lookback: a raw sample older than this is not 'current' (as Prometheus)."""
+
+DEFAULT_WINDOW_S = 300
+MAX_POINTS = 11_000
+"""Most evaluation steps one range query may ask for (Prometheus' own limit)."""
+
+MetricFunction = Literal[
+    "raw",
+    "rate",
+    "increase",
+    "delta",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "last_over_time",
+    "quantile_over_time",
+    "histogram_quantile",
+]
+Aggregation = Literal[
+    "none", "sum", "avg", "min", "max", "count", "p50", "p90", "p95", "p99", "topk", "bottomk"
+]
+Level = Literal["trace", "debug", "info", "warn", "error", "fatal"]
+LEVELS: tuple[Level, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
+EventKind = Literal["alert", "deploy", "incident", "change"]
+LogField = Literal["service", "host", "level", "template"]
+
+AGG_QUANTILES: dict[str, float] = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+NEEDS_QUANTILE = {"quantile_over_time", "histogram_quantile"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeRange(_Strict):
+    """An absolute, timezone-aware interval, plus an optional evaluation step."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    step_s: int | None = Field(default=None, ge=1, description="evaluation step in seconds")
+    timezone: str = Field(default="UTC", description="IANA zone the user speaks in")
+
+    @model_validator(mode="after")
+    def _check(self) -> TimeRange:
+        if self.end <= self.start:
+            raise ValueError(
+                f"time range ends ({self.end.isoformat()}) before it starts "
+                f"({self.start.isoformat()}); swap them or widen the range"
+            )
+        if self.step_s is not None and self.duration_s / self.step_s > MAX_POINTS:
+            raise ValueError(
+                f"step {self.step_s}s over {self.duration_s:.0f}s gives more than "
+                f"{MAX_POINTS} points; use a larger step"
+            )
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    def resolved_step(self) -> int:
+        """The step to evaluate at: as given, or one giving at most ~240 points."""
+        if self.step_s is not None:
+            return self.step_s
+        raw = self.duration_s / 240
+        for nice in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400):
+            if raw <= nice:
+                return nice
+        return int(math.ceil(raw / 86400) * 86400)
+
+    def steps(self) -> list[datetime]:
+        """Evaluation times from start to end (inclusive) at the resolved step."""
+        step = timedelta(seconds=self.resolved_step())
+        out: list[datetime] = []
+        t = self.start.astimezone(UTC)
+        end = self.end.astimezone(UTC)
+        while t <= end:
+            out.append(t)
+            t += step
+        return out
+
+    @classmethod
+    def last(cls, seconds: float, now: datetime, timezone: str = "UTC") -> TimeRange:
+        """The `seconds` before `now`."""
+        return cls(start=now - timedelta(seconds=seconds), end=now, timezone=timezone)
+
+
+class Matcher(_Strict):
+    """A label matcher, as in PromQL: `=`, `!=`, `=~` (full-match regex), `!~`."""
+
+    label: str = Field(min_length=1)
+    op: Literal["=", "!=", "=~", "!~"] = "="
+    value: str
+
+
+class MetricQuery(_Strict):
+    """Select a metric's series, apply a function over time, then aggregate across series."""
+
+    kind: Literal["metric"] = "metric"
+    metric: str = Field(min_length=1, description="exact metric name from the catalog")
+    matchers: tuple[Matcher, ...] = ()
+    function: MetricFunction = "raw"
+    quantile: float | None = Field(default=None, ge=0, le=1)
+    window_s: int | None = Field(default=None, ge=1, description="range-vector window")
+    aggregation: Aggregation = "none"
+    by: tuple[str, ...] = Field(default=(), description="group-by labels for the aggregation")
+    k: int | None = Field(default=None, ge=1, le=100, description="for topk / bottomk")
+    time_range: TimeRange
+    mode: Literal["range", "instant"] = "range"
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricQuery:
+        if self.function in NEEDS_QUANTILE and self.quantile is None:
+            raise ValueError(f"function {self.function!r} needs 'quantile' (0..1)")
+        if self.function not in NEEDS_QUANTILE and self.quantile is not None:
+            raise ValueError(
+                f"'quantile' is only used with {sorted(NEEDS_QUANTILE)}; "
+                "for a quantile across series use aggregation p50/p90/p95/p99"
+            )
+        if self.aggregation in ("topk", "bottomk") and self.k is None:
+            raise ValueError(f"aggregation {self.aggregation!r} needs 'k'")
+        if self.aggregation not in ("topk", "bottomk") and self.k is not None:
+            raise ValueError("'k' is only used with aggregation topk / bottomk")
+        if self.by and self.aggregation in ("none", "topk", "bottomk"):
+            raise ValueError(f"'by' needs a grouping aggregation, not {self.aggregation!r}")
+        return self
+
+    def window(self) -> int:
+        """The function's range-vector window in seconds (see module docstring)."""
+        if self.window_s is not None:
+            return self.window_s
+        if self.mode == "instant":
+            return max(1, int(self.time_range.duration_s))
+        return max(self.time_range.resolved_step(), DEFAULT_WINDOW_S)
+
+    def eval_times(self) -> list[datetime]:
+        if self.mode == "instant":
+            return [self.time_range.end.astimezone(UTC)]
+        return self.time_range.steps()
+
+
+class LogQuery(_Strict):
+    """Search log lines; optionally count them, by a field or over time.
+
+    * no `count_by`, no `bucket_s`: the newest matching lines (up to `limit`)
+    * `count_by`: rows ``{value, count}`` sorted by count, top `top_k`
+      (`count_by="template"` groups lines that differ only in ids, IPs and numbers)
+    * `bucket_s`: a series of matching-line counts per time bucket
+    """
+
+    kind: Literal["logs"] = "logs"
+    time_range: TimeRange
+    service: str | None = None
+    host: str | None = None
+    level: Level | None = Field(default=None, description="minimum severity")
+    text: str | None = Field(default=None, description="case-insensitive substring")
+    pattern: str | None = Field(default=None, description="regular expression")
+    count_by: LogField | None = None
+    top_k: int = Field(default=10, ge=1, le=1000)
+    bucket_s: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> LogQuery:
+        if self.pattern is not None:
+            import re
+
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"'pattern' is not a valid regular expression: {exc}") from exc
+        if self.count_by is not None and self.bucket_s is not None:
+            raise ValueError("use either 'count_by' or 'bucket_s', not both")
+        return self
+
+
+class EventQuery(_Strict):
+    """List events (alerts, deploys, incidents, changes) overlapping the time range."""
+
+    kind: Literal["events"] = "events"
+    time_range: TimeRange
+    kinds: tuple[EventKind, ...] = ()
+    service: str | None = None
+    host: str | None = None
+    status: str | None = Field(default=None, description="e.g. firing, resolved, succeeded")
+    limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class DocQuery(_Strict):
+    """Search runbooks and docs (served by retrieval, not by a telemetry connector)."""
+
+    kind: Literal["docs"] = "docs"
+    text: str = Field(min_length=1)
+    k: int = Field(default=3, ge=1, le=50)
+
+
+Query = Annotated[MetricQuery | LogQuery | EventQuery | DocQuery, Field(discriminator="kind")]
+_QUERY = TypeAdapter(Query)
+
+
+def parse_query(data: str | bytes | dict[str, Any]) -> Query:
+    """Parse IR from JSON text or a dict; a clear `IRError` names every bad field."""
+    try:
+        if isinstance(data, str | bytes):
+            return _QUERY.validate_json(data)
+        return _QUERY.validate_python(data)
+    except ValidationError as exc:
+        raise IRError(format_validation_error(exc)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the field path, what was wrong, and the allowed values."""
+    parts: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "json_invalid":
+            parts.append(f"not valid JSON: {err.get('ctx', {}).get('error', msg)}")
+            continue
+        ctx = err.get("ctx") or {}
+        if "expected" in ctx:
+            msg = f"got {err.get('input')!r}; allowed: {ctx['expected']}"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown query kind {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+        elif err["type"] == "union_tag_not_found":
+            msg = "missing 'kind' (one of 'metric', 'logs', 'events', 'docs')"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "invalid query: " + "; ".join(parts)
+
+
+def query_json_schema(
+    metrics: list[str] | None = None,
+    services: list[str] | None = None,
+    hosts: list[str] | None = None,
+    labels: list[str] | None = None,
+) -> dict[str, Any]:
+    """The IR's JSON schema, with enums filled from a live catalog where given.
+
+    The result is both a tool schema for large models and a decoding grammar for small ones:
+    a model constrained by it cannot name a metric, service or host that does not exist.
+    """
+    schema = _QUERY.json_schema()
+    defs = schema.get("$defs", {})
+
+    def enum(model: str, field: str, values: list[str] | None, nullable: bool) -> None:
+        if not values or model not in defs:
+            return
+        prop: dict[str, Any] = {"type": "string", "enum": sorted(set(values))}
+        if nullable:
+            prop = {"anyOf": [prop, {"type": "null"}], "default": None}
+        desc = defs[model]["properties"][field].get("description")
+        if desc:
+            prop["description"] = desc
+        defs[model]["properties"][field] = prop
+
+    enum("MetricQuery", "metric", metrics, nullable=False)
+    for model in ("LogQuery", "EventQuery"):
+        enum(model, "service", services, nullable=True)
+        enum(model, "host", hosts, nullable=True)
+    if labels and "Matcher" in defs:
+        defs["Matcher"]["properties"]["label"] = {"type": "string", "enum": sorted(set(labels))}
+    if labels and "MetricQuery" in defs:
+        defs["MetricQuery"]["properties"]["by"] = {
+            "type": "array",
+            "items": {"type": "string", "enum": sorted(set(labels))},
+            "default": [],
+        }
+    return schema

@@ -1,0 +1,171 @@
+"""One settings object: `opsa.toml` plus `OPSA_*` environment variables. Data only.
+
+Precedence (highest first): explicit overrides (CLI flags) > environment > TOML > defaults.
+The TOML file is `$OPSA_CONFIG`, else `./opsa.toml` when it exists. Nested sections use
+`__` in environment names: `OPSA_PROMETHEUS__URL=http://127.0.0.1:9090`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from assistant.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PrometheusSettings(_Section):
+    url: str = "http://127.0.0.1:9090"
+    timeout_s: float = 10.0
+    bearer_token: str | None = Field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    verify_tls: bool = True
+    ca_file: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    max_series: int = 500
+    max_points: int = 200_000
+
+
+class AlertmanagerSettings(_Section):
+    url: str | None = None
+    timeout_s: float = 10.0
+    bearer_token: str | None = Field(default=None, repr=False)
+    verify_tls: bool = True
+
+
+class ChromaSettings(_Section):
+    url: str | None = Field(default=None, description="Chroma server; local files when unset")
+    embedder: Literal["minilm", "e5"] = "e5"
+    events_retention_days: int = 14
+
+
+class LLMSettings(_Section):
+    provider: Literal["llamacpp", "openai", "none"] = "llamacpp"
+    model_path: str | None = Field(default=None, description="GGUF file; bundled model when unset")
+    base_url: str | None = None
+    api_key: str | None = Field(default=None, repr=False)
+    model: str = "local"
+    temperature: float = 0.0
+    max_tokens: int = 256
+    n_ctx: int = 4096
+    timeout_s: float = 30.0
+
+
+class IngestSettings(_Section):
+    service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
+    host_labels: list[str] = Field(
+        default_factory=lambda: ["host", "instance", "hostname", "node"]
+    )
+    batch_size: int = 50_000
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Build services from it with `assistant.services`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPSA_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(default=Path(".opsa"), description="all local state lives here")
+    now: AwareDatetime | None = Field(default=None, description="pinned clock (ISO 8601)")
+    timezone: str = "UTC"
+    backend: str = Field(default="embedded", description="metrics/logs connector name")
+    events_backend: str | None = Field(default=None, description="e.g. alertmanager")
+    query_timeout_s: float = 10.0
+    planner: Literal["rules", "llm", "hybrid"] = "rules"
+    api_tokens: list[str] = Field(default_factory=list, repr=False)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name like 'Asia/Seoul'") from None
+        return v
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _tokens(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [t.strip() for t in v.split(",") if t.strip()]
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def clock(self) -> datetime:
+        """The current time: the pinned clock if set, else the wall clock (UTC)."""
+        return self.now.astimezone(UTC) if self.now is not None else datetime.now(UTC)
+
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "telemetry.duckdb"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def config_path() -> Path | None:
+    explicit = os.environ.get("OPSA_CONFIG")
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise ConfigError(f"OPSA_CONFIG points to {p}, which is not a readable file")
+        return p
+    local = Path("opsa.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from TOML and environment, with `overrides` (e.g. CLI flags) on top.
+
+    Any invalid value becomes a `ConfigError` naming the setting.
+    """
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"bad configuration: {problems}") from None
+    except ValueError as exc:  # malformed TOML is reported by tomllib as ValueError
+        raise ConfigError(f"bad configuration file: {exc}") from None

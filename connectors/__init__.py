@@ -1,0 +1,1 @@
+"""Telemetry backends behind one `Connector` interface (see `connectors.base`)."""

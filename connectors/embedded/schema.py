@@ -1,0 +1,102 @@
+"""The embedded store: one DuckDB file holding metrics, logs and events.
+
+All timestamps are stored as naive UTC `TIMESTAMP` (microseconds). Ingestion writes;
+the connector only reads (it opens the file read-only).
+
+Tables
+------
+series(series_id, metric, labels)         one row per (metric, label set); labels is a
+                                          MAP(VARCHAR, VARCHAR); series_id is a stable hash
+samples(series_id, ts, value)             unique per (series_id, ts)
+metric_meta(metric, type, help, unit)     from # TYPE / # HELP / # UNIT or ingest options
+log_templates(template_id, template)      mined at ingestion (drain3)
+logs(ts, service, host, level, level_num, message, template_id, attrs, source, line_hash)
+                                          line_hash dedupes re-ingestion
+events(id, ts, end_ts, kind, service, host, title, status, severity, attrs)
+ingested(source_key, kind, path, rows, at) what was ingested when (a log of runs)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from assistant.errors import BackendError, ConfigError
+
+LEVEL_NUM: dict[str, int] = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
+
+DDL = """
+CREATE TABLE IF NOT EXISTS series (
+    series_id UBIGINT PRIMARY KEY,
+    metric VARCHAR NOT NULL,
+    labels MAP(VARCHAR, VARCHAR) NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    series_id UBIGINT NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metric_meta (
+    metric VARCHAR PRIMARY KEY,
+    type VARCHAR NOT NULL DEFAULT 'unknown',
+    help VARCHAR NOT NULL DEFAULT '',
+    unit VARCHAR NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS log_templates (
+    template_id INTEGER PRIMARY KEY,
+    template VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS logs (
+    ts TIMESTAMP NOT NULL,
+    service VARCHAR,
+    host VARCHAR,
+    level VARCHAR,
+    level_num TINYINT,
+    message VARCHAR NOT NULL,
+    template_id INTEGER,
+    attrs JSON,
+    source VARCHAR,
+    line_hash UBIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id VARCHAR PRIMARY KEY,
+    ts TIMESTAMP NOT NULL,
+    end_ts TIMESTAMP,
+    kind VARCHAR NOT NULL,
+    service VARCHAR,
+    host VARCHAR,
+    title VARCHAR NOT NULL,
+    status VARCHAR,
+    severity VARCHAR,
+    attrs JSON
+);
+CREATE TABLE IF NOT EXISTS ingested (
+    source_key VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    path VARCHAR,
+    rows BIGINT NOT NULL,
+    at TIMESTAMP NOT NULL
+);
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store (creating its schema when writable) with UTC session time."""
+    if read_only and not path.exists():
+        raise ConfigError(
+            f"no telemetry store at {path}; run 'opsa demo' or 'opsa ingest ...' first"
+        )
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise BackendError(
+            f"cannot open the telemetry store {path}: {exc}. Is another opsa process "
+            "writing to it (e.g. an ingest)? Wait for it to finish."
+        ) from exc
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(DDL)
+    return con
