@@ -14,6 +14,10 @@ Evaluation semantics shared by every connector (so engines can be compared):
   ``avg_over_time`` with the range as window.
 * ``function == "raw"``: the last sample at or before each evaluation time, within a
   5 minute lookback (Prometheus' instant-vector selection).
+* ``function == "histogram_quantile"``: ``metric`` is the histogram's base name (``x`` for
+  ``x_bucket``). With ``aggregation="sum"`` and ``by=(...)`` it means
+  ``histogram_quantile(q, sum by (le, ...) (rate(x_bucket[w])))``; with ``aggregation="none"``
+  ``histogram_quantile(q, rate(x_bucket[w]))`` per series.
 """
 
 from __future__ import annotations

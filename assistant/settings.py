@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -88,7 +89,12 @@ class Settings(BaseSettings):
     events_backend: str | None = Field(default=None, description="e.g. alertmanager")
     query_timeout_s: float = 10.0
     planner: Literal["rules", "llm", "hybrid"] = "rules"
-    api_tokens: list[str] = Field(default_factory=list, repr=False)
+    phrasing: Literal["template", "llm"] = Field(
+        default="template", description="who words the answer; numbers always come from facts"
+    )
+    max_body_bytes: int = 64_000
+    rate_limit_per_minute: int = 120
+    api_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)

@@ -1,0 +1,111 @@
+"""`opsa ask` and `opsa chat`: the terminal front door."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from assistant.cli.common import app, console, friendly, print_json, settings
+from assistant.core import AskOptions, Assistant
+from assistant.models import Answer
+from assistant.services import Services
+
+PlannerOpt = Annotated[
+    str | None, typer.Option("--planner", help="rules | llm | hybrid [OPSA_PLANNER]")
+]
+PhrasingOpt = Annotated[
+    str | None, typer.Option("--phrasing", help="template | llm [OPSA_PHRASING]")
+]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", help="metrics/logs connector, e.g. prometheus")
+]
+
+
+def build_assistant(
+    planner: str | None, phrasing: str | None, backend: str | None = None
+) -> Assistant:
+    from assistant.conversation import ConversationStore
+
+    s = settings(planner=planner, phrasing=phrasing, backend=backend)
+    return Assistant(Services(s), ConversationStore(s.data_dir / "conversations.sqlite"))
+
+
+def render_answer(ans: Answer) -> None:
+    """A person's view of an answer: text, facts, the queries run, sources."""
+    style = "yellow" if (ans.refused or ans.clarification) else "green"
+    console.print(Panel(ans.answer, title="answer", border_style=style, expand=False))
+    if ans.time_range:
+        tr = ans.time_range
+        console.print(f"[dim]window: {tr.start.isoformat()} .. {tr.end.isoformat()} "
+                      f"({tr.timezone})[/dim]")
+    if ans.facts:
+        t = Table("fact", "value", "where", "at", title="facts", title_justify="left")
+        for f in ans.facts[:15]:
+            where = ", ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
+            t.add_row(f.name, f.display or str(f.value), where,
+                      f.at.isoformat() if f.at else "")
+        console.print(t)
+    for q in ans.queries:
+        status = "[green]ok[/green]" if q.ok else f"[red]failed: {q.error}[/red]"
+        console.print(f"[bold]{q.purpose}[/bold] via {q.connector} "
+                      f"({q.elapsed_ms:.0f} ms) {status}", highlight=False)
+        console.print(f"  [dim]{q.native}[/dim]", highlight=False, soft_wrap=True)
+    for s in ans.sources:
+        console.print(f"source: {s.source}" + (f" § {s.heading}" if s.heading else ""))
+    for n in ans.notes:
+        console.print(f"[dim]note: {n}[/dim]")
+    if not ans.grounded:
+        console.print("[yellow]some model wording was replaced: a number did not match "
+                      "the data[/yellow]")
+    console.print(f"[dim]{ans.elapsed_ms:.0f} ms[/dim]")
+
+
+@app.command()
+@friendly
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in English or Korean.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object.")] = False,
+    planner: PlannerOpt = None,
+    phrasing: PhrasingOpt = None,
+    backend: BackendOpt = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Continue a conversation by id.")
+    ] = None,
+) -> None:
+    """Answer one question from your telemetry and runbooks."""
+    assistant = build_assistant(planner, phrasing, backend)
+    try:
+        ans = assistant.ask(question, conversation_id=conversation, options=AskOptions())
+    finally:
+        assistant.services.close()
+    if as_json:
+        print_json(ans.model_dump(mode="json"))
+    else:
+        render_answer(ans)
+
+
+@app.command()
+@friendly
+def chat(
+    planner: PlannerOpt = None, phrasing: PhrasingOpt = None, backend: BackendOpt = None
+) -> None:
+    """An interactive session; follow-ups ("and on web-02?") keep the context."""
+    assistant = build_assistant(planner, phrasing, backend)
+    conv: str | None = None
+    console.print("[dim]Ask a question; empty line or Ctrl-D to quit.[/dim]")
+    try:
+        while True:
+            try:
+                question = console.input("[bold cyan]opsa> [/bold cyan]")
+            except EOFError:
+                break
+            if not question.strip():
+                break
+            ans = assistant.ask(question, conversation_id=conv)
+            conv = ans.conversation_id
+            render_answer(ans)
+    finally:
+        assistant.services.close()

@@ -1,0 +1,206 @@
+"""The assistant: one loop that yields events; `ask()` and `stream()` both consume it.
+
+understand (time, entities, intent, conversation) -> plan (IR) -> execute (connectors,
+retrieval; each query on a time budget) -> facts (code) -> answer (template, optionally
+phrased by the LLM, then grounding-checked).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from assistant import grounding
+from assistant.answer import compose_answer
+from assistant.conversation import ConversationStore, Turn
+from assistant.errors import LLMError, OpsaError
+from assistant.execute import Executed, Executor
+from assistant.facts import Fact
+from assistant.language import detect_language
+from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, WindowOut
+from assistant.phrasing import phrase_with_llm
+from assistant.services import Services
+from assistant.understand import Understanding, understand
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class AskOptions:
+    planner: str | None = None  # rules | llm | hybrid; None -> settings
+    phrasing: str | None = None  # template | llm; None -> settings
+    now: datetime | None = None
+
+
+class Assistant:
+    """Answers operations questions from the services it is given."""
+
+    def __init__(self, services: Services, conversations: ConversationStore | None = None):
+        self.services = services
+        self.settings = services.settings
+        self.conversations = conversations or ConversationStore()
+        self.executor = Executor(services)
+
+    # -- public API -----------------------------------------------------------------------
+    def ask(
+        self, question: str, conversation_id: str | None = None, options: AskOptions | None = None
+    ) -> Answer:
+        """Answer one question (non-streaming)."""
+        answer: Answer | None = None
+        for event in self.stream(question, conversation_id, options):
+            if event.type == "answer":
+                answer = Answer.model_validate(event.data)
+        assert answer is not None, "the agent loop always ends with an answer event"
+        return answer
+
+    def stream(
+        self, question: str, conversation_id: str | None = None, options: AskOptions | None = None
+    ) -> Iterator[AssistantEvent]:
+        """Yield `plan`, `query`, `result`, `token` events, then one `answer` event."""
+        opts = options or AskOptions()
+        t0 = time.perf_counter()
+        conv_id = conversation_id or uuid.uuid4().hex[:12]
+        now = opts.now or self.settings.clock()
+        planner = opts.planner or self.settings.planner
+        history = self.conversations.turns(conv_id)
+
+        early = _reject_question(question)
+        if early is not None:
+            yield self._final(question, early, "en", None, [], [], conv_id, t0, planner,
+                              clarification=True)
+            return
+        und = understand(question, now, self.services, history, planner=planner)
+        yield AssistantEvent(type="plan", data=und.plan_event())
+        if und.plan.refusal or und.plan.clarification:
+            text = und.refusal_text() if und.plan.refusal else (und.plan.clarification or "")
+            ans = self._answer(und, text, [], [], conv_id, t0, planner,
+                               refused=bool(und.plan.refusal),
+                               clarification=bool(und.plan.clarification))
+            self._remember(conv_id, und, ans)
+            yield AssistantEvent(type="answer", data=ans.model_dump(mode="json"))
+            return
+
+        executed: list[Executed] = []
+        for pq in und.plan.queries:
+            yield AssistantEvent(type="query", data={"purpose": pq.purpose,
+                                                     "ir": pq.query.model_dump(mode="json")})
+            ex = self.executor.run(pq, und)
+            executed.append(ex)
+            yield AssistantEvent(type="result", data=ex.summary())
+
+        facts = [f for ex in executed for f in ex.facts]
+        template = compose_answer(
+            question=question,
+            language=und.language,
+            time_range=und.time.range,
+            facts=facts,
+            queries_summary=[ex.describe() for ex in executed],
+            sources=[s for ex in executed for s in ex.sources],
+            errors=[ex.error_text() for ex in executed if not ex.ok],
+            notes=und.notes(),
+        )
+        text, grounded = template, True
+        phrasing = opts.phrasing or self.settings.phrasing
+        if phrasing == "llm" and self.services.chat is not None and facts:
+            try:
+                pieces: list[str] = []
+                for token in phrase_with_llm(self.services.chat, und, facts, executed):
+                    pieces.append(token)
+                    yield AssistantEvent(type="token", data={"text": token})
+                report_text, report = grounding.enforce(
+                    "".join(pieces), facts, und.time.range, fallback=template,
+                    extra_allowed=und.allowed_tokens(),
+                )
+                text, grounded = report_text, report.grounded
+            except LLMError as exc:
+                und.extra_notes.append(f"the model could not phrase the answer ({exc}); "
+                                       "showing the computed answer")
+        else:
+            yield AssistantEvent(type="token", data={"text": template})
+        ans = self._answer(und, text, executed, facts, conv_id, t0, planner, grounded=grounded)
+        self._remember(conv_id, und, ans)
+        yield AssistantEvent(type="answer", data=ans.model_dump(mode="json"))
+
+    # -- helpers --------------------------------------------------------------------------
+    def _answer(
+        self,
+        und: Understanding,
+        text: str,
+        executed: list[Executed],
+        facts: list[Fact],
+        conv_id: str,
+        t0: float,
+        planner: str,
+        *,
+        grounded: bool = True,
+        refused: bool = False,
+        clarification: bool = False,
+    ) -> Answer:
+        tr = und.time.range
+        chart: list[ChartSeries] = []
+        for ex in executed:
+            chart.extend(ex.chart())
+        return Answer(
+            question=und.question,
+            answer=text,
+            language=und.language,
+            time_range=WindowOut(start=tr.start, end=tr.end, timezone=tr.timezone,
+                                 note=und.time.note),
+            queries=[ex.run_record() for ex in executed],
+            facts=[FactOut(name=f.name, value=f.value, unit=f.unit, labels=f.labels, at=f.at,
+                           display=f.display) for f in facts],
+            sources=[s for ex in executed for s in ex.sources],
+            grounded=grounded,
+            refused=refused,
+            clarification=clarification,
+            notes=und.notes(),
+            chart=chart[:6],
+            planner=planner,
+            conversation_id=conv_id,
+            elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
+        )
+
+    def _final(self, question: str, text: str, language: str, window: WindowOut | None,
+               runs: list[object], facts: list[object], conv_id: str, t0: float, planner: str,
+               *, clarification: bool) -> AssistantEvent:
+        ans = Answer(
+            question=question[:200],
+            answer=text,
+            language="ko" if language == "ko" else "en",
+            time_range=window,
+            clarification=clarification,
+            planner=planner,
+            conversation_id=conv_id,
+            elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
+        )
+        return AssistantEvent(type="answer", data=ans.model_dump(mode="json"))
+
+    def _remember(self, conv_id: str, und: Understanding, ans: Answer) -> None:
+        self.conversations.append(conv_id, Turn(question=und.question, answer=ans.answer,
+                                                context=und.context_for_followups()))
+
+
+def _reject_question(question: str) -> str | None:
+    """A clear message for a question that cannot be answered at all, else None."""
+    stripped = question.strip()
+    if not stripped:
+        return "The question is empty. Ask about a metric, log, event or runbook, e.g. " \
+               "'peak CPU on web-03 in the last hour'."
+    if len(stripped) > MAX_QUESTION_CHARS:
+        return (f"The question is {len(stripped)} characters long; the limit is "
+                f"{MAX_QUESTION_CHARS}. Ask one focused question.")
+    letters = sum(ch.isalpha() for ch in stripped)
+    if letters < max(2, len(stripped) // 10):
+        return "I could not read a question in that input. Ask about a metric, log, event " \
+               "or runbook."
+    return None
+
+
+def detect(question: str) -> str:  # re-exported for interfaces
+    return detect_language(question)
+
+
+__all__ = ["AskOptions", "Assistant", "OpsaError"]

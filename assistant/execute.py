@@ -1,0 +1,159 @@
+"""Run planned queries: route each to its connector (or to retrieval), on a time budget.
+
+A failing or slow backend becomes a stated part of the answer (`Executed.error`), never a
+crash: the other queries still run and their facts still arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import BackendTimeout, OpsaError
+from assistant.facts import Fact, facts_from_result
+from assistant.ir import DocQuery, Query
+from assistant.models import ChartSeries, QueryRun, SourceOut
+from assistant.planner import PlannedQuery
+from connectors.base import Result
+
+if TYPE_CHECKING:
+    from assistant.services import Services
+    from assistant.understand import Understanding
+
+CHART_POINTS = 240
+
+
+@dataclass
+class Executed:
+    planned: PlannedQuery
+    connector: str
+    native: str = ""
+    result: Result | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    facts: list[Fact] = field(default_factory=list)
+    sources: list[SourceOut] = field(default_factory=list)
+    doc_texts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def query(self) -> Query:
+        return self.planned.query
+
+    def error_text(self) -> str:
+        return f"{self.connector}: {self.error}"
+
+    def describe(self) -> str:
+        return f"{self.planned.why or self.query.kind} ({self.connector})"
+
+    def run_record(self) -> QueryRun:
+        return QueryRun(
+            connector=self.connector,
+            purpose=self.planned.purpose,
+            ir=self.query.model_dump(mode="json"),
+            native=self.native,
+            ok=self.ok,
+            error=self.error,
+            elapsed_ms=round(self.elapsed_ms, 1),
+            truncated=bool(self.result and self.result.truncated),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        rec = self.run_record().model_dump(mode="json")
+        if self.result is not None:
+            rec["series"] = len(self.result.series)
+            rec["rows"] = len(self.result.rows) + len(self.result.logs) + len(self.result.events)
+        rec["hits"] = len(self.sources)
+        return rec
+
+    def chart(self) -> list[ChartSeries]:
+        if self.result is None or self.planned.purpose not in ("main", "context"):
+            return []
+        out = []
+        for s in self.result.series[:5]:
+            pts = s.points
+            if len(pts) > CHART_POINTS:
+                stride = len(pts) // CHART_POINTS + 1
+                pts = pts[::stride]
+            label = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or s.metric
+            out.append(ChartSeries(name=label, unit=self.result.unit, points=pts))
+        return out
+
+
+class Executor:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, pq: PlannedQuery, und: Understanding) -> Executed:
+        q = pq.query
+        if isinstance(q, DocQuery):
+            return self._docs(pq)
+        try:
+            conn = self.services.connector_for(q)
+        except OpsaError as exc:
+            return Executed(planned=pq, connector=self.services.settings.backend, error=str(exc))
+        ex = Executed(planned=pq, connector=conn.name)
+        try:
+            ex.native = conn.native(q)
+        except OpsaError as exc:
+            ex.error = str(exc)
+            return ex
+        t0 = time.perf_counter()
+        try:
+            ex.result = _with_budget(lambda: conn.run(q), self.services.settings.query_timeout_s,
+                                     conn.name)
+        except OpsaError as exc:
+            ex.error = str(exc)
+        ex.elapsed_ms = (time.perf_counter() - t0) * 1000
+        if ex.result is not None:
+            ex.native = ex.result.native or ex.native
+            index = und.plan.queries.index(pq)
+            ex.facts = facts_from_result(q, ex.result, index)
+        return ex
+
+    def _docs(self, pq: PlannedQuery) -> Executed:
+        assert isinstance(pq.query, DocQuery)
+        ex = Executed(planned=pq, connector="chroma", native=f"hybrid search: {pq.query.text!r}")
+        retriever = self.services.retriever()
+        if retriever is None:
+            ex.error = self.services.problems.get("retrieval", "retrieval is not configured")
+            return ex
+        t0 = time.perf_counter()
+        try:
+            hits = retriever.search(pq.query.text, collection="docs", k=pq.query.k)
+        except OpsaError as exc:
+            ex.error = str(exc)
+            return ex
+        finally:
+            ex.elapsed_ms = (time.perf_counter() - t0) * 1000
+        for h in hits:
+            ex.sources.append(SourceOut(source=h.source, heading=h.heading or "",
+                                        score=round(float(h.score), 4), collection=h.collection))
+            ex.doc_texts.append(h.text)
+        return ex
+
+
+def _with_budget(fn: Any, budget_s: float, name: str) -> Result:
+    """Run `fn` in a worker thread; past `budget_s` give up with `BackendTimeout`."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True, name=f"query-{name}")
+    worker.start()
+    worker.join(budget_s)
+    if worker.is_alive():
+        raise BackendTimeout(f"the {name} backend did not answer within {budget_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    result: Result = box["result"]
+    return result

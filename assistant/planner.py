@@ -1,0 +1,292 @@
+"""Rules planner: intent + linked entities + time range -> a list of IR queries.
+
+Deterministic and fast; it works on any catalog because it chooses metrics by their type,
+labels and names as linked by `assistant.entities`, never by a list of demo names. The LLM
+planner (`assistant.llm_planner`) can replace or back it up (`hybrid`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.entities import Links
+from assistant.intent import IntentReading
+from assistant.ir import (
+    AGG_QUANTILES,
+    Aggregation,
+    DocQuery,
+    EventQuery,
+    LogQuery,
+    Matcher,
+    MetricFunction,
+    MetricQuery,
+    Query,
+    TimeRange,
+)
+from connectors.base import Catalog, MetricInfo
+
+Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
+
+HOST_LABELS = ("host", "instance", "hostname", "node")
+SERVICE_LABELS = ("service", "job", "app")
+STATUS_LABELS = ("code", "status", "status_code")
+ERROR_WORDS = re.compile(r"5xx|error|errors|fail|에러|오류|실패", re.IGNORECASE)
+LATENCY_WORDS = re.compile(r"latency|duration|response time|slow|지연|응답 ?시간|느려", re.I)
+
+
+@dataclass
+class PlannedQuery:
+    query: Query
+    purpose: Purpose = "main"
+    why: str = ""
+
+
+@dataclass
+class Plan:
+    queries: list[PlannedQuery] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refusal: str | None = None
+    clarification: str | None = None
+
+
+def _label_in(metric: MetricInfo, candidates: tuple[str, ...]) -> str | None:
+    for name in candidates:
+        if name in metric.labels:
+            return name
+    return None
+
+
+def _status_matcher(metric: MetricInfo, text: str) -> Matcher | None:
+    label = _label_in(metric, STATUS_LABELS)
+    if label is None:
+        return None
+    m = re.search(r"\b([1-5])(?:xx|\d\d)\b", text, re.IGNORECASE)
+    if m and m.group(0).lower().endswith("xx"):
+        return Matcher(label=label, op="=~", value=f"{m.group(1)}..")
+    if m:
+        return Matcher(label=label, value=m.group(0))
+    if ERROR_WORDS.search(text):
+        return Matcher(label=label, op="=~", value="5..")
+    return None
+
+
+def find_metric(
+    catalog: Catalog, *, kind: Literal["errors", "latency"], service_label: bool
+) -> MetricInfo | None:
+    """A generic choice when no metric was named: the request counter or latency histogram."""
+    best: tuple[int, MetricInfo] | None = None
+    for m in catalog.metrics:
+        name = m.name.lower()
+        score = 0
+        if kind == "errors" and (m.type == "counter" or name.endswith("_total")):
+            if _label_in(m, STATUS_LABELS):
+                score = 3 + ("request" in name)
+        elif kind == "latency" and (m.type == "histogram" or name.endswith("_bucket")):
+            score = 2 + any(w in name for w in ("duration", "latency", "seconds"))
+        if score and service_label and _label_in(m, SERVICE_LABELS) is None:
+            score -= 1
+        if score and (best is None or score > best[0]):
+            best = (score, m)
+    return best[1] if best else None
+
+
+def _is_counter(m: MetricInfo) -> bool:
+    return m.type == "counter" or m.name.endswith("_total")
+
+
+def _is_histogram(m: MetricInfo) -> bool:
+    return m.type == "histogram" or m.name.endswith("_bucket") or "le" in m.labels
+
+
+@dataclass
+class PlanInput:
+    question: str  # time phrases removed
+    time_range: TimeRange
+    reading: IntentReading
+    links: Links
+    catalog: Catalog
+
+
+def metric_query(
+    m: MetricInfo,
+    inp: PlanInput,
+    *,
+    quantile_stat: str | None = None,
+    force_status: bool = False,
+) -> MetricQuery:
+    """One metric question -> one range query with matchers and a sensible function."""
+    r, links = inp.reading, inp.links
+    matchers: list[Matcher] = []
+    by: list[str] = []
+    host_label = _label_in(m, HOST_LABELS)
+    service_label = _label_in(m, SERVICE_LABELS)
+    hosts = [h.value for h in links.hosts]
+    services = [s.value for s in links.services]
+    if hosts and host_label:
+        matchers.append(_one_or_regex(host_label, hosts, m, host=True))
+    if services and service_label:
+        matchers.append(_one_or_regex(service_label, services, m, host=False))
+    for lv in links.labels:
+        if lv.label in m.labels and lv.label not in {x.label for x in matchers}:
+            matchers.append(Matcher(label=lv.label, value=lv.value))
+    if force_status or not any(x.label in STATUS_LABELS for x in matchers):
+        sm = _status_matcher(m, inp.question) if (force_status or ERROR_WORDS.search(
+            inp.question) or re.search(r"\b[1-5]xx\b", inp.question, re.I)) else None
+        if sm is not None:
+            matchers = [x for x in matchers if x.label != sm.label] + [sm]
+
+    function: MetricFunction = "raw"
+    quantile: float | None = None
+    aggregation: Aggregation = "none"
+    by: tuple[str, ...] = ()
+    if _is_histogram(m):
+        function = "histogram_quantile"
+        stat = quantile_stat or r.stat
+        quantile = 0.5 if stat == "avg" else AGG_QUANTILES.get(stat or "", 0.95)
+    elif _is_counter(m):
+        function = "increase" if (r.count or r.stat == "sum") and not r.rate else "rate"
+    if function != "raw":
+        # Sum away every other label so each answer line is one host or one service.
+        if host_label and (hosts or (r.topk and not services)):
+            by = (host_label,)
+        elif service_label:
+            by = (service_label,)
+        elif host_label:
+            by = (host_label,)
+        aggregation = "sum"
+    metric_name = m.name
+    if function == "histogram_quantile" and metric_name.endswith("_bucket"):
+        metric_name = metric_name[: -len("_bucket")]
+    return MetricQuery(
+        metric=metric_name,
+        matchers=tuple(matchers),
+        function=function,
+        quantile=quantile,
+        aggregation=aggregation,
+        by=by,
+        time_range=inp.time_range,
+    )
+
+
+def _one_or_regex(label: str, values: list[str], m: MetricInfo, *, host: bool) -> Matcher:
+    known = m.labels.get(label, [])
+    if host and label == "instance" and known and values[0] not in known:
+        # instance is often host:port
+        return Matcher(label=label, op="=~", value="|".join(re.escape(v) + "(:\\d+)?"
+                                                            for v in values))
+    if len(values) == 1:
+        return Matcher(label=label, value=values[0])
+    return Matcher(label=label, op="=~", value="|".join(re.escape(v) for v in values))
+
+
+def _log_query(inp: PlanInput, *, top: bool) -> LogQuery:
+    r, links = inp.reading, inp.links
+    text = r.quoted[0] if r.quoted else None
+    return LogQuery(
+        time_range=inp.time_range,
+        service=links.services[0].value if links.services else None,
+        host=links.hosts[0].value if links.hosts else None,
+        level=r.level,
+        text=text,
+        count_by="template" if top else None,
+        top_k=r.topk or 5,
+        limit=20,
+    )
+
+
+def _event_query(inp: PlanInput, *, widen_s: int = 0) -> EventQuery:
+    from datetime import timedelta
+
+    tr = inp.time_range
+    if widen_s:
+        tr = TimeRange(
+            start=tr.start - timedelta(seconds=widen_s), end=tr.end, timezone=tr.timezone
+        )
+    links = inp.links
+    return EventQuery(
+        time_range=tr,
+        kinds=tuple(inp.reading.event_kinds),
+        service=links.services[0].value if links.services else None,
+        host=links.hosts[0].value if links.hosts else None,
+        limit=50,
+    )
+
+
+def plan_rules(inp: PlanInput) -> Plan:
+    """The deterministic plan for one question."""
+    r, links, cat = inp.reading, inp.links, inp.catalog
+    plan = Plan()
+    intents = set(r.intents)
+
+    if links.unknown:
+        u = links.unknown[0]
+        hint = f"; did you mean {', '.join(u.suggestions)}?" if u.suggestions else ""
+        plan.clarification = f"no {u.kind} named {u.value!r}{hint}"
+        return plan
+    if "refuse" in intents:
+        plan.refusal = "write"
+        return plan
+
+    metrics = [cat.metric(x.value) for x in links.metrics]
+    named = [m for m in metrics if m is not None]
+    if "why" in intents:
+        return _plan_why(inp, named)
+
+    if named and ("metric" in intents or not intents - {"docs"}):
+        for m in named[:2]:
+            plan.queries.append(PlannedQuery(metric_query(m, inp), "main", f"metric {m.name}"))
+    elif "metric" in intents and not ({"logs", "events"} & intents):
+        kind: Literal["errors", "latency"] = (
+            "latency" if LATENCY_WORDS.search(inp.question) else "errors"
+        )
+        m = find_metric(cat, kind=kind, service_label=bool(links.services))
+        if m is not None and (kind == "latency" or ERROR_WORDS.search(inp.question)
+                              or r.rate or "request" in inp.question.lower()):
+            plan.queries.append(PlannedQuery(
+                metric_query(m, inp, force_status=kind == "errors"), "main", f"{kind} {m.name}"))
+    if "logs" in intents or (r.level and not plan.queries and "events" not in intents):
+        plan.queries.append(PlannedQuery(_log_query(inp, top=True), "logs", "log templates"))
+        if not (r.top_templates or r.count):
+            plan.queries.append(PlannedQuery(_log_query(inp, top=False), "logs", "log lines"))
+    if "events" in intents:
+        plan.queries.append(PlannedQuery(_event_query(inp), "events", "events"))
+    if "docs" in intents or not plan.queries:
+        plan.queries.append(PlannedQuery(DocQuery(text=inp.question, k=3), "docs", "runbooks"))
+        if not ({"docs"} & intents) and not named:
+            plan.notes.append("the question named no metric, log or event; searched the runbooks")
+    return plan
+
+
+def _plan_why(inp: PlanInput, named: list[MetricInfo]) -> Plan:
+    """'Why' / 'what happened': the signal around the window, errors, changes, runbooks."""
+    plan = Plan()
+    links, cat = inp.links, inp.catalog
+    chosen: list[MetricInfo] = list(named[:2])
+    if not chosen and links.services:
+        for kind in ("errors", "latency"):
+            m = find_metric(cat, kind=kind, service_label=True)  # type: ignore[arg-type]
+            if m is not None:
+                chosen.append(m)
+    if not chosen and links.hosts:
+        chosen = [
+            m for m in cat.metrics
+            if _label_in(m, HOST_LABELS) and not _is_counter(m) and not _is_histogram(m)
+            and re.search(r"percent|ratio|utili[sz]ation", m.name)
+        ][:3]
+    for m in chosen:
+        is_err = _is_counter(m) and _label_in(m, STATUS_LABELS) is not None
+        plan.queries.append(PlannedQuery(
+            metric_query(m, inp, force_status=is_err), "main", f"signal {m.name}"))
+    err_reading = IntentReading(
+        intents=inp.reading.intents, level=inp.reading.level or "error", topk=5
+    )
+    log_inp = PlanInput(inp.question, inp.time_range, err_reading, links, cat)
+    plan.queries.append(PlannedQuery(_log_query(log_inp, top=True), "errors", "top errors"))
+    ev_reading = IntentReading(intents=inp.reading.intents)
+    ev_inp = PlanInput(inp.question, inp.time_range, ev_reading, links, cat)
+    plan.queries.append(PlannedQuery(_event_query(ev_inp, widen_s=3600), "events",
+                                     "deploys, alerts and changes"))
+    plan.queries.append(PlannedQuery(DocQuery(text=inp.question, k=3), "docs", "runbooks"))
+    return plan

@@ -1,0 +1,126 @@
+"""The one factory: settings (data) -> the services the assistant uses (objects).
+
+Everything is built lazily and once; a service that cannot be built (an optional package
+missing, an unreachable server) is reported where it is used, not at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import ConfigError, OpsaError
+from assistant.ir import Query
+from assistant.settings import Settings
+from connectors.base import Catalog, Connector
+from connectors.registry import connector_class
+
+if TYPE_CHECKING:
+    from assistant.entities import EntityLinker
+    from assistant.llm import ChatModel
+    from assistant.retrieval import Retriever
+
+
+def build_connector(name: str, settings: Settings) -> Connector:
+    """A connector by registry name, configured from settings."""
+    cls = connector_class(name)
+    factory = getattr(cls, "from_settings", None)
+    if factory is None:
+        raise ConfigError(f"connector {name!r} has no from_settings(settings) constructor")
+    conn: Connector = factory(settings)
+    return conn
+
+
+class Services:
+    """Connectors, catalog, retrieval, model and entity linker for one settings object."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self.problems: dict[str, str] = {}
+
+    @cached_property
+    def backend(self) -> Connector:
+        return build_connector(self.settings.backend, self.settings)
+
+    @cached_property
+    def events_backend(self) -> Connector:
+        name = self.settings.events_backend
+        return build_connector(name, self.settings) if name else self.backend
+
+    def connector_for(self, query: Query) -> Connector:
+        """The connector that answers this kind of query."""
+        if query.kind == "events":
+            return self.events_backend
+        if not self.backend.supports(query):
+            raise ConfigError(
+                f"the {self.backend.name} backend cannot answer {query.kind} queries; "
+                "configure a backend that holds them (e.g. backend = \"embedded\")"
+            )
+        return self.backend
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        with self._lock:
+            cat = self.backend.catalog()
+            if self.settings.events_backend:
+                try:
+                    cat = cat.merged(self.events_backend.catalog())
+                except OpsaError as exc:
+                    self.problems["events_backend"] = str(exc)
+            return cat
+
+    def retriever(self) -> Retriever | None:
+        """The retrieval layer, or None (with the reason in `problems`) when unavailable."""
+        with self._lock:
+            if "retriever" in self.__dict__:
+                return self.__dict__["retriever"]  # type: ignore[no-any-return]
+            try:
+                from assistant.retrieval import Retriever
+
+                r: Retriever | None = Retriever(self.settings)
+            except (OpsaError, ImportError) as exc:
+                self.problems["retrieval"] = str(exc)
+                r = None
+            self.__dict__["retriever"] = r
+            return r
+
+    @cached_property
+    def chat(self) -> ChatModel | None:
+        from assistant.llm import build_chat_model
+
+        try:
+            return build_chat_model(self.settings)
+        except OpsaError as exc:
+            self.problems["llm"] = str(exc)
+            return None
+
+    @cached_property
+    def linker(self) -> EntityLinker:
+        from assistant.entities import EntityLinker
+
+        return EntityLinker(self.catalog, semantic=self._semantic_catalog_search)
+
+    def _semantic_catalog_search(self, text: str) -> list[tuple[str, str, float]]:
+        retriever = self.retriever()
+        if retriever is None:
+            return []
+        try:
+            hits = retriever.search(text, collection="catalog", k=5)
+        except OpsaError as exc:
+            self.problems["retrieval"] = str(exc)
+            return []
+        out: list[tuple[str, str, float]] = []
+        for h in hits:
+            meta: dict[str, Any] = h.metadata or {}
+            kind = str(meta.get("kind", "metric"))
+            name = str(meta.get("name", h.id))
+            out.append((kind, name, float(h.score)))
+        return out
+
+    def close(self) -> None:
+        for key in ("backend", "events_backend"):
+            conn = self.__dict__.get(key)
+            if conn is not None:
+                conn.close()

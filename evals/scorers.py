@@ -1,0 +1,197 @@
+"""Deterministic scorers: each looks at one case and one Answer and says pass/fail and why.
+
+Scorers: plan (per slot), window, numeric facts (relative tolerance), grounding (every
+number in the answer traces to a fact), sources (retrieval hit), refusal/clarification,
+language, mentions. A scorer that does not apply to a case returns None.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from assistant import grounding
+from assistant.facts import Fact
+from assistant.ir import TimeRange
+from assistant.models import Answer, FactOut
+from evals.schema import Case, ExpectedQuery, FactRef, resolve_when
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+HOST_LABELS = ("host", "instance", "hostname", "node")
+SERVICE_LABELS = ("service", "job", "app")
+
+
+@dataclass
+class Score:
+    name: str
+    ok: bool
+    detail: str = ""
+    expected: Any = None
+    got: Any = None
+
+
+@dataclass
+class SlotTally:
+    """Per-slot confusion: expected value -> got value -> count."""
+
+    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+
+    def add(self, slot: str, expected: str, got: str) -> None:
+        row = self.counts.setdefault(slot, {}).setdefault(expected, {})
+        row[got] = row.get(got, 0) + 1
+
+
+def _slots(ir: dict[str, Any]) -> dict[str, Any]:
+    """The comparable slots of one planned IR query."""
+    out: dict[str, Any] = {"kind": ir.get("kind")}
+    if ir.get("kind") == "metric":
+        out.update(metric=ir.get("metric"), function=ir.get("function"),
+                   aggregation=ir.get("aggregation"))
+        for m in ir.get("matchers", []):
+            if m["label"] in HOST_LABELS:
+                out["host"] = m["value"]
+            if m["label"] in SERVICE_LABELS:
+                out["service"] = m["value"]
+    elif ir.get("kind") == "logs":
+        out.update(host=ir.get("host"), service=ir.get("service"), level=ir.get("level"),
+                   count_by=ir.get("count_by"))
+    elif ir.get("kind") == "events":
+        out.update(host=ir.get("host"), service=ir.get("service"),
+                   event_kinds=sorted(ir.get("kinds", [])))
+    return out
+
+
+def _matches(exp: ExpectedQuery, slots: dict[str, Any]) -> list[str]:
+    """Slots of `exp` that `slots` gets wrong (empty = match)."""
+    wrong = []
+    for key, want in exp.model_dump(exclude_none=True).items():
+        got = slots.get(key)
+        if key == "event_kinds":
+            if sorted(want) != (got or []):
+                wrong.append(key)
+        elif key == "host" and isinstance(got, str) and "|" in got:
+            if want not in got.split("|"):
+                wrong.append(key)
+        elif got != want:
+            wrong.append(key)
+    return wrong
+
+
+def score_plan(case: Case, ans: Answer, tally: SlotTally) -> Score | None:
+    if not case.expect.queries:
+        return None
+    planned = [_slots(q.ir) for q in ans.queries]
+    problems = []
+    for exp in case.expect.queries:
+        candidates = [p for p in planned if p.get("kind") == exp.kind]
+        best = min(candidates, key=lambda p: len(_matches(exp, p)), default=None)
+        for key, want in exp.model_dump(exclude_none=True).items():
+            got = best.get(key) if best else None
+            tally.add(key, str(want), str(got))
+        if best is None:
+            problems.append(f"no {exp.kind} query")
+        elif wrong := _matches(exp, best):
+            problems.append(f"{exp.kind}: " + ", ".join(
+                f"{k} expected {getattr(exp, k)!r} got {best.get(k)!r}" for k in wrong))
+    return Score("plan", not problems, "; ".join(problems),
+                 [e.model_dump(exclude_none=True) for e in case.expect.queries], planned)
+
+
+def score_window(case: Case, ans: Answer, now: datetime) -> Score | None:
+    w = case.expect.window
+    if w is None:
+        return None
+    if ans.time_range is None:
+        return Score("window", False, "no time range in the answer")
+    start, end = resolve_when(w.start, now), resolve_when(w.end, now)
+    ds = abs((ans.time_range.start - start).total_seconds())
+    de = abs((ans.time_range.end - end).total_seconds())
+    ok = ds <= w.tolerance_s and de <= w.tolerance_s
+    return Score("window", ok, "" if ok else f"start off by {ds:.0f}s, end off by {de:.0f}s",
+                 [start.isoformat(), end.isoformat()],
+                 [ans.time_range.start.isoformat(), ans.time_range.end.isoformat()])
+
+
+def close(a: Any, b: Any, tol: float) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        if math.isnan(float(a)) or math.isnan(float(b)):
+            return False
+        return abs(float(a) - float(b)) <= tol * max(abs(float(b)), 1e-9) + 1e-9
+    return str(a).strip().lower() == str(b).strip().lower()
+
+
+def score_facts(case: Case, ans: Answer, refs: list[tuple[FactRef, Any]]) -> Score | None:
+    if not refs:
+        return None
+    problems = []
+    for ref, want in refs:
+        if want is None:
+            problems.append(f"{ref.fact}: the reference itself has no value")
+            continue
+        cands = [f for f in ans.facts if f.name == ref.fact
+                 and all(f.labels.get(k) == v for k, v in ref.labels.items())]
+        if not any(close(_value(f, want), want, ref.tolerance) for f in cands):
+            got = [f.value for f in cands][:3]
+            problems.append(f"{ref.fact}{ref.labels or ''}: expected {want!r}, got {got}")
+    return Score("numeric", not problems, "; ".join(problems))
+
+
+def _value(f: FactOut, want: Any) -> Any:
+    if isinstance(want, str) and isinstance(f.value, str):
+        return f.value
+    if isinstance(want, datetime):
+        return f.at.isoformat() if f.at else None
+    return f.value
+
+
+def score_grounding(ans: Answer, tr: TimeRange | None) -> Score | None:
+    if tr is None or ans.refused or ans.clarification:
+        return None
+    facts = [Fact(name=f.name, value=f.value, unit=f.unit, labels=f.labels, at=f.at,
+                  query_index=0, display=f.display) for f in ans.facts]
+    report = grounding.check(ans.answer, facts, tr, extra_allowed=[ans.question])
+    detail = "; ".join(f"{n!r} in {s[:60]!r}" for s, n in report.violations)
+    return Score("grounding", report.grounded, detail)
+
+
+def score_sources(case: Case, ans: Answer) -> Score | None:
+    if not case.expect.sources:
+        return None
+    got = [s.source for s in ans.sources]
+    ok = any(any(src.endswith(want) or want in src for src in got) for want in case.expect.sources)
+    return Score("sources", ok, "" if ok else "expected runbook not cited",
+                 case.expect.sources, got)
+
+
+def score_refusal(case: Case, ans: Answer) -> Score | None:
+    exp = case.expect
+    if not (exp.refusal or exp.clarification or "adversarial" in case.tags):
+        return None
+    if exp.refusal:
+        ok = ans.refused and not any(q.ok and q.purpose == "main" for q in ans.queries)
+        return Score("refusal", ok, "" if ok else "expected a refusal")
+    if exp.clarification:
+        return Score("refusal", ans.clarification, "" if ans.clarification else
+                     "expected a clarification / clear error")
+    return Score("refusal", not ans.refused, "" if not ans.refused else "refused wrongly")
+
+
+def score_language(case: Case, ans: Answer) -> Score:
+    has_ko = bool(HANGUL.search(ans.answer))
+    ok = has_ko if case.language == "ko" else ans.language == "en"
+    return Score("language", ok, "" if ok else f"expected {case.language} answer")
+
+
+def score_mentions(case: Case, ans: Answer, gt_mentions: list[str]) -> Score | None:
+    wanted = list(case.expect.mentions) + gt_mentions
+    if not wanted and not case.expect.forbidden:
+        return None
+    text = ans.answer.lower()
+    missing = [m for m in wanted if m.lower() not in text]
+    present = [m for m in case.expect.forbidden if m.lower() in text]
+    ok = not missing and not present
+    detail = "; ".join([f"missing {m!r}" for m in missing] + [f"contains {m!r}" for m in present])
+    return Score("mentions", ok, detail)
