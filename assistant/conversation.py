@@ -62,7 +62,9 @@ class ConversationStore:
             self._db.execute(
                 "INSERT INTO turns VALUES (?, ?, ?)", (conv_id, n + 1, turn.model_dump_json())
             )
-            self._db.execute("DELETE FROM turns WHERE conv = ? AND n <= ?", (conv_id, n + 1 - MAX_TURNS))
+            self._db.execute(
+                "DELETE FROM turns WHERE conv = ? AND n <= ?", (conv_id, n + 1 - MAX_TURNS)
+            )
             self._db.commit()
 
     def export(self, conv_id: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from assistant import grounding
-from assistant.answer import compose_answer
+from assistant.answer import compose
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
@@ -92,7 +92,7 @@ class Assistant:
             yield AssistantEvent(type="result", data=ex.summary())
 
         facts = [f for ex in executed for f in ex.facts]
-        template = compose_answer(
+        composed = compose(
             question=question,
             language=und.language,
             time_range=und.time.range,
@@ -102,7 +102,7 @@ class Assistant:
             errors=[ex.error_text() for ex in executed if not ex.ok],
             notes=und.notes(),
         )
-        text, grounded = template, True
+        text, grounded = composed.text(), True
         phrasing = opts.phrasing or self.settings.phrasing
         if phrasing == "llm" and self.services.chat is not None and facts:
             try:
@@ -110,16 +110,21 @@ class Assistant:
                 for token in phrase_with_llm(self.services.chat, und, facts, executed):
                     pieces.append(token)
                     yield AssistantEvent(type="token", data={"text": token})
-                report_text, report = grounding.enforce(
-                    "".join(pieces), facts, und.time.range, fallback=template,
-                    extra_allowed=und.allowed_tokens(),
+                body, report = grounding.enforce(
+                    "".join(pieces), facts, und.time.range, fallback=composed.facts_text,
+                    extra_allowed=[*composed.allowed, *und.allowed_tokens()],
                 )
-                text, grounded = report_text, report.grounded
+                # The enforced text is grounded by construction; say what was replaced.
+                text = composed.text(facts_text=body)
+                if report.rewritten or report.used_fallback:
+                    und.extra_notes.append(
+                        f"{len(report.violations)} model sentence(s) replaced: their numbers "
+                        "were not in the query results")
             except LLMError as exc:
                 und.extra_notes.append(f"the model could not phrase the answer ({exc}); "
                                        "showing the computed answer")
         else:
-            yield AssistantEvent(type="token", data={"text": template})
+            yield AssistantEvent(type="token", data={"text": text})
         ans = self._answer(und, text, executed, facts, conv_id, t0, planner, grounded=grounded)
         self._remember(conv_id, und, ans)
         yield AssistantEvent(type="answer", data=ans.model_dump(mode="json"))
@@ -151,7 +156,8 @@ class Assistant:
                                  note=und.time.note),
             queries=[ex.run_record() for ex in executed],
             facts=[FactOut(name=f.name, value=f.value, unit=f.unit, labels=f.labels, at=f.at,
-                           display=f.display) for f in facts],
+                           display=f.display, rank=f.rank, metric=f.metric,
+                           function=f.function) for f in facts],
             sources=[s for ex in executed for s in ex.sources],
             grounded=grounded,
             refused=refused,

@@ -114,7 +114,9 @@ TOP_TEMPLATES = _rx(
     "what errors", "kinds of error", "types of error", "error types", "group", "patterns",
     "가장 많은", "가장 흔한", "자주", "빈번", "종류", "유형",
 )
-COUNT_WORDS = _rx("how many", "count", "number of", "몇 번", "몇번", "몇 건", "몇건", "개수", "건수")
+COUNT_WORDS = _rx(
+    "how many", "count", "number of", "몇 번", "몇번", "몇 건", "몇건", "개수", "건수"
+)
 QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`]{2,120})[\"“”'‘’`]")
 
 

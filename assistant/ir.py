@@ -99,7 +99,7 @@ class TimeRange(_Strict):
 
     @property
     def duration_s(self) -> float:
-        return (self.end - self.start).total_seconds()
+        return (self.end.astimezone(UTC) - self.start.astimezone(UTC)).total_seconds()
 
     def resolved_step(self) -> int:
         """The step to evaluate at: as given, or one giving at most ~240 points."""

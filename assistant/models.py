@@ -41,6 +41,9 @@ class FactOut(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     at: datetime | None = None
     display: str = ""
+    rank: int | None = None
+    metric: str = ""
+    function: str = ""
 
 
 class SourceOut(_Model):

@@ -119,18 +119,17 @@ def metric_query(
     """One metric question -> one range query with matchers and a sensible function."""
     r, links = inp.reading, inp.links
     matchers: list[Matcher] = []
-    by: list[str] = []
     host_label = _label_in(m, HOST_LABELS)
     service_label = _label_in(m, SERVICE_LABELS)
-    hosts = [h.value for h in links.hosts]
-    services = [s.value for s in links.services]
+    hosts = _applicable(m, host_label, [h.value for h in links.hosts])
+    services = _applicable(m, service_label, [s.value for s in links.services])
     if hosts and host_label:
         matchers.append(_one_or_regex(host_label, hosts, m, host=True))
     if services and service_label:
         matchers.append(_one_or_regex(service_label, services, m, host=False))
-    for lv in links.labels:
-        if lv.label in m.labels and lv.label not in {x.label for x in matchers}:
-            matchers.append(Matcher(label=lv.label, value=lv.value))
+    for lv in [*links.labels, *links.patterns]:
+        if lv.label and lv.label in m.labels and lv.label not in {x.label for x in matchers}:
+            matchers.append(Matcher(label=lv.label, op=lv.op, value=lv.value))
     if force_status or not any(x.label in STATUS_LABELS for x in matchers):
         sm = _status_matcher(m, inp.question) if (force_status or ERROR_WORDS.search(
             inp.question) or re.search(r"\b[1-5]xx\b", inp.question, re.I)) else None
@@ -168,6 +167,21 @@ def metric_query(
         by=by,
         time_range=inp.time_range,
     )
+
+
+LABEL_VALUES_CAP = 50
+
+
+def _applicable(m: MetricInfo, label: str | None, values: list[str]) -> list[str]:
+    """Linked values this metric actually has (a derived alias like "db" -> postgres must
+    not filter a metric that only knows checkout and payments down to nothing)."""
+    if label is None:
+        return []
+    known = m.labels.get(label, [])
+    if not known or len(known) >= LABEL_VALUES_CAP:
+        return values
+    strip = {k.split(":")[0] for k in known}
+    return [v for v in values if v in known or v in strip]
 
 
 def _one_or_regex(label: str, values: list[str], m: MetricInfo, *, host: bool) -> Matcher:
@@ -229,8 +243,7 @@ def plan_rules(inp: PlanInput) -> Plan:
         plan.refusal = "write"
         return plan
 
-    metrics = [cat.metric(x.value) for x in links.metrics]
-    named = [m for m in metrics if m is not None]
+    named = _named_metrics(links, cat)
     if "why" in intents:
         return _plan_why(inp, named)
 
@@ -241,11 +254,12 @@ def plan_rules(inp: PlanInput) -> Plan:
         kind: Literal["errors", "latency"] = (
             "latency" if LATENCY_WORDS.search(inp.question) else "errors"
         )
-        m = find_metric(cat, kind=kind, service_label=bool(links.services))
-        if m is not None and (kind == "latency" or ERROR_WORDS.search(inp.question)
-                              or r.rate or "request" in inp.question.lower()):
+        found = find_metric(cat, kind=kind, service_label=bool(links.services))
+        if found is not None and (kind == "latency" or ERROR_WORDS.search(inp.question)
+                                  or r.rate or "request" in inp.question.lower()):
             plan.queries.append(PlannedQuery(
-                metric_query(m, inp, force_status=kind == "errors"), "main", f"{kind} {m.name}"))
+                metric_query(found, inp, force_status=kind == "errors"), "main",
+                f"{kind} {found.name}"))
     if "logs" in intents or (r.level and not plan.queries and "events" not in intents):
         plan.queries.append(PlannedQuery(_log_query(inp, top=True), "logs", "log templates"))
         if not (r.top_templates or r.count):
@@ -259,16 +273,33 @@ def plan_rules(inp: PlanInput) -> Plan:
     return plan
 
 
+def _named_metrics(links: Links, cat: Catalog) -> list[MetricInfo]:
+    """The best-linked metric, plus a second one only for a separate mention of its own
+    ("cpu and memory"), never a weaker reading of the same words."""
+    out: list[MetricInfo] = []
+    spans: list[tuple[int, int]] = []
+    for link in links.metrics:
+        info = cat.metric(link.value)
+        if info is None:
+            continue
+        if any(link.span[0] < e and s < link.span[1] for s, e in spans):
+            continue
+        out.append(info)
+        spans.append(link.span)
+    return out
+
+
 def _plan_why(inp: PlanInput, named: list[MetricInfo]) -> Plan:
     """'Why' / 'what happened': the signal around the window, errors, changes, runbooks."""
     plan = Plan()
     links, cat = inp.links, inp.catalog
     chosen: list[MetricInfo] = list(named[:2])
     if not chosen and links.services:
-        for kind in ("errors", "latency"):
-            m = find_metric(cat, kind=kind, service_label=True)  # type: ignore[arg-type]
-            if m is not None:
-                chosen.append(m)
+        kinds: tuple[Literal["errors", "latency"], ...] = ("errors", "latency")
+        for kind in kinds:
+            found = find_metric(cat, kind=kind, service_label=True)
+            if found is not None:
+                chosen.append(found)
     if not chosen and links.hosts:
         chosen = [
             m for m in cat.metrics

@@ -75,7 +75,8 @@ class Services:
         """The retrieval layer, or None (with the reason in `problems`) when unavailable."""
         with self._lock:
             if "retriever" in self.__dict__:
-                return self.__dict__["retriever"]  # type: ignore[no-any-return]
+                cached: Retriever | None = self.__dict__["retriever"]
+                return cached
             try:
                 from assistant.retrieval import Retriever
 

@@ -31,8 +31,8 @@ FOLLOWUP = re.compile(
 REFUSAL = {
     "en": "I can't do that: I am read-only. I can look up metrics, logs, events and runbooks "
           "(for example, the runbook for this situation), but changes must be made by a person.",
-    "ko": "그 작업은 할 수 없습니다. 저는 읽기 전용이라 메트릭, 로그, 이벤트, 런북을 조회만 합니다. "
-          "변경은 담당자가 직접 수행해야 합니다.",
+    "ko": "그 작업은 할 수 없습니다. 저는 읽기 전용이라 메트릭, 로그, 이벤트, 런북을 "
+          "조회만 합니다. 변경은 담당자가 직접 수행해야 합니다.",
 }
 SMALLTALK = {
     "en": "I answer questions about your metrics, logs, events and runbooks, for example "

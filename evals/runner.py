@@ -115,6 +115,14 @@ def reduce_result(res: Result, how: str, labels: dict[str, str]) -> Any:
             return res.rows[0].get("template") or res.rows[0].get("value") if res.rows else None
         case "top_value":
             return res.rows[0].get("value") if res.rows else None
+        case "max_series_avg" | "argmax_series_avg":
+            avgs = [(statistics.fmean(v for _, v in s.points), s) for s in series if s.points]
+            if not avgs:
+                return None
+            best = max(avgs, key=lambda x: x[0])
+            if how == "max_series_avg":
+                return best[0]
+            return ",".join(f"{v}" for _, v in sorted(best[1].labels.items()))
         case "first_ts":
             return min((p[0] for s in series for p in s.points), default=None)
         case _:

@@ -23,7 +23,7 @@ Tag = Literal[
     "refusal", "injection", "unknown", "topk", "latency", "errors",
 ]
 Reduce = Literal["max", "min", "avg", "last", "sum", "total", "count", "top_template",
-                 "top_value", "first_ts", "value"]
+                 "top_value", "first_ts", "value", "max_series_avg", "argmax_series_avg"]
 _REL = re.compile(r"^(now)?\s*(?:([+-])\s*(\d+)\s*([smhd]))?$")
 
 
@@ -78,6 +78,12 @@ class FactRef(_Strict):
     reduce: Reduce = "value"
     ground_truth: str | None = None
     tolerance: float = Field(default=0.01, ge=0, description="relative, for numbers")
+    label_key: str | None = Field(
+        default=None,
+        description="compare the reference with this label of the fact (e.g. the top "
+        "template's text, an event's id) instead of with its value",
+    )
+    rank: int | None = Field(default=None, ge=1, description="only facts at this rank")
 
     @model_validator(mode="after")
     def _one_ref(self) -> FactRef:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from assistant import grounding
+from assistant.answer import split_appendix
 from assistant.facts import Fact
 from assistant.ir import TimeRange
 from assistant.models import Answer, FactOut
@@ -133,8 +134,16 @@ def score_facts(case: Case, ans: Answer, refs: list[tuple[FactRef, Any]]) -> Sco
             continue
         cands = [f for f in ans.facts if f.name == ref.fact
                  and all(f.labels.get(k) == v for k, v in ref.labels.items())]
-        if not any(close(_value(f, want), want, ref.tolerance) for f in cands):
+        if ref.rank is not None:
+            cands = [f for f in cands if f.rank == ref.rank]
+        if ref.label_key is not None:
+            key = ref.label_key
+            ok = any(close(f.labels.get(key, ""), want, 0) for f in cands)
+            got: list[Any] = [f.labels.get(key) for f in cands][:3]
+        else:
+            ok = any(close(_value(f, want), want, ref.tolerance) for f in cands)
             got = [f.value for f in cands][:3]
+        if not ok:
             problems.append(f"{ref.fact}{ref.labels or ''}: expected {want!r}, got {got}")
     return Score("numeric", not problems, "; ".join(problems))
 
@@ -151,8 +160,10 @@ def score_grounding(ans: Answer, tr: TimeRange | None) -> Score | None:
     if tr is None or ans.refused or ans.clarification:
         return None
     facts = [Fact(name=f.name, value=f.value, unit=f.unit, labels=f.labels, at=f.at,
-                  query_index=0, display=f.display) for f in ans.facts]
-    report = grounding.check(ans.answer, facts, tr, extra_allowed=[ans.question])
+                  query_index=0, display=f.display, metric=f.metric, function=f.function,
+                  rank=f.rank) for f in ans.facts]
+    body, _appendix = split_appendix(ans.answer)
+    report = grounding.check(body, facts, tr, extra_allowed=[ans.question, *ans.notes])
     detail = "; ".join(f"{n!r} in {s[:60]!r}" for s, n in report.violations)
     return Score("grounding", report.grounded, detail)
 

@@ -22,7 +22,9 @@ def eval_cmd(
     planner: Annotated[str, typer.Option(help="rules | llm | hybrid")] = "rules",
     phrasing: Annotated[str, typer.Option(help="template | llm")] = "template",
     model: Annotated[str | None, typer.Option(help="GGUF path for the llama.cpp model")] = None,
-    tags: Annotated[str | None, typer.Option(help="Only cases with any of these tags (a,b)")] = None,
+    tags: Annotated[
+        str | None, typer.Option(help="Only cases with any of these tags (a,b)")
+    ] = None,
     cases: Annotated[list[Path] | None, typer.Option("--cases", help="Case files/folders")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     report: Annotated[Path | None, typer.Option(help="Write a report (.md or .html)")] = None,

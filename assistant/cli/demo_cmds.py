@@ -1,0 +1,88 @@
+"""`opsa demo`: seed the store with the simulated fleet and say what exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from assistant.cli.common import app, console, err_console, friendly, print_json, settings
+from assistant.demo.export import FORMATS, ExportStats, export_metrics
+from assistant.demo.seed import DemoSummary, seed_demo
+from assistant.errors import ConfigError
+
+
+@app.command()
+@friendly
+def demo(
+    scale: Annotated[
+        float, typer.Option("--scale", help="Log volume: 1.0 is about 1M lines.")
+    ] = 1.0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed (same seed + clock = same data).")
+    ] = 42,
+    export: Annotated[
+        tuple[str, Path] | None,
+        typer.Option(
+            "--export",
+            metavar="FORMAT PATH",
+            help="Also write the metric samples as 'openmetrics' (promtool backfill, seconds) "
+            "or 'prometheus-text' (VictoriaMetrics import, milliseconds).",
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Seed the local store with a simulated 24 h production fleet (replaces earlier data)."""
+    if export is not None and export[0] not in FORMATS:
+        raise ConfigError(
+            f"unknown export format {export[0]!r}; use one of: {', '.join(FORMATS)}"
+        )
+    s = settings()
+    summary = seed_demo(s, scale=scale, seed=seed, progress=not json_out)
+    stats = export_metrics(summary.store_path, export[0], export[1]) if export else None
+    if json_out:
+        out: dict[str, Any] = summary.model_dump(mode="json")
+        if stats is not None:
+            out["export"] = {"path": str(stats.path), "format": stats.format,
+                             "series": stats.series, "samples": stats.samples}
+        print_json(out)
+        return
+    _print_summary(summary, stats)
+
+
+def _print_summary(s: DemoSummary, stats: ExportStats | None) -> None:
+    if s.replaced:
+        err_console.print(f"replaced the earlier store and demo data in {s.data_dir}")
+    console.print(
+        f"[bold]Demo fleet[/bold] seed {s.seed}, scale {s.scale:g}: "
+        f"{s.start:%Y-%m-%d %H:%M} to {s.end:%Y-%m-%d %H:%M} UTC every {s.step_s} s"
+    )
+    services = ", ".join(f"{k} ({', '.join(v)})" for k, v in s.services.items())
+    console.print(f"{len(s.hosts)} hosts, {len(s.services)} services: {services}",
+                  highlight=False)
+    kinds = ", ".join(f"{n} {k}" for k, n in s.event_kinds.items())
+    console.print(
+        f"{s.metrics} metrics, {s.series:,} series, {s.samples:,} samples; "
+        f"{s.log_rows:,} log entries from {s.log_files} files ({s.log_templates:,} templates); "
+        f"{s.events} events ({kinds})",
+        highlight=False,
+    )
+    table = Table(title="Injected scenarios", title_justify="left")
+    for col in ("id", "service", "hosts", "start (UTC)", "end (UTC)"):
+        table.add_column(col)
+    for sc in s.scenarios:
+        end = "ongoing" if sc.ongoing else f"{sc.end:%m-%d %H:%M}"
+        table.add_row(sc.id, sc.service, ", ".join(sc.hosts), f"{sc.start:%m-%d %H:%M}", end)
+    console.print(table)
+    if stats is not None:
+        console.print(f"exported {stats.samples:,} samples of {stats.series} series as "
+                      f"{stats.format} to {stats.path}")
+    t = s.timings_s
+    console.print(
+        f"store {s.store_path}, ground truth {s.ground_truth_path}; took {t.get('total', 0):.1f} s "
+        f"(metrics {t.get('generate_metrics', 0) + t.get('write_metrics', 0):.1f} s, logs "
+        f"{t.get('generate_logs', 0):.1f} s + ingest {t.get('ingest_logs', 0):.1f} s)",
+        highlight=False,
+    )

@@ -1,0 +1,146 @@
+"""`opsa ingest metrics|logs|events PATH...`: load files into the embedded store."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from assistant.cli.common import app, console, friendly, print_json, settings
+from assistant.errors import ConfigError, IngestError
+
+if TYPE_CHECKING:
+    from assistant.ingest.pipeline import IngestReport
+
+
+class IngestKind(str, Enum):
+    metrics = "metrics"
+    logs = "logs"
+    events = "events"
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise IngestError(f"{flag} expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command()
+@friendly
+def ingest(
+    kind: Annotated[IngestKind, typer.Argument(help="What the files hold.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (gzip is fine).")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year for year-less logs (syslog, glog).")
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option("--timezone", help="Zone of timestamps without an offset.")
+    ] = "UTC",
+    service: Annotated[
+        str | None, typer.Option("--service", help="Service of log lines without one.")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Host of log lines without one.")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Metric name of CSV rows.")] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="k=v label for all samples (repeat).")
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option("--field", help="JSON logs: role=field, e.g. ts=time msg=text (repeat)."),
+    ] = None,
+    event_kind: Annotated[
+        str | None, typer.Option("--event-kind", help="Kind of events that name none.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per write.")] = 200_000,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Load metrics (Prometheus/OpenMetrics text, CSV), logs (text of any origin, JSON lines)
+    or events (JSON, Alertmanager webhooks) into the local store. Re-running adds nothing."""
+    from assistant.ingest.pipeline import IngestFailed, IngestOptions, ingest_paths
+
+    cfg = settings()
+    fields = _pairs(field, "--field")
+    if "msg" in fields:
+        fields["message"] = fields.pop("msg")
+    try:
+        options = IngestOptions(
+            year=year,
+            timezone=timezone,
+            service=service,
+            host=host,
+            json_fields=fields,
+            metric=metric,
+            labels=_pairs(label, "--label"),
+            default_ts=cfg.now,
+            event_kind=event_kind,
+            batch_size=batch_size,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"bad ingest option: {problems}") from None
+    try:
+        report = ingest_paths(
+            cfg.store_path, kind.value, paths, options, progress=not json_out
+        )
+    except IngestFailed as exc:
+        _show(exc.report, json_out)
+        raise
+    _show(report, json_out)
+
+
+def _show(report: IngestReport, json_out: bool) -> None:
+    if json_out:
+        print_json(report.to_dict())
+        return
+    table = Table(title=f"ingest {report.kind}", show_lines=False)
+    for col, justify in (
+        ("file", "left"),
+        ("format", "left"),
+        ("lines", "right"),
+        ("added", "right"),
+        ("already stored", "right"),
+        ("malformed", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for f in report.files:
+        status = f.status if f.status == "ok" else f"{f.status}: {f.reason}"
+        table.add_row(
+            f.path,
+            f.format or "-",
+            f"{f.lines:,}",
+            f"{f.rows_added:,}",
+            f"{f.rows_duplicate:,}",
+            f"{f.malformed:,}",
+            status,
+        )
+    console.print(table)
+    extra = []
+    if report.series_added:
+        extra.append(f"{report.series_added:,} new series")
+    if report.templates_added:
+        extra.append(f"{report.templates_added:,} new log templates")
+    if report.events_updated:
+        extra.append(f"{report.events_updated:,} events updated")
+    console.print(
+        f"{report.rows_added:,} rows added, {report.rows_skipped_duplicate:,} already stored, "
+        f"{report.malformed:,} malformed lines in {report.elapsed_s:.1f} s"
+        + (f" ({', '.join(extra)})" if extra else ""),
+        highlight=False,
+    )
+    for path, line_no, reason in report.malformed_examples:
+        console.print(f"  malformed {path}:{line_no}: {reason}", highlight=False, markup=False)
+
+
+__all__ = ["ingest"]

@@ -1,0 +1,208 @@
+"""`opsa index docs|catalog|events` and `opsa search`: the retrieval layer from the shell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.cli.common import app, console, err_console, friendly, print_json, settings
+from assistant.errors import OpsaError
+from assistant.retrieval import IndexReport, Retriever
+from assistant.settings import Settings
+
+index_app = typer.Typer(
+    help="Index runbooks and docs, the catalog, or recent events for search.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(index_app, name="index")
+
+CollectionOpt = Literal["docs", "catalog", "events"]
+EVENTS_LIMIT = 10_000
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar fed by `Retriever` progress callbacks (none when quiet)."""
+    if quiet:
+        yield None
+        return
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _report(report: IndexReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
+    console.print(report.summary(), highlight=False)
+    for s in report.skipped:
+        err_console.print(f"[yellow]skipped[/yellow] {s.path}: {s.reason}", highlight=False)
+
+
+def _retriever(s: Settings) -> Retriever:
+    return Retriever(s)
+
+
+@index_app.callback()
+@friendly
+def index(
+    ctx: typer.Context,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete events older than the retention window.")
+    ] = False,
+) -> None:
+    """Index content for search (`opsa index --prune` drops expired events)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not prune:
+        console.print(ctx.get_help())
+        raise typer.Exit(0)
+    s = settings()
+    report = _retriever(s).prune(s.clock())
+    console.print(report.summary(), highlight=False)
+
+
+@index_app.command("docs")
+@friendly
+def index_docs(
+    paths: Annotated[list[Path], typer.Argument(help="Markdown, text or HTML files or folders.")],
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the docs collection first (e.g. new embedder).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Index documents; unchanged files are skipped, removed files are dropped."""
+    retriever = _retriever(settings())
+    if rebuild:
+        retriever.reset("docs")
+    with _progress("embedding", as_json) as progress:
+        report = retriever.index_docs(paths, progress=progress)
+    _report(report, as_json)
+    if report.chunks == 0 and report.unchanged == 0 and report.removed == 0:
+        err_console.print("nothing was indexed; check the paths and the skipped files above")
+        raise typer.Exit(1)
+
+
+@index_app.command("catalog")
+@friendly
+def index_catalog(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the collection first.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Refresh the catalog collection (metrics, services, hosts) from the backend."""
+    from assistant.services import Services
+
+    s = settings()
+    services = Services(s)
+    try:
+        catalog = services.catalog
+        retriever = _retriever(s)
+        if rebuild:
+            retriever.reset("catalog")
+        with _progress("embedding", as_json) as progress:
+            report = retriever.index_catalog(catalog, progress=progress)
+    finally:
+        services.close()
+    _report(report, as_json)
+
+
+@index_app.command("events")
+@friendly
+def index_events(
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Only delete events older than the retention window.")
+    ] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the collection first.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Index the events of the retention window from the events backend."""
+    from assistant.ir import EventQuery, TimeRange
+    from assistant.services import Services
+
+    s = settings()
+    retriever = _retriever(s)
+    now = s.clock()
+    if prune:
+        _report(retriever.prune(now), as_json)
+        return
+    services = Services(s)
+    try:
+        window = TimeRange(start=now - retriever.retention, end=now + timedelta(seconds=1))
+        result = services.events_backend.run(EventQuery(time_range=window, limit=EVENTS_LIMIT))
+    finally:
+        services.close()
+    if rebuild:
+        retriever.reset("events")
+    with _progress("embedding", as_json) as progress:
+        report = retriever.index_events(result.events, now, progress=progress)
+    _report(report, as_json)
+    if result.truncated:
+        err_console.print(f"[yellow]only the first {EVENTS_LIMIT} events were indexed[/yellow]")
+
+
+@app.command()
+@friendly
+def search(
+    text: Annotated[str, typer.Argument(help='What to look for, e.g. "disk is full on db-01".')],
+    collection: Annotated[
+        CollectionOpt, typer.Option("--collection", "-c", help="docs, catalog or events.")
+    ] = "docs",
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many results.")] = 5,
+    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind (runbook, metric, deploy, ...).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Search runbooks and docs, the catalog or recent events (hybrid: vectors + keywords)."""
+    retriever = _retriever(settings())
+    where: dict[str, str | int | float | bool | list[str | int | float | bool]] = {}
+    if service:
+        where["service"] = service
+    if kind:
+        where["kind"] = kind
+    hits = retriever.search(text, collection=collection, k=k, where=where or None)
+    if as_json:
+        print_json([h.public() for h in hits])
+        return
+    if not hits:
+        if retriever.count(collection) == 0:
+            raise _empty(collection)
+        console.print("no matches")
+        return
+    for rank, h in enumerate(hits, start=1):
+        anchor = h.metadata.get("anchor")
+        where_txt = f"{h.source}#{anchor}" if anchor else h.source
+        exact = f"  [green]exact: {', '.join(h.exact)}[/green]" if h.exact else ""
+        console.print(f"[bold]{rank}. {where_txt}[/bold]  {h.score:.3f}{exact}", highlight=False)
+        console.print(f"   {h.heading}", style="cyan", highlight=False)
+        snippet = " ".join(h.text.split())
+        console.print(f"   {snippet[:200]}{'...' if len(snippet) > 200 else ''}", highlight=False)
+
+
+def _empty(collection: str) -> OpsaError:
+    hint = {
+        "docs": "run `opsa demo` or `opsa index docs PATH`",
+        "catalog": "run `opsa index catalog`",
+        "events": "run `opsa index events`",
+    }[collection]
+    return OpsaError(f"the {collection} collection is empty; {hint}")
