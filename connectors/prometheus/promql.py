@@ -1,0 +1,115 @@
+"""IR -> PromQL: one pure function per layer (selector, function over time, aggregation).
+
+The compiled text follows the IR's evaluation semantics (see `assistant.ir`): the window is
+`MetricQuery.window()`, `raw` is a plain instant-vector selector (5 min lookback), and a
+histogram quantile aggregates bucket rates before interpolating::
+
+    histogram_quantile(0.95, sum by (le, service) (rate(m_bucket{...}[300s])))
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.errors import IRError
+from assistant.ir import AGG_QUANTILES, Matcher, MetricQuery
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+_OVER_TIME = {
+    "rate",
+    "increase",
+    "delta",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "last_over_time",
+}
+_SIMPLE_AGG = {"sum", "avg", "min", "max", "count"}
+
+
+def quote(value: str) -> str:
+    """A PromQL double-quoted string literal for `value`."""
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    )
+    return f'"{escaped}"'
+
+
+def _label(name: str) -> str:
+    if not _LABEL_NAME.match(name):
+        raise IRError(
+            f"label name {name!r} is not valid in PromQL (letters, digits and '_', "
+            "not starting with a digit); use the label name as the catalog lists it"
+        )
+    return name
+
+
+def bucket_metric(metric: str) -> str:
+    """The bucket series name of a histogram given by family or bucket name."""
+    return metric if metric.endswith("_bucket") else f"{metric}_bucket"
+
+
+def family(metric: str) -> str:
+    """The histogram family name of a `_bucket` series (other names unchanged)."""
+    return metric.removesuffix("_bucket")
+
+
+def selector(metric: str, matchers: tuple[Matcher, ...] = ()) -> str:
+    """`metric{label op "value", ...}`; names that PromQL cannot spell go in `__name__`."""
+    parts = [f"{_label(m.label)}{m.op}{quote(m.value)}" for m in matchers]
+    if _METRIC_NAME.match(metric):
+        return f"{metric}{{{','.join(parts)}}}" if parts else metric
+    return "{" + ",".join([f"__name__={quote(metric)}", *parts]) + "}"
+
+
+def _by(labels: tuple[str, ...]) -> str:
+    return f" by ({', '.join(_label(b) for b in labels)})" if labels else ""
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+def compile_metric(q: MetricQuery) -> str:
+    """The PromQL expression for a metric query (evaluated as instant or range by the caller)."""
+    window = f"[{q.window()}s]"
+    sel = selector(q.metric, q.matchers)
+    agg = q.aggregation
+
+    if q.function == "histogram_quantile":
+        assert q.quantile is not None  # guaranteed by the IR validator
+        rate = f"rate({selector(bucket_metric(q.metric), q.matchers)}{window})"
+        if agg == "sum":
+            # Sum bucket rates per group, then interpolate: the standard aggregation.
+            groups = ", ".join(["le", *(_label(b) for b in q.by if b != "le")])
+            return f"histogram_quantile({_num(q.quantile)}, sum by ({groups}) ({rate}))"
+        expr = f"histogram_quantile({_num(q.quantile)}, {rate})"
+    elif q.function == "raw":
+        expr = sel
+    elif q.function == "quantile_over_time":
+        assert q.quantile is not None
+        expr = f"quantile_over_time({_num(q.quantile)}, {sel}{window})"
+    elif q.function in _OVER_TIME:
+        expr = f"{q.function}({sel}{window})"
+    else:  # pragma: no cover - the IR's Literal makes this unreachable
+        raise IRError(f"function {q.function!r} has no PromQL translation")
+
+    return aggregate(expr, q)
+
+
+def aggregate(expr: str, q: MetricQuery) -> str:
+    """Wrap `expr` in the query's cross-series aggregation."""
+    agg = q.aggregation
+    if agg == "none":
+        return expr
+    if agg in _SIMPLE_AGG:
+        return f"{agg}{_by(q.by)} ({expr})"
+    if agg in AGG_QUANTILES:
+        return f"quantile{_by(q.by)} ({_num(AGG_QUANTILES[agg])}, {expr})"
+    if agg in ("topk", "bottomk"):
+        return f"{agg}({q.k}, {expr})"
+    raise IRError(f"aggregation {agg!r} has no PromQL translation")  # pragma: no cover
