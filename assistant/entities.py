@@ -931,8 +931,10 @@ class _Run:
         for s, _, _, name in ranked[:5]:
             if s < 0.5 * best or s < 0.3:
                 break
-            # the mention's strength (best, at most 1), shared out by rank
-            self.add("metric", name, span, how, 0.9 * min(1.0, best) * s / best)
+            # the mention's strength (its best absolute word score: a label-value or help-only
+            # match is weaker than a name match), shared out by rank
+            strength = min(1.0, max(tops))
+            self.add("metric", name, span, how, 0.9 * strength * s / best)
 
     def semantic_fallback(self) -> None:
         if self.lk.semantic is None or any(x.kind == "metric" for x in self.links):

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.entities import Links
+from assistant.entities import Links, UnknownMention
 from assistant.intent import IntentReading
 from assistant.ir import (
     AGG_QUANTILES,
@@ -49,6 +49,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     refusal: str | None = None
     clarification: str | None = None
+    unknown: UnknownMention | None = None
 
 
 def _label_in(metric: MetricInfo, candidates: tuple[str, ...]) -> str | None:
@@ -98,6 +99,14 @@ def _is_counter(m: MetricInfo) -> bool:
 
 def _is_histogram(m: MetricInfo) -> bool:
     return m.type == "histogram" or m.name.endswith("_bucket") or "le" in m.labels
+
+
+def histogram_base(name: str) -> str:
+    """`x` for any of a histogram family's series names (`x_bucket`, `x_count`, `x_sum`)."""
+    for suffix in ("_bucket", "_count", "_sum"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 @dataclass
@@ -156,8 +165,8 @@ def metric_query(
             by = (host_label,)
         aggregation = "sum"
     metric_name = m.name
-    if function == "histogram_quantile" and metric_name.endswith("_bucket"):
-        metric_name = metric_name[: -len("_bucket")]
+    if function == "histogram_quantile":
+        metric_name = histogram_base(metric_name)
     return MetricQuery(
         metric=metric_name,
         matchers=tuple(matchers),
@@ -234,13 +243,15 @@ def plan_rules(inp: PlanInput) -> Plan:
     plan = Plan()
     intents = set(r.intents)
 
-    if links.unknown:
-        u = links.unknown[0]
-        hint = f"; did you mean {', '.join(u.suggestions)}?" if u.suggestions else ""
-        plan.clarification = f"no {u.kind} named {u.value!r}{hint}"
-        return plan
     if "refuse" in intents:
         plan.refusal = "write"
+        return plan
+    if links.unknown and not ("docs" in intents and not links.hosts and not links.services):
+        # A how-to question may name things we do not monitor ("a JVM service"); a question
+        # about telemetry must not silently drop an unknown host or service.
+        plan.unknown = links.unknown[0]
+        plan.clarification = links.unknown[0].message or f"no {links.unknown[0].kind} named "\
+            f"{links.unknown[0].value!r}"
         return plan
 
     named = _named_metrics(links, cat)
@@ -273,6 +284,9 @@ def plan_rules(inp: PlanInput) -> Plan:
     return plan
 
 
+SECOND_METRIC_SCORE = 0.7
+
+
 def _named_metrics(links: Links, cat: Catalog) -> list[MetricInfo]:
     """The best-linked metric, plus a second one only for a separate mention of its own
     ("cpu and memory"), never a weaker reading of the same words."""
@@ -283,6 +297,8 @@ def _named_metrics(links: Links, cat: Catalog) -> list[MetricInfo]:
         if info is None:
             continue
         if any(link.span[0] < e and s < link.span[1] for s, e in spans):
+            continue
+        if out and link.score < SECOND_METRIC_SCORE:
             continue
         out.append(info)
         spans.append(link.span)

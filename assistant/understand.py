@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assistant.conversation import Turn
-from assistant.entities import Links
+from assistant.entities import Links, UnknownMention
 from assistant.errors import OpsaError, TimeRangeError
 from assistant.intent import IntentReading, read_intent
 from assistant.ir import EventQuery, TimeRange
@@ -34,6 +34,16 @@ REFUSAL = {
     "ko": "그 작업은 할 수 없습니다. 저는 읽기 전용이라 메트릭, 로그, 이벤트, 런북을 "
           "조회만 합니다. 변경은 담당자가 직접 수행해야 합니다.",
 }
+FORECAST = re.compile(
+    r"\bwill\b|\bgoing to\b|predict|forecast|next (?:week|month|hour|day)|tomorrow|"
+    r"예측|될까|내일|다음 ?주", re.IGNORECASE)
+FORECAST_TEXT = {
+    "en": "I can only report what the data shows up to now; I don't forecast future values. "
+          "Ask about a past window, e.g. 'the last 24 hours'.",
+    "ko": "지금까지의 데이터만 보고할 수 있고, 미래 값은 예측하지 않습니다. "
+          "'지난 24시간'처럼 지난 기간을 물어봐 주세요.",
+}
+KIND_KO = {"host": "호스트", "service": "서비스", "label": "레이블 값"}
 SMALLTALK = {
     "en": "I answer questions about your metrics, logs, events and runbooks, for example "
           "'peak CPU on web-03 in the last hour' or 'why did checkout fail at 14:10?'.",
@@ -112,7 +122,10 @@ def understand(
     try:
         time = resolve_time(question, now, tz)
     except TimeRangeError as exc:
-        return _clarify(question, language, now, settings.timezone, str(exc))
+        msg = str(exc)
+        if language == "ko":
+            msg = f"요청한 기간을 조회할 수 없습니다(미래이거나 올바르지 않은 기간). ({exc})"
+        return _clarify(question, language, now, settings.timezone, msg)
     if time.needs_last_deploy:
         last = _last_deploy(services, now, time.range.timezone)
         time = resolve_time(question, now, tz, last_deploy=last)
@@ -126,6 +139,10 @@ def understand(
     inp = PlanInput(question=strip_time_phrases(question), time_range=time.range,
                     reading=reading, links=links, catalog=catalog)
     plan = _plan(inp, services, planner, question)
+    if plan.unknown is not None and language == "ko":
+        plan.clarification = _unknown_ko(plan.unknown)
+    if time.horizon_s and FORECAST.search(question):
+        plan = Plan(clarification=FORECAST_TEXT["ko" if language == "ko" else "en"])
     if "smalltalk" in reading.intents and not plan.queries[1:] and not links.hosts:
         plan = Plan(clarification=SMALLTALK["ko" if language == "ko" else "en"])
     return Understanding(question=question, language=language, time=time, links=links,
@@ -157,6 +174,13 @@ def _plan(inp: PlanInput, services: Services, planner: str, question: str) -> Pl
             rules.queries = extra + rules.queries
         return rules
     return llm_plan if llm_plan.queries else rules
+
+
+def _unknown_ko(u: UnknownMention) -> str:
+    text = f"'{u.value}'라는 {KIND_KO.get(u.kind, u.kind)}가 없습니다."
+    if u.suggestions:
+        text += " 혹시 " + ", ".join(u.suggestions) + "을(를) 말씀하신 건가요?"
+    return text
 
 
 def _is_followup(question: str, reading: IntentReading, links: Links) -> bool:

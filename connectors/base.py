@@ -106,7 +106,11 @@ class Result(_Model):
     rows: list[dict[str, Scalar]] = Field(default_factory=list)
     logs: list[LogLine] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
-    total: int | None = Field(default=None, description="matching items before any limit")
+    total: int | None = Field(
+        default=None,
+        description="matching items before any limit: log lines (also for count_by, where "
+        "`rows` are the top groups), events, or series",
+    )
     unit: str = ""
     truncated: bool = False
     elapsed_ms: float = 0.0

@@ -144,6 +144,15 @@ def _render_series(series: list[Series], unit: str) -> None:
 
 
 def _render_rows(r: Result) -> None:
+    if all("value" in row and "count" in row for row in r.rows):  # a count_by answer
+        for row in r.rows:
+            share = row.get("share")
+            pct = f" {100 * share:5.1f}%" if isinstance(share, int | float) else ""
+            console.print(Text(f"{row['count']:>9}{pct}  {row['value']}"))
+            example = row.get("example")
+            if example and example != row["value"]:
+                console.print(Text(f"{'':>17}e.g. {example}", style="dim"))
+        return
     cols = list(dict.fromkeys(k for row in r.rows for k in row))
     table = Table()
     for col in cols:

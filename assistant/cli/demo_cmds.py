@@ -12,6 +12,8 @@ from assistant.cli.common import app, console, err_console, friendly, print_json
 from assistant.demo.export import FORMATS, ExportStats, export_metrics
 from assistant.demo.seed import DemoSummary, seed_demo
 from assistant.errors import ConfigError
+from assistant.models import Answer
+from assistant.settings import Settings
 
 
 @app.command()
@@ -33,8 +35,17 @@ def demo(
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+    index: Annotated[
+        bool, typer.Option("--index/--no-index", help="Index runbooks, catalog and events.")
+    ] = True,
+    answer: Annotated[
+        bool, typer.Option("--answer/--no-answer", help="Answer three sample questions.")
+    ] = True,
 ) -> None:
-    """Seed the local store with a simulated 24 h production fleet (replaces earlier data)."""
+    """Seed a simulated 24 h production fleet, index its runbooks, answer sample questions.
+
+    Replaces earlier demo data in the data directory.
+    """
     if export is not None and export[0] not in FORMATS:
         raise ConfigError(
             f"unknown export format {export[0]!r}; use one of: {', '.join(FORMATS)}"
@@ -42,14 +53,68 @@ def demo(
     s = settings()
     summary = seed_demo(s, scale=scale, seed=seed, progress=not json_out)
     stats = export_metrics(summary.store_path, export[0], export[1]) if export else None
+    indexed = index_demo(s, progress=not json_out) if index else {}
+    answers = [ask_sample(s, q) for q in SAMPLE_QUESTIONS] if answer else []
     if json_out:
         out: dict[str, Any] = summary.model_dump(mode="json")
         if stats is not None:
             out["export"] = {"path": str(stats.path), "format": stats.format,
                              "series": stats.series, "samples": stats.samples}
+        out["indexed"] = indexed
+        out["answers"] = [a.model_dump(mode="json") for a in answers]
         print_json(out)
         return
     _print_summary(summary, stats)
+    if indexed:
+        console.print("indexed into Chroma: " + ", ".join(
+            f"{name} {n:,} entries" for name, n in indexed.items()), highlight=False)
+    from assistant.cli.ask_cmds import render_answer
+
+    for ans in answers:
+        console.rule(f"[bold]{ans.question}[/bold]")
+        render_answer(ans)
+
+
+SAMPLE_QUESTIONS = (
+    "which hosts had the highest cpu in the last 6 hours?",
+    "why did checkout start failing in the last 3 hours?",
+    "how do we fix a full disk?",
+)
+
+
+def index_demo(s: Settings, progress: bool) -> dict[str, int]:
+    """Runbooks, the catalog and the last 24 h of events into their Chroma collections."""
+    from datetime import timedelta
+
+    from assistant.demo.knowledge import index_demo_knowledge
+    from assistant.ir import EventQuery, TimeRange
+    from assistant.retrieval import Retriever
+    from assistant.services import Services
+
+    services = Services(s)
+    try:
+        retriever = Retriever(s)
+        now = s.clock()
+        docs = index_demo_knowledge(retriever)
+        catalog = retriever.index_catalog(services.catalog)
+        q = EventQuery(time_range=TimeRange(start=now - timedelta(days=1), end=now), limit=10_000)
+        events = retriever.index_events(services.backend.run(q).events, now)
+    finally:
+        services.close()
+    _ = progress
+    return {"docs": docs.chunks + docs.unchanged, "catalog": catalog.chunks + catalog.unchanged,
+            "events": events.chunks + events.unchanged}
+
+
+def ask_sample(s: Settings, question: str) -> Answer:
+    from assistant.core import Assistant
+    from assistant.services import Services
+
+    services = Services(s)
+    try:
+        return Assistant(services).ask(question)
+    finally:
+        services.close()
 
 
 def _print_summary(s: DemoSummary, stats: ExportStats | None) -> None:

@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS ingested (
     kind VARCHAR NOT NULL,
     path VARCHAR,
     rows BIGINT NOT NULL,
-    at TIMESTAMP NOT NULL
+    "at" TIMESTAMP NOT NULL
 );
 """
 

@@ -1,0 +1,355 @@
+"""MetricQuery -> DuckDB SQL with Prometheus 2.42 semantics.
+
+The statement is a chain of small CTEs, each one step of the PromQL evaluation:
+
+``sel``  the series the selector matches (matchers on the ``labels`` map, as PromQL:
+         a missing label equals ``""``; ``=~``/``!~`` are fully anchored RE2 regexes)
+``pts``  their samples from the first window's start to the last evaluation time; for
+         counters also ``reset``: the value before a drop (PromQL adds it back)
+``win``  each sample once per window ``[t_i - w, t_i]`` that contains it, where
+         ``t_i = t_0 + i * step`` (both ends inclusive, as Prometheus 2.x)
+``fn``   the function per series and step (``raw`` is the last sample of the 5 minute
+         lookback; ``rate``/``increase``/``delta`` are Prometheus' ``extrapolatedRate``)
+``agg``  the aggregation across series
+then a final ``SELECT`` of ``(key..., i, t, value)`` rows ordered by key and time.
+
+``topk``/``bottomk`` follow PromQL exactly: the k highest (lowest) series *at each
+evaluation time*. In range mode the output is the union of the series that were in the top
+k at some step, each with points only at the steps where it was (so a plain
+``topk(k, expr)`` range query on Prometheus returns the same). The selection runs in Python
+after SQL (`promql_math.topk`): it replays Prometheus' heap over the series in Prometheus'
+label order, so even ties resolve as Prometheus resolves them.
+
+``histogram_quantile`` (``metric`` = the histogram's base name or its ``_bucket`` series):
+``fn`` is ``rate(x_bucket[w])``; with ``aggregation="sum"`` the bucket rates are summed by
+``(le, by...)`` in SQL (``histogram_quantile(q, sum by (le, ...) (rate(...)))``). The
+bucket interpolation itself (Prometheus' ``bucketQuantile``) runs in Python on the SQL
+output (`connectors.embedded.promql_math`), and so does any other aggregation of the
+per-series quantiles (``max by (...) (histogram_quantile(q, rate(...)))``). Points where
+Prometheus would return NaN (no observations, no ``+Inf`` bucket) are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from assistant.ir import AGG_QUANTILES, LOOKBACK_S, Matcher, MetricQuery
+from connectors.embedded.sql_common import ident, label, lit, num, one_line, ts_lit
+
+COUNTER_FUNCTIONS = frozenset({"rate", "increase", "histogram_quantile"})
+RESERVED_COLUMNS = frozenset({"series_id", "i", "t", "value", "le"})
+
+_OVER_TIME_SQL: dict[str, str] = {
+    "raw": "arg_max(value, ts)",
+    "last_over_time": "arg_max(value, ts)",
+    "avg_over_time": "avg(value)",
+    "min_over_time": "min(value)",
+    "max_over_time": "max(value)",
+    "sum_over_time": "sum(value)",
+    "count_over_time": "CAST(count(*) AS DOUBLE)",
+}
+_AGG_SQL: dict[str, str] = {
+    "sum": "sum(f.value)",
+    "avg": "avg(f.value)",
+    "min": "min(f.value)",
+    "max": "max(f.value)",
+    "count": "CAST(count(*) AS DOUBLE)",
+}
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """A compiled metric query and how to read its rows.
+
+    Rows are ``(key..., i, t, value)``: ``key`` is ``series_id`` when ``key == "series"``,
+    else one column per ``by`` label (named by `by_columns`); histogram plans summed in SQL
+    also carry ``le`` before ``i``. ``i`` indexes `times`.
+    """
+
+    sql: str
+    metric: str
+    times: list[datetime]
+    key: Literal["series", "by"]
+    by: tuple[str, ...] = ()
+    by_columns: tuple[str, ...] = ()
+    histogram: bool = False
+    with_le: bool = False
+    python_aggregation: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def by_column(name: str) -> str:
+    """The result column holding the value of group-by label `name`."""
+    return f"label_{name}" if name in RESERVED_COLUMNS else name
+
+
+def matcher_sql(m: Matcher) -> str:
+    """One PromQL label matcher as a condition on `series` (a missing label is '')."""
+    value = "metric" if m.label == "__name__" else label(m.label)
+    padded = value if m.label == "__name__" else f"coalesce({value}, '')"
+    if m.op == "=":
+        return f"{value} = {lit(m.value)}" if m.value else f"{padded} = ''"
+    if m.op == "!=":
+        return f"{padded} <> {lit(m.value)}"
+    if m.op == "=~":
+        return f"regexp_full_match({padded}, {lit(m.value)})"
+    return f"NOT regexp_full_match({padded}, {lit(m.value)})"
+
+
+def selector_desc(metric: str, matchers: tuple[Matcher, ...]) -> str:
+    """PromQL-looking text for comments: ``metric{host="web-01"}``."""
+    if not matchers:
+        return metric
+    inner = ",".join(f'{m.label}{m.op}"{m.value}"' for m in matchers)
+    return f"{metric}{{{inner}}}"
+
+
+def build_metric_sql(q: MetricQuery, series_metric: str, report_metric: str) -> MetricPlan:
+    """Compile `q` against the series named `series_metric` (the `_bucket` series for
+    histogram_quantile); `report_metric` is the name put on the result series."""
+    times = q.eval_times()
+    histogram = q.function == "histogram_quantile"
+    function = "rate" if histogram else q.function
+    window_s = LOOKBACK_S if function == "raw" else q.window()
+    step_s = q.time_range.resolved_step() if len(times) > 1 else window_s
+    grid = _Grid(t0=times[0], n=len(times), step_s=step_s, window_s=window_s)
+    desc = selector_desc(series_metric, q.matchers)
+
+    ctes = [
+        ("sel", f"series matching {desc}", _sel_sql(series_metric, q.matchers)),
+        ("pts", "their samples from the first window's start to the last step",
+         _pts_sql(grid, counter=function in COUNTER_FUNCTIONS)),
+        ("win", _win_comment(grid), _win_sql(grid)),
+    ]
+    ctes += _function_ctes(function, q.quantile, grid)
+
+    python_agg: str | None = None
+    with_le = False
+    by = q.by
+    if histogram:
+        by = tuple(b for b in q.by if b != "le")  # buckets always group by le
+        if q.aggregation == "sum":
+            with_le = True
+            key: Literal["series", "by"] = "by"
+            ctes.append(("agg", f"sum by (le{''.join(', ' + b for b in by)}) of the "
+                         "bucket rates", _group_sql(by, "sum(f.value)", with_le=True)))
+        else:
+            key = "series"
+            python_agg = None if q.aggregation == "none" else q.aggregation
+            ctes.append(("agg", "bucket rates per series (quantiles are interpolated "
+                         "after SQL)", "SELECT series_id, i, value FROM fn"))
+    elif q.aggregation in ("topk", "bottomk"):
+        key = "series"
+        python_agg = q.aggregation
+        ctes.append(("agg", f"per series; {q.aggregation}({q.k}) per step follows in Python",
+                     "SELECT series_id, i, value FROM fn"))
+    else:
+        key, comment, body = _aggregation(q)
+        ctes.append(("agg", comment, body))
+
+    keys = _key_columns(key, by, with_le)
+    sql = _render(ctes, keys, grid)
+    notes = []
+    if histogram:
+        notes.append(
+            f"-- then histogram_quantile({num(q.quantile or 0)}) per group of buckets in "
+            "Python (Prometheus bucketQuantile)"
+            + (f", then {_agg_text(q)}" if python_agg else "")
+        )
+    elif python_agg:
+        notes.append(f"-- then {_agg_text(q)} in Python (Prometheus' heap, label order)")
+    return MetricPlan(
+        sql=sql,
+        metric=report_metric,
+        times=times,
+        key=key,
+        by=by if key == "by" else (),
+        by_columns=tuple(by_column(b) for b in by) if key == "by" else (),
+        histogram=histogram,
+        with_le=with_le,
+        python_aggregation=python_agg,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Evaluation times ``t_i = t0 + i * step_s`` (i < n) and the function window."""
+
+    t0: datetime
+    n: int
+    step_s: int
+    window_s: int
+
+    @property
+    def t0_ms(self) -> str:
+        return f"epoch_ms({ts_lit(self.t0)})"
+
+    def t_ms(self, i: str = "i") -> str:
+        """SQL for t_i in epoch milliseconds."""
+        return self.t0_ms if self.n == 1 else f"({self.t0_ms} + {i} * {self.step_s * 1000})"
+
+
+def _sel_sql(metric: str, matchers: tuple[Matcher, ...]) -> str:
+    conds = [f"metric = {lit(metric)}", *(matcher_sql(m) for m in matchers)]
+    return "SELECT series_id, labels FROM series\n  WHERE " + "\n    AND ".join(conds)
+
+
+def _pts_sql(g: _Grid, counter: bool) -> str:
+    lo = g.t0 - timedelta(seconds=g.window_s)
+    hi = g.t0 + timedelta(seconds=g.step_s * (g.n - 1))
+    where = (
+        "WHERE series_id IN (SELECT series_id FROM sel)\n"
+        f"    AND ts BETWEEN {ts_lit(lo)} AND {ts_lit(hi)}"
+    )
+    if not counter:
+        return f"SELECT series_id, ts, value FROM samples\n  {where}"
+    return (
+        "SELECT series_id, ts, value,\n"
+        "         lag(value) OVER (PARTITION BY series_id ORDER BY ts) AS prev,\n"
+        "         CASE WHEN value < prev THEN prev ELSE 0 END AS reset  -- counter reset\n"
+        f"  FROM samples\n  {where}"
+    )
+
+
+def _win_comment(g: _Grid) -> str:
+    if g.n == 1:
+        return f"the window [t - {g.window_s}s, t] at t = {g.t0.isoformat()}"
+    return f"each sample in every window [t_i - {g.window_s}s, t_i], t_i = t_0 + i * {g.step_s}s"
+
+
+CROSS_JOIN_MAX_WINDOWS = 4
+"""Up to this many windows per sample, `win` repeats samples with a small cross join;
+beyond it, with `unnest(range(...))` (cheaper when a sample lands in many windows)."""
+
+
+def _win_sql(g: _Grid) -> str:
+    if g.n == 1:
+        return "SELECT *, 0 AS i FROM pts"
+    step_ms, w_ms = g.step_s * 1000, g.window_s * 1000
+    since_t0 = f"epoch_ms(ts) - {g.t0_ms}"
+    first = f"greatest(0, CAST(ceil(({since_t0}) / {step_ms}) AS BIGINT))"
+    last = f"least({g.n - 1}, CAST(floor(({since_t0} + {w_ms}) / {step_ms}) AS BIGINT))"
+    copies = g.window_s // g.step_s + 1  # the most windows one sample can be in
+    if copies <= CROSS_JOIN_MAX_WINDOWS:
+        return (
+            "SELECT * EXCLUDE (i_first, i_last, k), i_first + k AS i\n"
+            f"  FROM (SELECT *, {first} AS i_first,\n"
+            f"               {last} AS i_last FROM pts),\n"
+            f"       range({copies}) AS r(k)\n"
+            "  WHERE i_first + k <= i_last"
+        )
+    return (
+        f"SELECT *, unnest(range({first},\n"
+        f"                         {last} + 1)) AS i\n"
+        "  FROM pts"
+    )
+
+
+def _function_ctes(function: str, quantile: float | None, g: _Grid) -> list[tuple[str, str, str]]:
+    if function in _OVER_TIME_SQL:
+        what = "last sample in the lookback" if function == "raw" else function
+        expr = _OVER_TIME_SQL[function]
+        return [("fn", f"{what} per series and step",
+                 f"SELECT series_id, i, {expr} AS value FROM win GROUP BY series_id, i")]
+    if function == "quantile_over_time":
+        assert quantile is not None  # guaranteed by the IR validator
+        return [("fn", f"quantile_over_time({num(quantile)}) per series and step",
+                 f"SELECT series_id, i, quantile_cont(value, {num(quantile)}) AS value\n"
+                 "  FROM win GROUP BY series_id, i")]
+    return _extrapolated_ctes(function, g)
+
+
+def _extrapolated_ctes(function: str, g: _Grid) -> list[tuple[str, str, str]]:
+    """rate / increase / delta as Prometheus' extrapolatedRate (promql/functions.go)."""
+    counter = function in ("rate", "increase")
+    resets = ",\n         sum(reset) - arg_min(reset, ts) AS resets" if counter else ""
+    edges = (
+        "SELECT series_id, i, count(*) AS n,\n"
+        "         epoch_ms(min(ts)) AS first_ms, epoch_ms(max(ts)) AS last_ms,\n"
+        f"         arg_min(value, ts) AS first_v, arg_max(value, ts) AS last_v{resets}\n"
+        "  FROM win GROUP BY series_id, i\n"
+        "  HAVING count(*) >= 2"
+    )
+    t_ms = g.t_ms()
+    inc = "last_v - first_v + resets" if counter else "last_v - first_v"
+    ex = (
+        f"SELECT series_id, i, first_v, {inc} AS inc,\n"
+        f"         (first_ms - ({t_ms} - {g.window_s * 1000})) / 1000 AS to_start,\n"
+        f"         ({t_ms} - last_ms) / 1000 AS to_end,\n"
+        "         (last_ms - first_ms) / 1000 AS sampled,\n"
+        "         (last_ms - first_ms) / 1000 / (n - 1) AS avg_gap\n"
+        "  FROM edges"
+    )
+    if counter:
+        # A counter cannot go below zero: extrapolate to the start at most to its zero point.
+        start = (
+            "CASE WHEN inc > 0 AND first_v >= 0\n"
+            "                    THEN least(to_start, sampled * (first_v / inc))\n"
+            "                    ELSE to_start END"
+        )
+    else:
+        start = "to_start"
+    per_s = f" / {g.window_s}" if function == "rate" else ""
+    fn = (
+        "SELECT series_id, i,\n"
+        "         inc * ((sampled\n"
+        "                 + CASE WHEN start_d < avg_gap * 1.1 THEN start_d ELSE avg_gap / 2 END\n"
+        "                 + CASE WHEN to_end < avg_gap * 1.1 THEN to_end ELSE avg_gap / 2 END)\n"
+        f"                / sampled{per_s}) AS value\n"
+        f"  FROM (SELECT *, {start} AS start_d FROM ex)"
+    )
+    return [
+        ("edges", "per series and step: sample count, first and last sample"
+         + (", counter resets" if counter else ""), edges),
+        ("ex", "durations (s) to the window's edges and between samples", ex),
+        ("fn", f"{function}: extrapolated as Prometheus does (1.1 x average gap)", fn),
+    ]
+
+
+def _group_sql(by: tuple[str, ...], expr: str, with_le: bool = False) -> str:
+    cols = [f"{label(b, 's.labels')} AS {ident(by_column(b))}" for b in by]
+    if with_le:
+        cols.append(f"{label('le', 's.labels')} AS le")
+    if not cols:
+        return f"SELECT f.i, {expr} AS value FROM fn f GROUP BY f.i"
+    return (
+        f"SELECT {', '.join(cols)}, f.i, {expr} AS value\n"
+        "  FROM fn f JOIN sel s USING (series_id)\n  GROUP BY ALL"
+    )
+
+
+def _agg_text(q: MetricQuery) -> str:
+    if q.aggregation in ("topk", "bottomk"):
+        return f"{q.aggregation}({q.k}) per step"
+    by_text = f" by ({', '.join(q.by)})" if q.by else ""
+    return f"{q.aggregation}{by_text}"
+
+
+def _aggregation(q: MetricQuery) -> tuple[Literal["series", "by"], str, str]:
+    agg = q.aggregation
+    if agg in _AGG_SQL:
+        return "by", _agg_text(q), _group_sql(q.by, _AGG_SQL[agg])
+    if agg in AGG_QUANTILES:
+        qv = num(AGG_QUANTILES[agg])
+        return "by", f"{_agg_text(q)}: quantile {qv}, linear", _group_sql(
+            q.by, f"quantile_cont(f.value, {qv})"
+        )
+    return "series", "no aggregation", "SELECT series_id, i, value FROM fn"
+
+
+def _key_columns(key: str, by: tuple[str, ...], with_le: bool) -> list[str]:
+    if key == "series":
+        return ["series_id"]
+    cols = [ident(by_column(b)) for b in by]
+    return [*cols, "le"] if with_le else cols
+
+
+def _render(ctes: list[tuple[str, str, str]], keys: list[str], g: _Grid) -> str:
+    parts = [f"{name} AS (  -- {one_line(comment)}\n  {body}\n)" for name, comment, body in ctes]
+    t_expr = ts_lit(g.t0) if g.n == 1 else f"{ts_lit(g.t0)} + to_seconds(i * {g.step_s})"
+    cols = ", ".join([*keys, "i", f"{t_expr} AS t", "value"])
+    order = ", ".join([*keys, "i"])
+    return "WITH " + ",\n".join(parts) + f"\nSELECT {cols}\nFROM agg\nORDER BY {order}"

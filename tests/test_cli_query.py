@@ -1,0 +1,119 @@
+"""`opsa catalog` and `opsa query` end to end on a small embedded store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from connectors.embedded import schema
+
+END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CPU = [(END - timedelta(seconds=15 * i), 40.0 + i) for i in range(20)]  # 40 at END
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    con = schema.connect(root / "telemetry.duckdb")
+    try:
+        con.execute("INSERT INTO series VALUES (1, 'cpu_percent', MAP {'host': 'web-01'})")
+        con.execute("INSERT INTO series VALUES (2, 'req_total', MAP {'service': 'checkout', "
+                    "'host': 'web-01'})")
+        con.executemany("INSERT INTO samples VALUES (1, ?, ?)",
+                        [[t.replace(tzinfo=None), v] for t, v in CPU])
+        con.executemany("INSERT INTO samples VALUES (2, ?, ?)",
+                        [[t.replace(tzinfo=None), 100.0 * i] for i, (t, _) in
+                         enumerate(reversed(CPU))])
+        con.execute("INSERT INTO metric_meta VALUES ('cpu_percent', 'gauge', 'CPU.', 'percent')")
+        con.execute(
+            "INSERT INTO logs (ts, service, host, level, level_num, message, line_hash) "
+            "VALUES (TIMESTAMP '2026-11-20 11:58:00', 'checkout', 'web-01', 'error', 4, "
+            "'payment [failed] for order 7', 1)"
+        )
+        con.execute(
+            "INSERT INTO events (id, ts, kind, service, title, status) VALUES "
+            "('d1', TIMESTAMP '2026-11-20 11:30:00', 'deploy', 'checkout', "
+            "'deploy checkout v2', 'succeeded')"
+        )
+    finally:
+        con.close()
+    return root
+
+
+def run(data_dir: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    res = CliRunner().invoke(app, ["--data-dir", str(data_dir), *args], input=stdin)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def ir(kind: str = "metric", **fields: object) -> str:
+    tr = {"start": (END - timedelta(minutes=5)).isoformat(), "end": END.isoformat()}
+    return json.dumps({"kind": kind, "time_range": tr, **fields})
+
+
+def test_catalog_json_and_text(data_dir: Path) -> None:
+    code, out, _ = run(data_dir, "catalog", "--json")
+    assert code == 0
+    cat = json.loads(out)
+    assert [m["name"] for m in cat["metrics"]] == ["cpu_percent", "req_total"]
+    assert cat["services"] == ["checkout"] and cat["hosts"] == ["web-01"]
+    assert cat["metrics"][1]["type"] == "counter"  # inferred from _total
+    code, out, _ = run(data_dir, "catalog")
+    assert code == 0 and "cpu_percent" in out and "checkout" in out
+
+
+def test_query_json_gives_native_sql_and_values(data_dir: Path) -> None:
+    code, out, _ = run(data_dir, "query", ir(metric="cpu_percent", mode="instant"), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["connector"] == "embedded" and result["native"].startswith("WITH")
+    (series,) = result["series"]
+    assert series["labels"] == {"host": "web-01"}
+    ((when, value),) = series["points"]
+    assert datetime.fromisoformat(when) == END and value == 40.0
+    assert result["unit"] == "percent"
+
+
+def test_query_text_shows_sql_and_result(data_dir: Path) -> None:
+    q = ir(metric="req_total", function="increase", mode="instant")
+    code, out, _ = run(data_dir, "query", q)
+    assert code == 0
+    assert "native query (embedded)" in out and "FROM samples" in out
+    # 20 samples 15 s apart from 0 to 1900: the counter's zero point stops extrapolation
+    assert "1900" in out
+
+
+def test_query_logs_and_events_from_stdin(data_dir: Path) -> None:
+    code, out, _ = run(data_dir, "query", "-", "--json",
+                       stdin=ir("logs", level="error", service="checkout"))
+    assert code == 0
+    logs = json.loads(out)["logs"]
+    assert [ln["message"] for ln in logs] == ["payment [failed] for order 7"]
+    code, out, _ = run(data_dir, "query", ir("logs", level="error"))
+    assert code == 0 and "payment [failed] for order 7" in out  # no markup eaten
+    tr = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z"}
+    code, out, _ = run(data_dir, "query", json.dumps({"kind": "events", "time_range": tr}))
+    assert code == 0 and "succeeded" in out and "1 item(s) of 1" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["query", '{"kind": "metric"}'], "invalid query"),
+    (["query", "not json"], "not valid JSON"),
+    (["query", ir(metric="cpu_percnt")], "did you mean 'cpu_percent'"),
+    (["query", ir("logs", service="chekout")], "did you mean 'checkout'"),
+    (["query", json.dumps({"kind": "docs", "text": "disk"})], "opsa search"),
+])
+def test_errors_are_one_line_and_exit_1(data_dir: Path, args: list[str], message: str) -> None:
+    code, out, err = run(data_dir, *args)
+    assert code == 1
+    assert message in err.replace("\n", " ")
+    assert "Traceback" not in err + out
+
+
+def test_missing_store_points_to_opsa_demo(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "catalog")
+    assert code == 1 and "opsa demo" in err.replace("\n", " ")
