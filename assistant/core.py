@@ -18,6 +18,8 @@ from assistant.answer import compose
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
+from assistant.ir import DocQuery
+from assistant.planner import PlannedQuery
 from assistant.facts import Fact
 from assistant.language import detect_language
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, WindowOut
@@ -84,7 +86,8 @@ class Assistant:
             return
 
         executed: list[Executed] = []
-        for pq in und.plan.queries:
+        for planned in und.plan.queries:
+            pq = with_evidence(planned, executed) if "why" in und.reading.intents else planned
             yield AssistantEvent(type="query", data={"purpose": pq.purpose,
                                                      "ir": pq.query.model_dump(mode="json")})
             ex = self.executor.run(pq, und)
@@ -92,6 +95,7 @@ class Assistant:
             yield AssistantEvent(type="result", data=ex.summary())
 
         facts = [f for ex in executed for f in ex.facts]
+        und.extra_notes.extend(ex.note for ex in executed if ex.note)
         composed = compose(
             question=question,
             language=und.language,
@@ -187,6 +191,29 @@ class Assistant:
     def _remember(self, conv_id: str, und: Understanding, ans: Answer) -> None:
         self.conversations.append(conv_id, Turn(question=und.question, answer=ans.answer,
                                                 context=und.context_for_followups()))
+
+
+EVIDENCE_CHARS = 240
+
+
+def with_evidence(pq: PlannedQuery, executed: list[Executed]) -> PlannedQuery:
+    """A runbook search that also carries what the other queries found (alert names, the top
+    error template): "what happened to checkout" alone finds the service page, the evidence
+    finds the runbook for the failure."""
+    if not isinstance(pq.query, DocQuery):
+        return pq
+    clues: list[str] = []
+    for ex in executed:
+        for f in ex.facts:
+            if f.name == "event" and f.labels.get("kind") in ("alert", "incident"):
+                clues.append(str(f.value).split(":")[0])
+            elif f.name == "top" and f.rank == 1 and "template" in f.labels:
+                clues.append(f.labels["template"].replace("<*>", " ")[:120])
+    if not clues:
+        return pq
+    text = (pq.query.text + " | " + " ; ".join(dict.fromkeys(clues)))[: len(pq.query.text)
+                                                                      + EVIDENCE_CHARS]
+    return PlannedQuery(DocQuery(text=text, k=pq.query.k), pq.purpose, pq.why + " + evidence")
 
 
 def _reject_question(question: str) -> str | None:

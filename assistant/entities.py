@@ -223,7 +223,7 @@ _KO_CONCEPT: dict[str, str] = {
     "에러": "error", "오류": "error", "실패": "error",
     "요청": "request", "트래픽": "request", "호출": "request", "처리량": "request",
     "부하": "load", "로드": "load",
-    "커넥션": "connection", "연결": "connection",
+    "커넥션": "connection", "연결": "connection", "풀": "connection",
     "인증서": "certificate", "만료": "certificate",
     "로그인": "login",
     "사용률": "usage", "사용량": "usage", "점유율": "usage", "사용": "usage",

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import BackendTimeout, OpsaError
 from assistant.facts import Fact, facts_from_result
-from assistant.ir import DocQuery, Query
+from assistant.ir import DocQuery, LogQuery, Query
 from assistant.models import ChartSeries, QueryRun, SourceOut
 from assistant.planner import PlannedQuery
-from connectors.base import Result
+from connectors.base import Connector, Result
 
 if TYPE_CHECKING:
     from assistant.services import Services
@@ -36,6 +36,7 @@ class Executed:
     facts: list[Fact] = field(default_factory=list)
     sources: list[SourceOut] = field(default_factory=list)
     doc_texts: list[str] = field(default_factory=list)
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,11 +110,40 @@ class Executor:
                                      conn.name)
         except OpsaError as exc:
             ex.error = str(exc)
+        if ex.result is not None and isinstance(q, LogQuery):
+            ex = self._levelless_fallback(ex, q, conn)
         ex.elapsed_ms = (time.perf_counter() - t0) * 1000
         if ex.result is not None:
             ex.native = ex.result.native or ex.native
-            index = und.plan.queries.index(pq)
-            ex.facts = facts_from_result(q, ex.result, index)
+            index = next((i for i, p in enumerate(und.plan.queries) if p is pq), 0)
+            ex.facts = facts_from_result(ex.query, ex.result, index)
+        return ex
+
+    def _levelless_fallback(self, ex: Executed, q: LogQuery, conn: Connector) -> Executed:
+        """A level filter that matched nothing, over logs that carry no levels at all
+        (plain syslog, many app logs), is rerun without it, and the answer says so."""
+        res = ex.result
+        if q.level is None or res is None or (res.total or len(res.logs) or len(res.rows)):
+            return ex
+        probe = q.model_copy(update={"level": None, "count_by": "level", "bucket_s": None,
+                                     "top_k": 20})
+        try:
+            rows = conn.run(probe).rows
+        except OpsaError:
+            return ex
+        total = sum(int(r.get("count") or 0) for r in rows)
+        unlevelled = sum(int(r.get("count") or 0) for r in rows if r.get("value") is None)
+        if not total or unlevelled < total / 2:
+            return ex
+        plain = q.model_copy(update={"level": None})
+        try:
+            ex.result = conn.run(plain)
+        except OpsaError:
+            return ex
+        ex.planned = PlannedQuery(plain, ex.planned.purpose, ex.planned.why)
+        ex.native = ex.result.native
+        ex.note = (f"{unlevelled:,} of {total:,} matching log lines carry no severity level, "
+                   f"so nothing was at level {q.level} or above; showing all matching lines")
         return ex
 
     def _docs(self, pq: PlannedQuery) -> Executed:
@@ -145,7 +175,7 @@ def _with_budget(fn: Any, budget_s: float, name: str) -> Result:
     def work() -> None:
         try:
             box["result"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             box["error"] = exc
 
     worker = threading.Thread(target=work, daemon=True, name=f"query-{name}")

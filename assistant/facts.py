@@ -83,6 +83,8 @@ _UNIT_ALIASES: dict[str, Unit] = {
     "seconds": "seconds", "second": "seconds", "s": "seconds", "sec": "seconds",
     "count": "count", "total": "count", "": "",
     "/s": "/s", "1/s": "/s", "per_second": "/s", "ops/s": "/s",
+    # seconds per second (e.g. CPU-seconds) is a plain ratio: "cores busy"
+    "seconds/s": "", "s/s": "", "lines": "count", "lines/s": "/s",
 }
 _SUFFIX_UNITS: tuple[tuple[str, Unit], ...] = (
     ("_bytes_total", "bytes"), ("_bytes", "bytes"),

@@ -164,8 +164,9 @@ def read_intent(text: str) -> IntentReading:
         r.topk = int(digits) if digits else 5
         r.bottom = bool(BOTTOM.search(text))
     r.rate = bool(RATE_WORDS.search(text))
+    unquoted = QUOTED.sub(" ", text)  # words inside a searched-for string are not a level
     for level, rx in LEVEL_WORDS:
-        if rx.search(text):
+        if rx.search(unquoted):
             r.level = level
             break
     r.top_templates = bool(TOP_TEMPLATES.search(text))

@@ -130,7 +130,7 @@ def understand(
         last = _last_deploy(services, now, time.range.timezone)
         time = resolve_time(question, now, tz, last_deploy=last)
     catalog = services.catalog
-    links = services.linker.link(question)
+    links = _strong(services.linker.link(question))
     reading = read_intent(strip_time_phrases(question))
     prev = history[-1].context if history else None
     followup = bool(prev) and _is_followup(question, reading, links)
@@ -174,6 +174,16 @@ def _plan(inp: PlanInput, services: Services, planner: str, question: str) -> Pl
             rules.queries = extra + rules.queries
         return rules
     return llm_plan if llm_plan.queries else rules
+
+
+WEAK_METRIC_SCORE = 0.3
+
+
+def _strong(links: Links) -> Links:
+    """Drop near-random metric links (a semantic search over a question that names no metric
+    still returns its nearest neighbours)."""
+    return links.model_copy(update={
+        "metrics": [m for m in links.metrics if m.score >= WEAK_METRIC_SCORE]})
 
 
 def _unknown_ko(u: UnknownMention) -> str:

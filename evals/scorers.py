@@ -132,7 +132,9 @@ def score_facts(case: Case, ans: Answer, refs: list[tuple[FactRef, Any]]) -> Sco
         if want is None:
             problems.append(f"{ref.fact}: the reference itself has no value")
             continue
-        cands = [f for f in ans.facts if f.name == ref.fact
+        # "No log lines matched" (a no_data fact) states a count of zero.
+        names = {ref.fact, "no_data"} if ref.fact in ("count", "total") else {ref.fact}
+        cands = [f for f in ans.facts if f.name in names
                  and all(f.labels.get(k) == v for k, v in ref.labels.items())]
         if ref.rank is not None:
             cands = [f for f in cands if f.rank == ref.rank]
