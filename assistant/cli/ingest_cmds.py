@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from assistant.ingest.pipeline import IngestReport
 
 
-class IngestKind(str, Enum):
+class IngestKind(StrEnum):
     metrics = "metrics"
     logs = "logs"
     events = "events"
@@ -47,7 +47,9 @@ def ingest(
     service: Annotated[
         str | None, typer.Option("--service", help="Service of log lines without one.")
     ] = None,
-    host: Annotated[str | None, typer.Option("--host", help="Host of log lines without one.")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Host of log lines without one.")
+    ] = None,
     metric: Annotated[str | None, typer.Option("--metric", help="Metric name of CSV rows.")] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", help="k=v label for all samples (repeat).")
@@ -59,7 +61,9 @@ def ingest(
     event_kind: Annotated[
         str | None, typer.Option("--event-kind", help="Kind of events that name none.")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per write.")] = 200_000,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Rows per write [ingest.batch_size].")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Load metrics (Prometheus/OpenMetrics text, CSV), logs (text of any origin, JSON lines)
@@ -81,7 +85,7 @@ def ingest(
             labels=_pairs(label, "--label"),
             default_ts=cfg.now,
             event_kind=event_kind,
-            batch_size=batch_size,
+            batch_size=batch_size or cfg.ingest.batch_size,
         )
     except ValidationError as exc:
         problems = "; ".join(
@@ -90,9 +94,7 @@ def ingest(
         )
         raise ConfigError(f"bad ingest option: {problems}") from None
     try:
-        report = ingest_paths(
-            cfg.store_path, kind.value, paths, options, progress=not json_out
-        )
+        report = ingest_paths(cfg.store_path, kind.value, paths, options, progress=not json_out)
     except IngestFailed as exc:
         _show(exc.report, json_out)
         raise
@@ -104,26 +106,20 @@ def _show(report: IngestReport, json_out: bool) -> None:
         print_json(report.to_dict())
         return
     table = Table(title=f"ingest {report.kind}", show_lines=False)
-    for col, justify in (
-        ("file", "left"),
-        ("format", "left"),
-        ("lines", "right"),
-        ("added", "right"),
-        ("already stored", "right"),
-        ("malformed", "right"),
-        ("status", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("file", overflow="fold")
+    table.add_column("format", overflow="fold")
+    for col in ("lines", "added", "dup", "bad"):
+        table.add_column(col, justify="right")
+    table.add_column("status")
     for f in report.files:
-        status = f.status if f.status == "ok" else f"{f.status}: {f.reason}"
         table.add_row(
-            f.path,
+            _short(f.path),
             f.format or "-",
             f"{f.lines:,}",
             f"{f.rows_added:,}",
             f"{f.rows_duplicate:,}",
             f"{f.malformed:,}",
-            status,
+            f.status,
         )
     console.print(table)
     extra = []
@@ -134,13 +130,26 @@ def _show(report: IngestReport, json_out: bool) -> None:
     if report.events_updated:
         extra.append(f"{report.events_updated:,} events updated")
     console.print(
-        f"{report.rows_added:,} rows added, {report.rows_skipped_duplicate:,} already stored, "
-        f"{report.malformed:,} malformed lines in {report.elapsed_s:.1f} s"
-        + (f" ({', '.join(extra)})" if extra else ""),
+        f"{report.rows_added:,} rows added, {report.rows_skipped_duplicate:,} already stored "
+        f"(dup), {report.malformed:,} malformed lines (bad) in {report.elapsed_s:.1f} s"
+        + (f"; {', '.join(extra)}" if extra else ""),
         highlight=False,
     )
+    for f in report.files:
+        if f.status != "ok":
+            console.print(
+                f"  {f.status} {_short(f.path)}: {f.reason}", highlight=False, markup=False
+            )
     for path, line_no, reason in report.malformed_examples:
         console.print(f"  malformed {path}:{line_no}: {reason}", highlight=False, markup=False)
+
+
+def _short(path: str) -> str:
+    """A path relative to the working directory when it is below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 __all__ = ["ingest"]
