@@ -74,8 +74,8 @@ class Services:
     def retriever(self) -> Retriever | None:
         """The retrieval layer, or None (with the reason in `problems`) when unavailable."""
         with self._lock:
-            if "retriever" in self.__dict__:
-                cached: Retriever | None = self.__dict__["retriever"]
+            if "_retriever" in self.__dict__:
+                cached: Retriever | None = self.__dict__["_retriever"]
                 return cached
             try:
                 from assistant.retrieval import Retriever
@@ -84,7 +84,7 @@ class Services:
             except (OpsaError, ImportError) as exc:
                 self.problems["retrieval"] = str(exc)
                 r = None
-            self.__dict__["retriever"] = r
+            self.__dict__["_retriever"] = r
             return r
 
     @cached_property

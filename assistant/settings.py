@@ -75,6 +75,24 @@ class IngestSettings(_Section):
     batch_size: int = 50_000
 
 
+class SlackSettings(_Section):
+    """The Slack bot (`opsa slack`, or HTTP mode at /slack/events under `opsa serve`)."""
+
+    bot_token: str | None = Field(default=None, repr=False, description="xoxb-...")
+    signing_secret: str | None = Field(default=None, repr=False)
+    app_token: str | None = Field(default=None, repr=False, description="xapp-..., Socket Mode")
+    api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base (tests: a local fake)"
+    )
+    channel_services: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="channel id -> the services it may ask about; unlisted: default_services",
+    )
+    default_services: list[str] | None = Field(
+        default=None, description="services for channels not listed (None: all)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable. Build services from it with `assistant.services`."""
 
@@ -95,11 +113,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64_000
     rate_limit_per_minute: int = 120
     api_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed by CORS (none: CORS off)"
+    )
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -110,7 +132,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {v!r}; use an IANA name like 'Asia/Seoul'") from None
         return v
 
-    @field_validator("api_tokens", mode="before")
+    @field_validator("api_tokens", "cors_origins", mode="before")
     @classmethod
     def _tokens(cls, v: Any) -> Any:
         if isinstance(v, str):

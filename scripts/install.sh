@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Real servers for the differential and protocol tests; a C toolchain for llama.cpp.
+  # Real servers for the differential and protocol tests, Chromium for the browser test,
+  # a C toolchain for llama.cpp.
   apt-get install -y -qq --no-install-recommends \
-    build-essential cmake prometheus prometheus-alertmanager victoria-metrics >/dev/null
+    build-essential cmake prometheus prometheus-alertmanager victoria-metrics \
+    chromium chromium-driver >/dev/null
 else
   echo "note: not root or no apt-get; skipping Debian packages (server tests need them)" >&2
 fi

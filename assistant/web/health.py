@@ -1,0 +1,87 @@
+"""`/healthz`: is each part the assistant needs reachable? Backends, model and Chroma."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant.errors import OpsaError
+from assistant.services import Services
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str = ""
+    elapsed_ms: float = 0.0
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok | degraded (optional parts failing) | down")
+    checks: dict[str, Check]
+
+
+def _timed(fn: Any) -> Check:
+    t0 = time.perf_counter()
+    try:
+        check: Check = fn()
+    except (OpsaError, ImportError, OSError) as exc:
+        check = Check(ok=False, detail=str(exc))
+    check.elapsed_ms = round((time.perf_counter() - t0) * 1000, 1)
+    return check
+
+
+def _backend(services: Services, which: str) -> Check:
+    conn = services.backend if which == "backend" else services.events_backend
+    cat = conn.catalog()
+    return Check(ok=True, detail=f"{conn.name}: {len(cat.metrics)} metrics, "
+                 f"{len(cat.services)} services, {len(cat.hosts)} hosts",
+                 info={"connector": conn.name})
+
+
+def _model(services: Services) -> Check:
+    s = services.settings
+    used = s.planner != "rules" or s.phrasing == "llm"
+    info = {"provider": s.llm.provider, "planner": s.planner, "phrasing": s.phrasing}
+    if s.llm.provider == "none":
+        return Check(ok=True, detail="no model configured; rules planner and templates",
+                     info=info)
+    chat = services.chat
+    if chat is None:
+        problem = services.problems.get("llm", "the model could not be built")
+        # A model that is not used cannot make answers fail.
+        return Check(ok=not used, detail=problem, info=info)
+    detail = f"{s.llm.provider} model ready" + ("" if used else " (not used by the "
+                                               "rules planner with template phrasing)")
+    return Check(ok=True, detail=detail, info=info)
+
+
+def _chroma(services: Services) -> Check:
+    retriever = services.retriever()
+    if retriever is None:
+        return Check(ok=False, detail=services.problems.get("retrieval", "unavailable"))
+    retriever.client.heartbeat()
+    counts = {name: retriever.count(name) for name in ("docs", "catalog", "events")}
+    where = services.settings.chroma.url or str(services.settings.chroma_path)
+    detail = f"chroma at {where}"
+    if counts["docs"] == 0:
+        detail += "; no runbooks indexed yet (opsa index docs PATH)"
+    return Check(ok=True, detail=detail, info={"entries": counts})
+
+
+def health(services: Services) -> Health:
+    """Run every check; `down` when the metrics backend fails, `degraded` for the rest."""
+    checks = {"backend": _timed(lambda: _backend(services, "backend"))}
+    if services.settings.events_backend:
+        checks["events_backend"] = _timed(lambda: _backend(services, "events_backend"))
+    checks["model"] = _timed(lambda: _model(services))
+    checks["chroma"] = _timed(lambda: _chroma(services))
+    if not checks["backend"].ok:
+        status = "down"
+    elif all(c.ok for c in checks.values()):
+        status = "ok"
+    else:
+        status = "degraded"
+    return Health(status=status, checks=checks)
