@@ -5,7 +5,7 @@ The tree::
     OpsaError                      base; `str(err)` is a complete, actionable sentence
     ├── ConfigError                bad opsa.toml / OPSA_* value, missing optional dependency
     ├── IRError                    a query that is not valid IR, or names what the catalog lacks
-    │   └── UnknownEntityError     an unknown metric, host, service or label value (with suggestions)
+    │   └── UnknownEntityError     unknown metric, host, service or label value (+ suggestions)
     ├── TimeRangeError             an impossible or unparseable time range
     ├── IngestError                nothing parseable in an input, unreadable path
     ├── BackendError               a connector failed; the message carries the backend's own text

@@ -129,7 +129,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}; use an IANA name like 'Asia/Seoul'") from None
+            raise ValueError(
+                f"unknown timezone {v!r}; use an IANA name like 'Asia/Seoul'"
+            ) from None
         return v
 
     @field_validator("api_tokens", "cors_origins", mode="before")

@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from assistant.core import AskOptions, Assistant
+from assistant.core import Assistant
 from assistant.services import Services
 from assistant.settings import load_settings
 from evals.schema import load_cases
