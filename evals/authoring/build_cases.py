@@ -719,6 +719,13 @@ def adversarial_cases() -> list[Case]:
     return out
 
 
+NOT_YET_PASSING = {
+    # Cases join the must-pass set once they pass on every run; these do not yet.
+    "ko-docs-pool",  # Korean query ranks the alert catalogue above the pool runbook
+    "pool-max-checkout",  # "max ... configured" links the in-use gauge, not the max one
+}
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     groups = {
@@ -732,6 +739,9 @@ def main() -> None:
         "adversarial.yaml": adversarial_cases(),
     }
     total = 0
+    for cases in groups.values():
+        for c in cases:
+            c["must_pass"] = c["id"] not in NOT_YET_PASSING
     for name, cases in groups.items():
         text = yaml.safe_dump(cases, allow_unicode=True, sort_keys=False, width=100)
         (OUT / name).write_text(text, encoding="utf-8")
