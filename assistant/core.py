@@ -18,12 +18,12 @@ from assistant.answer import compose
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
-from assistant.ir import DocQuery
-from assistant.planner import PlannedQuery
 from assistant.facts import Fact
+from assistant.ir import DocQuery
 from assistant.language import detect_language
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, WindowOut
 from assistant.phrasing import phrase_with_llm
+from assistant.planner import PlannedQuery
 from assistant.services import Services
 from assistant.understand import Understanding, understand
 

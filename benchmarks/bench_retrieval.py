@@ -38,7 +38,7 @@ from assistant.retrieval import Retriever
 from assistant.retrieval.documents import SourceFile, chunk_file, discover, load
 from assistant.retrieval.entries import chunk_entry, event_entry
 from assistant.retrieval.evaluation import evaluate, load_cases
-from assistant.retrieval.store import embedding_function_class
+from assistant.retrieval.store import embedding_function_class, get_all
 from assistant.settings import Settings
 from connectors.base import Event
 
@@ -271,7 +271,7 @@ def bench_scale(n: int, root: Path, n_queries: int) -> dict[str, Any]:
     # approximate (Chroma HNSW) vs exact (numpy) on the same vectors
     col = retriever._collection("events", create=False)
     assert col is not None
-    got = col.get(include=["embeddings", "metadatas"])
+    got = get_all(col, ["embeddings", "metadatas"])
     ids = np.array(got["ids"])
     vectors = unit(np.asarray(got["embeddings"], dtype=np.float32))
     services = np.array([m["service"] for m in got["metadatas"] or []])
