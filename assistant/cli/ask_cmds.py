@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
 from assistant.cli.common import app, console, friendly, print_json, settings
-from assistant.core import AskOptions, Assistant
-from assistant.models import Answer
-from assistant.services import Services
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+    from assistant.models import Answer
 
 PlannerOpt = Annotated[
     str | None, typer.Option("--planner", help="rules | llm | hybrid [OPSA_PLANNER]")
@@ -28,6 +29,8 @@ def build_assistant(
     planner: str | None, phrasing: str | None, backend: str | None = None
 ) -> Assistant:
     from assistant.conversation import ConversationStore
+    from assistant.core import Assistant
+    from assistant.services import Services
 
     s = settings(planner=planner, phrasing=phrasing, backend=backend)
     return Assistant(Services(s), ConversationStore(s.data_dir / "conversations.sqlite"))
@@ -78,7 +81,7 @@ def ask(
     """Answer one question from your telemetry and runbooks."""
     assistant = build_assistant(planner, phrasing, backend)
     try:
-        ans = assistant.ask(question, conversation_id=conversation, options=AskOptions())
+        ans = assistant.ask(question, conversation_id=conversation)
     finally:
         assistant.services.close()
     if as_json:

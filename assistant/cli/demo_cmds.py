@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from assistant.cli.common import app, console, err_console, friendly, print_json, settings
-from assistant.demo.export import FORMATS, ExportStats, export_metrics
-from assistant.demo.seed import DemoSummary, seed_demo
 from assistant.errors import ConfigError
 from assistant.models import Answer
 from assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from assistant.demo.export import ExportStats
+    from assistant.demo.seed import DemoSummary
 
 @app.command()
 @friendly
@@ -46,6 +47,9 @@ def demo(
 
     Replaces earlier demo data in the data directory.
     """
+    from assistant.demo.export import FORMATS, export_metrics
+    from assistant.demo.seed import seed_demo
+
     if export is not None and export[0] not in FORMATS:
         raise ConfigError(
             f"unknown export format {export[0]!r}; use one of: {', '.join(FORMATS)}"

@@ -6,15 +6,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.cli.common import app, console, err_console, friendly, print_json, settings
 from assistant.errors import OpsaError
-from assistant.retrieval import IndexReport, Retriever
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # chromadb takes a second to import: only commands that search pay it
+    from assistant.retrieval import IndexReport, Retriever
 
 index_app = typer.Typer(
     help="Index runbooks and docs, the catalog, or recent events for search.",
@@ -59,6 +61,8 @@ def _report(report: IndexReport, as_json: bool) -> None:
 
 
 def _retriever(s: Settings) -> Retriever:
+    from assistant.retrieval import Retriever
+
     return Retriever(s)
 
 
