@@ -25,6 +25,17 @@ from pydantic_settings import (
 from assistant.errors import ConfigError
 
 
+def check_timezone(name: str) -> str:
+    """`name` if it is an IANA zone, else a ValueError saying what to use."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like 'Asia/Seoul'"
+        ) from None
+    return name
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -126,13 +137,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {v!r}; use an IANA name like 'Asia/Seoul'"
-            ) from None
-        return v
+        return check_timezone(v)
 
     @field_validator("api_tokens", "cors_origins", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -35,6 +35,7 @@ from assistant.ingest.metrics_text import ExpositionParser, looks_like_expositio
 from assistant.ingest.readers import InputFile, LineReader, looks_binary, text_lines
 from assistant.ingest.timestamps import ISO8601, offset_mode
 from assistant.ingest.writer import DEFAULT_BATCH, StoreWriter, WriteCounts
+from assistant.settings import check_timezone
 
 Kind = Literal["metrics", "logs", "events"]
 SAMPLE_LINES = 2000
@@ -64,13 +65,7 @@ class IngestOptions(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {v!r}; use an IANA name like 'Asia/Seoul'"
-            ) from None
-        return v
+        return check_timezone(v)
 
     @field_validator("event_kind")
     @classmethod
