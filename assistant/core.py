@@ -7,6 +7,7 @@ phrased by the LLM, then grounding-checked).
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from assistant.services import Services
 from assistant.understand import Understanding, understand
 
 MAX_QUESTION_CHARS = 2000
+FENCE_LEAK = re.compile(r"<<<|>>>|\bDATA\b")
 
 
 @dataclass
@@ -119,7 +121,9 @@ class Assistant:
                     extra_allowed=[*composed.allowed, *und.allowed_tokens()],
                 )
                 # The enforced text is grounded by construction; say what was replaced.
-                text = composed.text(facts_text=body)
+                body = "\n".join(line for line in body.splitlines()
+                                 if not FENCE_LEAK.search(line))  # echoed prompt scaffolding
+                text = composed.text(facts_text=body or composed.facts_text)
                 if report.rewritten or report.used_fallback:
                     und.extra_notes.append(
                         f"{len(report.violations)} model sentence(s) replaced: their numbers "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import json
+import os
 import threading
 import warnings
 from abc import ABC, abstractmethod
@@ -316,6 +317,7 @@ def _load_llamacpp(path: Path, n_ctx: int, temperature: float) -> tuple[Any, thr
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_batch=min(512, n_ctx),  # LangChain's default of 8 makes prompts ~10x slower
+                n_threads=max(1, os.cpu_count() or 1),  # llama.cpp's default here is 1
                 temperature=temperature,
                 verbose=False,
             )

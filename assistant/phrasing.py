@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from assistant.llm import ChatModel
     from assistant.understand import Understanding
 
-MAX_EVIDENCE_CHARS = 1200
+MAX_EVIDENCE_CHARS = 400
+MAX_FACTS = 12  # a small model reads slowly: the answer's leading facts are enough
 
 
 def phrase_with_llm(
@@ -38,7 +39,7 @@ def phrase_with_llm(
         question=und.question,
         language=und.language,
         window=window,
-        facts=facts_block(facts, tr, "ko" if und.language == "ko" else "en"),
+        facts=facts_block(facts[:MAX_FACTS], tr, "ko" if und.language == "ko" else "en"),
         evidence=evidence,
     )
     yield from chat.stream(messages, max_tokens=200)

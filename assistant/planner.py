@@ -260,7 +260,8 @@ def plan_rules(inp: PlanInput) -> Plan:
 
     if named and ("metric" in intents or not intents - {"docs"}):
         for m in named[:2]:
-            plan.queries.append(PlannedQuery(metric_query(m, inp), "main", f"metric {m.name}"))
+            mq = metric_query(m, inp)
+            plan.queries.append(PlannedQuery(mq, "main", f"metric {mq.metric}"))
     elif "metric" in intents and not ({"logs", "events"} & intents):
         kind: Literal["errors", "latency"] = (
             "latency" if LATENCY_WORDS.search(inp.question) else "errors"
