@@ -440,3 +440,20 @@ def test_filtered_vector_search_same_either_way(
 
 def refs_or_ids(hits: list[Hit]) -> list[tuple[str, float | None]]:
     return [(h.id, None if h.similarity is None else round(h.similarity, 5)) for h in hits]
+
+
+def test_korean_documents_match_korean_queries_despite_particles(
+    retriever: Retriever, tmp_path: Path
+) -> None:
+    docs = tmp_path / "ko"
+    docs.mkdir()
+    (docs / "disk-ko.md").write_text(
+        "# 디스크 장애\n\n## 조치\n\n디스크가 가득 차면 오래된 로그를 지우고 볼륨을 늘립니다.\n"
+    )
+    (docs / "cert-ko.md").write_text("# 인증서\n\n## 조치\n\n인증서를 갱신합니다.\n")
+    (docs / "disk-en.md").write_text("# Disk\n\n## Fix\n\nDelete old logs, grow the volume.\n")
+    retriever.index_docs([docs], base=docs)
+    hits = retriever.search("디스크를 비우려면 로그를 어떻게 지우나요", k=3)
+    assert hits[0].id == "disk-ko.md#조치"
+    assert hits[0].keyword is not None and hits[0].keyword > 0
+    assert retriever.search("인증서 갱신", k=1)[0].source == "cert-ko.md"

@@ -14,7 +14,10 @@ one verbatim are ranked first by the retriever.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,26 +81,47 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=262_144)
+def _analyze(raw: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """BM25 terms and exact-match terms of one raw token (cached: corpora repeat tokens)."""
+    if _HANGUL.fullmatch(raw):
+        if len(raw) > 2:
+            return (raw, *(raw[i : i + 2] for i in range(len(raw) - 1))), ()
+        return (raw,), ()
+    tok = _norm(raw)
+    if not tok:
+        return (), ()
+    parts = _PARTS.findall(tok)
+    terms: tuple[str, ...]
+    if len(parts) == 1 and parts[0] == tok:
+        terms = () if tok in _STOP else (_stem(tok) if tok.isalpha() else tok,)
+    else:
+        terms = (tok, *(_stem(p) if p.isalpha() else p for p in parts if p not in _STOP))
+    exact: set[str] = set()
+    # worth an exact posting: anything but a plain word; CamelCase and ALLCAPS names too
+    # ("HighCPU", "ENOSPC"), which lower-casing would otherwise hide; "500/503" holds both
+    for piece in {raw, *raw.split("/")}:
+        if piece and (not piece.isalpha() or piece[1:] != piece[1:].lower()):
+            norm = _norm(piece)
+            if norm:
+                exact.add(norm)
+    return terms, tuple(sorted(exact))
+
+
 def tokenize(text: str) -> list[str]:
     """BM25 tokens of `text` (see module docstring)."""
-    out: list[str] = []
+    return [t for raw in _WORD.findall(text) for t in _analyze(raw)[0]]
+
+
+def analyze(text: str) -> tuple[list[str], set[str]]:
+    """BM25 tokens and exact-match terms of a document, in one pass."""
+    tokens: list[str] = []
+    exact: set[str] = set()
     for raw in _WORD.findall(text):
-        if _HANGUL.fullmatch(raw):
-            out.append(raw)
-            if len(raw) > 2:
-                out.extend(raw[i : i + 2] for i in range(len(raw) - 1))
-            continue
-        tok = _norm(raw)
-        if not tok:
-            continue
-        parts = _PARTS.findall(tok)
-        if len(parts) == 1 and parts[0] == tok:
-            if tok not in _STOP:
-                out.append(_stem(tok) if tok.isalpha() else tok)
-            continue
-        out.append(tok)
-        out.extend(_stem(p) if p.isalpha() else p for p in parts if p not in _STOP)
-    return out
+        terms, ex = _analyze(raw)
+        tokens.extend(terms)
+        exact.update(ex)
+    return tokens, exact
 
 
 def identifiers(text: str) -> list[str]:
@@ -112,28 +136,22 @@ def identifiers(text: str) -> list[str]:
     return [t for t in found if t and not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
 
 
-def _is_compound(token: str) -> bool:
-    """Tokens worth an exact-match posting list: anything but a plain word."""
-    return not token.isalpha()
-
-
 def exact_terms(text: str) -> set[str]:
-    """The lower-cased compound tokens of a document, for exact identifier matching."""
-    terms: set[str] = set()
-    for raw in _WORD.findall(text):
-        if _HANGUL.fullmatch(raw):
-            continue
-        for piece in {raw, *raw.split("/")}:  # "500/503" also holds "500" and "503"
-            if _is_compound(piece):
-                tok = _norm(piece)
-                if tok:
-                    terms.add(tok)
-    for m in _IDENTIFIER.finditer(text):  # CamelCase names lose their shape when lowered
-        terms.add(_norm(m.group(0)))
-    return terms
+    """The lower-cased identifier-shaped tokens of a document, for exact matching."""
+    return analyze(text)[1]
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def _array(cache: dict[str, np.ndarray], lists: dict[str, list[int]], term: str) -> np.ndarray:
+    """Posting list of `term` as a sorted array, converted on first use."""
+    found = cache.get(term)
+    if found is None:
+        ix = lists.get(term)
+        found = _EMPTY if ix is None else np.unique(np.asarray(ix, dtype=np.int64))
+        cache[term] = found
+    return found
 
 
 @dataclass
@@ -148,6 +166,8 @@ class KeywordIndex:
     _positions: dict[str, int] = field(default_factory=dict, repr=False)
     _postings: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _named: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _postings_lists: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _named_lists: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -167,23 +187,37 @@ class KeywordIndex:
             revision=revision,
         )
         index._positions = {id_: i for i, id_ in enumerate(index.ids)}
-        corpus = [tokenize(t) or [""] for t in texts_for_search]
+        vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        vocab[""]  # id 0 stands in for documents without tokens
+        corpus: list[list[int]] = []
+        postings: defaultdict[str, list[int]] = defaultdict(list)
+        seen: dict[str, tuple[list[int], tuple[str, ...]]] = {}  # raw token -> ids, exact
+        for i, text in enumerate(texts_for_search):
+            doc: list[int] = []
+            exact: set[str] = set()
+            for raw in _WORD.findall(text):
+                known = seen.get(raw)
+                if known is None:
+                    terms, ex = _analyze(raw)
+                    known = seen[raw] = ([vocab[t] for t in terms], ex)
+                doc += known[0]
+                if known[1]:
+                    exact.update(known[1])
+            corpus.append(doc or [0])
+            for term in exact:
+                postings[term].append(i)
         if corpus:
             bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
+            bm25.index((corpus, dict(vocab)), create_empty_token=False, show_progress=False)
             index._bm25 = bm25
-        postings: dict[str, list[int]] = {}
-        for i, text in enumerate(texts_for_search):
-            for term in exact_terms(text):
-                postings.setdefault(term, []).append(i)
-        index._postings = {t: np.asarray(ix, dtype=np.int64) for t, ix in postings.items()}
-        named: dict[str, list[int]] = {}
+        named: defaultdict[str, list[int]] = defaultdict(list)
         for i, meta in enumerate(index.metadatas):
             for key in ("heading", "name"):
-                value = str(meta.get(key, "")).strip().lower()
+                value = meta.get(key)
                 if value:
-                    named.setdefault(value, []).append(i)
-        index._named = {t: np.unique(np.asarray(ix, dtype=np.int64)) for t, ix in named.items()}
+                    named[str(value).strip().lower()].append(i)
+        index._postings_lists = dict(postings)
+        index._named_lists = dict(named)
         return index
 
     def __len__(self) -> int:
@@ -214,12 +248,12 @@ class KeywordIndex:
         return [(int(i), float(scores[i])) for i in order]
 
     def containing(self, term: str) -> np.ndarray:
-        """Entries whose text holds the identifier `term` verbatim (case-insensitive)."""
-        return self._postings.get(term, _EMPTY)
+        """Entries whose text holds the identifier `term` verbatim (case-insensitive), sorted."""
+        return _array(self._postings, self._postings_lists, term)
 
     def named(self, term: str) -> np.ndarray:
-        """Entries whose heading or name *is* `term` (case-insensitive)."""
-        return self._named.get(term, _EMPTY)
+        """Entries whose heading or name *is* `term` (case-insensitive), sorted."""
+        return _array(self._named, self._named_lists, term)
 
     def position(self, id_: str) -> int | None:
         return self._positions.get(id_)

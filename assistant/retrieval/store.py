@@ -184,7 +184,9 @@ def get_all(
 
 def _extend(out: dict[str, list[Any]], page: Any) -> None:
     for key, values in out.items():
-        values.extend(page[key] or [])
+        got = page[key]
+        if got is not None:  # embeddings come as an array: no truth value
+            values.extend(got)
 
 
 def new_revision() -> str:
