@@ -104,6 +104,47 @@ class SlackSettings(_Section):
     )
 
 
+class ClickHouseLogTable(_Section):
+    """Where log lines live in ClickHouse and which columns hold what.
+
+    A column value is a column name, or ``attr:<key>`` for a key of the `attributes` map
+    (e.g. ``service = "attr:service.name"``). `template_id` and `line_id` exist only in
+    the project's own layout; set them to None for a user's table.
+    """
+
+    table: str = "logs"
+    timestamp: str = "ts"
+    service: str | None = "service"
+    host: str | None = "host"
+    level: str | None = "level"
+    message: str = "message"
+    attributes: str | None = Field(default=None, description="a Map(String, String) column")
+    template_id: str | None = Field(default="template_id", description="project layout only")
+    templates_table: str | None = Field(default="log_templates", description="id -> template")
+    line_id: str | None = Field(default="line_hash", description="tie-break for equal times")
+
+    @field_validator("service", "host", "level", "attributes", "template_id",
+                     "templates_table", "line_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        # TOML has no null: an empty string says "this table has no such column".
+        return None if v == "" else v
+
+
+class ClickHouseSettings(_Section):
+    """A ClickHouse server (HTTP interface) holding logs and events; read-only use."""
+
+    url: str = "http://127.0.0.1:8123"
+    username: str = "default"
+    password: str | None = Field(default=None, repr=False)
+    database: str = "default"
+    verify_tls: bool = True
+    timeout_s: float = 10.0
+    max_rows: int = Field(default=10_000, ge=1, description="most rows one query returns")
+    logs: ClickHouseLogTable = Field(default_factory=ClickHouseLogTable)
+    events_table: str = "events"
+
+
 class Settings(BaseSettings):
     """Everything configurable. Build services from it with `assistant.services`."""
 
@@ -133,6 +174,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)
 
     @field_validator("timezone")
     @classmethod
