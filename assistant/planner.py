@@ -286,6 +286,7 @@ def plan_rules(inp: PlanInput) -> Plan:
 
 
 SECOND_METRIC_SCORE = 0.7
+WHY_RUNBOOKS = 5  # an investigation cites the alert catalogue, service page and runbook
 
 
 def _named_metrics(links: Links, cat: Catalog) -> list[MetricInfo]:
@@ -336,5 +337,6 @@ def _plan_why(inp: PlanInput, named: list[MetricInfo]) -> Plan:
     ev_inp = PlanInput(inp.question, inp.time_range, ev_reading, links, cat)
     plan.queries.append(PlannedQuery(_event_query(ev_inp, widen_s=3600), "events",
                                      "deploys, alerts and changes"))
-    plan.queries.append(PlannedQuery(DocQuery(text=inp.question, k=3), "docs", "runbooks"))
+    plan.queries.append(
+        PlannedQuery(DocQuery(text=inp.question, k=WHY_RUNBOOKS), "docs", "runbooks"))
     return plan
