@@ -10,7 +10,6 @@ Metric queries are not supported yet (`supports()` is False; `run` raises Backen
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 from assistant.errors import BackendError, ConfigError, IRError, OpsaError, UnknownEntityError
 from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, Query
 from assistant.settings import ClickHouseLogTable
-from connectors.base import Catalog, Connector, Event, LogLine, Result, Series
+from connectors.base import Catalog, Connector, LogLine, Result, Series
 from connectors.clickhouse.sql import (
     LogColumns,
     build_event_sql,
@@ -28,7 +27,7 @@ from connectors.clickhouse.sql import (
     settings_clause,
 )
 from connectors.clickhouse.transport import HttpExecutor, map_error
-from connectors.embedded.sql_common import to_utc
+from connectors.embedded.sql_common import event_from_row, to_utc
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -256,14 +255,7 @@ class ClickHouseConnector(Connector):
     def _run_events(self, q: EventQuery) -> Result:
         sql = self._event_sql(q)
         rows = self._execute(sql)
-        events = [
-            Event(
-                id=r[0], ts=to_utc(r[1]), end=to_utc(r[2]) if r[2] is not None else None,
-                kind=r[3], service=r[4], host=r[5], title=r[6], status=r[7], severity=r[8],
-                attrs=_attrs(r[0], r[9]),
-            )
-            for r in rows
-        ]
+        events = [event_from_row(r) for r in rows]
         total = int(rows[0][-1]) if rows else 0
         warnings = []
         if q.limit > self.max_rows:
@@ -288,13 +280,3 @@ def _doc_query_error() -> IRError:
     )
 
 
-def _attrs(event_id: str, raw: Any) -> dict[str, Any]:
-    if raw is None or raw == "":
-        return {}
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise BackendError(f"event {event_id!r} has malformed attrs JSON: {exc}") from exc
-    return value if isinstance(value, dict) else {"value": value}

@@ -8,7 +8,6 @@ statement runs under a time budget: past `timeout_s` it is interrupted (`Backend
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -30,11 +29,11 @@ from assistant.errors import (
     UnknownEntityError,
 )
 from assistant.ir import DocQuery, EventQuery, LogQuery, Matcher, MetricQuery, Query
-from connectors.base import Catalog, Connector, Event, LogLine, MetricInfo, Result, Series
+from connectors.base import Catalog, Connector, LogLine, MetricInfo, Result, Series
 from connectors.embedded import schema
 from connectors.embedded.catalog import StoreCatalog, family, load_catalog, strip_port
 from connectors.embedded.promql_math import aggregate, bucket_quantile, parse_le
-from connectors.embedded.sql_common import to_utc
+from connectors.embedded.sql_common import event_from_row, to_utc
 from connectors.embedded.sql_events import build_event_sql
 from connectors.embedded.sql_logs import build_log_sql
 from connectors.embedded.sql_metrics import MetricPlan, build_metric_sql
@@ -385,14 +384,7 @@ class EmbeddedConnector(Connector):
         self._check_entities(q.service, q.host)
         sql = build_event_sql(q)
         rows = self._execute(sql)
-        events = [
-            Event(
-                id=r[0], ts=to_utc(r[1]), end=to_utc(r[2]) if r[2] is not None else None,
-                kind=r[3], service=r[4], host=r[5], title=r[6], status=r[7], severity=r[8],
-                attrs=_attrs(r[0], r[9]),
-            )
-            for r in rows
-        ]
+        events = [event_from_row(r) for r in rows]
         total = int(rows[0][-1]) if rows else 0
         return Result(
             connector=self.name,
@@ -422,16 +414,6 @@ def _needs_value(m: Matcher) -> bool:
     return False
 
 
-def _attrs(event_id: str, raw: Any) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
-        raise BackendError(
-            f"event {event_id!r} has malformed attrs JSON in the store: {exc}"
-        ) from exc
-    return value if isinstance(value, dict) else {"value": value}
 
 
 def _result_unit(info: MetricInfo, q: MetricQuery) -> str:

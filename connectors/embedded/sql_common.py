@@ -3,10 +3,14 @@ builders inline literals instead of binding parameters; every literal goes throu
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from assistant.errors import IRError
+from assistant.errors import BackendError, IRError
+from connectors.base import Event
 
 
 def lit(value: str) -> str:
@@ -52,3 +56,26 @@ def like_escape(text: str) -> str:
 def to_utc(dt: datetime) -> datetime:
     """A naive-UTC value from the store as an aware UTC datetime."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def event_from_row(r: Sequence[Any]) -> Event:
+    """An event from a row in the column order every SQL engine's event query selects:
+    id, ts, end_ts, kind, service, host, title, status, severity, attrs."""
+    return Event(
+        id=r[0], ts=to_utc(r[1]), end=to_utc(r[2]) if r[2] is not None else None,
+        kind=r[3], service=r[4], host=r[5], title=r[6], status=r[7], severity=r[8],
+        attrs=event_attrs(r[0], r[9]),
+    )
+
+
+def event_attrs(event_id: str, raw: Any) -> dict[str, Any]:
+    """An event's attributes from a JSON string, a map, or nothing."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise BackendError(f"event {event_id!r} has malformed attrs JSON: {exc}") from exc
+    return value if isinstance(value, dict) else {"value": value}
