@@ -17,11 +17,10 @@ from datetime import datetime
 from assistant import grounding
 from assistant.answer import compose
 from assistant.conversation import ConversationStore, Turn
-from assistant.errors import LLMError, OpsaError
+from assistant.errors import LLMError
 from assistant.execute import Executed, Executor
 from assistant.facts import Fact
 from assistant.ir import DocQuery
-from assistant.language import detect_language
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, WindowOut
 from assistant.phrasing import phrase_with_llm
 from assistant.planner import PlannedQuery
@@ -73,8 +72,7 @@ class Assistant:
 
         early = _reject_question(question)
         if early is not None:
-            yield self._final(question, early, "en", None, [], [], conv_id, t0, planner,
-                              clarification=True)
+            yield self._rejected(question, early, conv_id, t0, planner)
             return
         und = understand(question, now, self.services, history, planner=planner)
         yield AssistantEvent(type="plan", data=und.plan_event())
@@ -177,15 +175,15 @@ class Assistant:
             elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
 
-    def _final(self, question: str, text: str, language: str, window: WindowOut | None,
-               runs: list[object], facts: list[object], conv_id: str, t0: float, planner: str,
-               *, clarification: bool) -> AssistantEvent:
+    def _rejected(self, question: str, text: str, conv_id: str, t0: float,
+                  planner: str) -> AssistantEvent:
+        """The answer to input that is not a question (empty, too long, unreadable)."""
         ans = Answer(
             question=question[:200],
             answer=text,
-            language="ko" if language == "ko" else "en",
-            time_range=window,
-            clarification=clarification,
+            language="en",
+            time_range=None,
+            clarification=True,
             planner=planner,
             conversation_id=conv_id,
             elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
@@ -236,8 +234,4 @@ def _reject_question(question: str) -> str | None:
     return None
 
 
-def detect(question: str) -> str:  # re-exported for interfaces
-    return detect_language(question)
-
-
-__all__ = ["AskOptions", "Assistant", "OpsaError"]
+__all__ = ["AskOptions", "Assistant"]
