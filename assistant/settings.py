@@ -132,7 +132,7 @@ class ClickHouseLogTable(_Section):
 
 
 class ClickHouseSettings(_Section):
-    """A ClickHouse server (HTTP interface) holding logs and events; read-only use."""
+    """A ClickHouse server (HTTP interface) holding logs, events and metrics; read-only use."""
 
     url: str = "http://127.0.0.1:8123"
     username: str = "default"
@@ -141,8 +141,16 @@ class ClickHouseSettings(_Section):
     verify_tls: bool = True
     timeout_s: float = 10.0
     max_rows: int = Field(default=10_000, ge=1, description="most rows one query returns")
+    max_result_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="a larger result fails clearly"
+    )
     logs: ClickHouseLogTable = Field(default_factory=ClickHouseLogTable)
-    events_table: str = "events"
+    events_table: str = Field(default="events", description="'' when there is none")
+    series_table: str = Field(
+        default="series", description="metric series (project layout); '' for no metrics"
+    )
+    samples_table: str = "samples"
+    metric_meta_table: str = Field(default="metric_meta", description="'' when there is none")
 
 
 class Settings(BaseSettings):

@@ -1,9 +1,13 @@
 """The ClickHouse connector, run on real ClickHouse (chDB, embedded).
 
 * differential: the same log/event fixture in the embedded DuckDB store and in chDB
-  tables (project layout); every IR query must give identical results on both connectors;
+  tables (project layout); every IR query must give identical results on both connectors.
+  Metrics: the differential suite's fixture (`promdata`: counter resets, a stale series,
+  scrape offsets, histograms) in both engines, every `fixture_cases()` query equal within
+  1e-9 relative (float summation order) with the same series and timestamps;
 * a user's log table through a declared column mapping, checked against plain Python;
-* read-only, row cap, metrics refused, error mapping, and an unreachable server.
+* catalog discovery through ``system.columns`` (a mapping naming a missing column fails);
+* read-only, row and byte limits, error mapping, and an unreachable server.
 
 chDB-backed tests skip when chdb is not importable, and fail under OPSA_REQUIRE_SERVERS=1.
 """
@@ -21,18 +25,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import differential
+import promdata
 import pytest
 from test_embedded_logs_events import END, EVENTS, LINES, write_store
 
-from assistant.errors import BackendError, BackendTimeout, BackendUnavailable, UnknownEntityError
+from assistant.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ConfigError,
+    UnknownEntityError,
+)
 from assistant.ir import LEVELS, EventQuery, LogQuery, MetricQuery, TimeRange
 from assistant.settings import ClickHouseLogTable, load_settings
 from connectors.base import Result
 from connectors.clickhouse import ClickHouseConnector
-from connectors.clickhouse.sql import lit
+from connectors.clickhouse.chdb_executor import ChdbExecutor
+from connectors.clickhouse.schema import create_statements, export_parquet
 from connectors.clickhouse.transport import HttpExecutor
-from connectors.embedded import schema
 from connectors.embedded.connector import EmbeddedConnector
+from connectors.sql.dialect import ClickHouse
 
 HAVE_CHDB = importlib.util.find_spec("chdb") is not None
 Rows = list[tuple[Any, ...]]
@@ -47,26 +60,13 @@ def _require_chdb() -> None:
     pytest.skip(msg)
 
 
-PROJECT_DDL = [
-    """CREATE TABLE logs (
-        ts DateTime64(6, 'UTC'), service Nullable(String), host Nullable(String),
-        level Nullable(String), level_num Nullable(Int8), message String,
-        template_id Nullable(Int32), attrs Nullable(String), source Nullable(String),
-        line_hash UInt64
-    ) ENGINE = MergeTree ORDER BY ts""",
-    """CREATE TABLE log_templates (template_id Int32, template String)
-       ENGINE = MergeTree ORDER BY template_id""",
-    """CREATE TABLE events (
-        id String, ts DateTime64(6, 'UTC'), end_ts Nullable(DateTime64(6, 'UTC')),
-        kind String, service Nullable(String), host Nullable(String), title String,
-        status Nullable(String), severity Nullable(String), attrs Nullable(String)
-    ) ENGINE = MergeTree ORDER BY ts""",
-    # a user's own table: other column names, host in an attributes map, loose level names
-    """CREATE TABLE app_logs (
-        event_time DateTime64(3, 'UTC'), svc String, severity String, body String,
-        labels Map(String, String)
-    ) ENGINE = MergeTree ORDER BY event_time""",
-]
+# a user's own table: other column names, host in an attributes map, loose level names
+USER_DDL = """CREATE TABLE app_logs (
+    event_time DateTime64(3, 'UTC'), svc String, severity String, body String,
+    labels Map(String, String)
+) ENGINE = MergeTree ORDER BY event_time"""
+METRICS_DB = "fx"  # the metric fixture lives in its own database (db-qualified names)
+lit = ClickHouse().lit
 
 USER_LEVEL = {"trace": "TRACE", "debug": "Debug", "info": "INFO", "warn": "WARNING",
               "error": "ERROR", "fatal": "CRITICAL"}
@@ -80,39 +80,40 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chdb_exec(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    Callable[[str], Rows]
-]:
-    """An executor on a chDB session holding the same rows as the DuckDB store."""
-    _require_chdb()
-    from chdb import session
+def metric_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ch-metrics") / "telemetry.duckdb"
+    differential.write_store(path, promdata.dataset(), differential.FIXTURE_META)
+    return path
 
+
+@pytest.fixture(scope="module")
+def chdb_exec(
+    store: Path, metric_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Rows]]:
+    """An executor on one chDB session holding the same rows as the DuckDB stores: the
+    log/event fixture in the default database, the metric fixture in `METRICS_DB`."""
+    _require_chdb()
     tmp = tmp_path_factory.mktemp("chdb")
-    con = schema.connect(store, read_only=True)
-    try:  # the DuckDB rows, exported as Parquet, go into chDB unchanged
-        for table in ("logs", "log_templates", "events"):
-            con.execute(f"COPY {table} TO '{tmp / table}.parquet' (FORMAT parquet)")
-    finally:
-        con.close()
-    sess = session.Session(str(tmp / "db"))
-    for ddl in PROJECT_DDL:
-        sess.query(ddl)
-    for table in ("logs", "log_templates", "events"):
-        sess.query(f"INSERT INTO {table} SELECT * FROM file('{tmp / table}.parquet', Parquet)")
+    export_parquet(store, tmp / "logs", ("logs", "log_templates", "events"))
+    export_parquet(metric_store, tmp / "metrics", ("series", "samples", "metric_meta"))
+    ex = ChdbExecutor(str(tmp / "db"))
+    ex.load_parquet_dir(tmp / "logs")
+    ex.execute(f"CREATE DATABASE IF NOT EXISTS {METRICS_DB}")
+    for stmt in create_statements(METRICS_DB):
+        ex.execute(stmt)
+    for table in ("series", "samples", "metric_meta"):
+        ex.execute(f"INSERT INTO {METRICS_DB}.{table} SELECT * FROM "
+                   f"file('{tmp / 'metrics' / table}.parquet', Parquet)")
+    ex.execute(USER_DDL)
     values = ", ".join(
         f"({lit(ln.ts.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3])}, {lit(ln.service)}, "
         f"{lit(USER_LEVEL[ln.level])}, {lit(ln.message)}, "
         f"map('host.name', {lit(ln.host)}, 'env', 'prod'))"
         for ln in LINES
     )
-    sess.query(f"INSERT INTO app_logs VALUES {values}")
-
-    def run(sql: str) -> Rows:
-        table = sess.query(sql, "ArrowTable")
-        return list(zip(*(col.to_pylist() for col in table.columns), strict=True))
-
-    yield run
-    sess.close()
+    ex.execute(f"INSERT INTO app_logs VALUES {values}")
+    yield ex
+    ex.close()
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +126,21 @@ def emb(store: Path) -> Iterator[EmbeddedConnector]:
 @pytest.fixture(scope="module")
 def ch(chdb_exec: Callable[[str], Rows]) -> ClickHouseConnector:
     return ClickHouseConnector(executor=chdb_exec)
+
+
+@pytest.fixture(scope="module")
+def emb_m(metric_store: Path) -> Iterator[EmbeddedConnector]:
+    c = EmbeddedConnector(metric_store)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def ch_m(chdb_exec: Callable[[str], Rows]) -> ClickHouseConnector:
+    return ClickHouseConnector(
+        executor=chdb_exec, series_table=f"{METRICS_DB}.series",
+        samples_table=f"{METRICS_DB}.samples", metric_meta_table=f"{METRICS_DB}.metric_meta",
+    )
 
 
 def tr(minutes: float = 60, end_offset_min: float = 0, step: int | None = None) -> TimeRange:
@@ -179,25 +195,9 @@ def test_differential_embedded_vs_chdb(
 ) -> None:
     q = DIFF_QUERIES[name]
     expected, got = comparable(emb.run(q)), comparable(ch.run(q))
-    _untemplated_tolerance(expected, got)
     assert got == expected
     # a differential test over empty answers would prove little
     assert expected["total"] or name in EMPTY_ON_PURPOSE
-
-
-def _untemplated_tolerance(expected: dict[str, Any], got: dict[str, Any]) -> None:
-    """Documented tolerance: the group of lines without a template (template_id None).
-
-    The embedded connector joins its example line back with ``USING (template_id)``, which
-    never matches NULL, so it reports value/example None for that group; ClickHouse gives
-    the newest such line (the intended "coalesce(template, example)"). Check ClickHouse's
-    example is a real untemplated line, then compare the rest exactly.
-    """
-    untemplated = {ln.message for ln in LINES if ln.template_id is None}
-    for e_row, g_row in zip(expected["rows"], got["rows"], strict=False):
-        if "template_id" in e_row and e_row["template_id"] is None and e_row["example"] is None:
-            assert g_row["example"] in untemplated and g_row["value"] == g_row["example"]
-            g_row["example"] = g_row["value"] = None
 
 
 def test_differential_results_match_plain_python(ch: ClickHouseConnector) -> None:
@@ -214,27 +214,92 @@ def test_differential_results_match_plain_python(ch: ClickHouseConnector) -> Non
 def test_native_sql_is_read_only_select(ch: ClickHouseConnector) -> None:
     for q in DIFF_QUERIES.values():
         sql = ch.native(q)
-        assert re.match(r"^\s*SELECT\b", sql)
+        assert re.match(r"^\s*(SELECT|WITH)\b", sql)
         assert "readonly=1" in sql and "max_execution_time=" in sql
 
 
 def test_writes_are_refused(ch: ClickHouseConnector, chdb_exec: Callable[[str], Rows]) -> None:
     with pytest.raises(BackendError, match="read-only SELECT"):
-        ch._execute("INSERT INTO logs (message, line_hash) VALUES ('x', 1)")
+        ch._rows("INSERT INTO logs (message, line_hash) VALUES ('x', 1)")
     with pytest.raises(BackendError, match="read-only SELECT"):
-        ch._execute("SELECT 1")  # a SELECT without the readonly setting is refused too
+        ch._rows("SELECT 1")  # a SELECT without the readonly setting is refused too
     # and the engine itself refuses a write under the settings every query carries
     with pytest.raises(Exception, match=r"(?i)readonly"):
         chdb_exec("INSERT INTO log_templates SETTINGS readonly=1 VALUES (99, 'x')")
     assert chdb_exec("SELECT count() FROM log_templates WHERE template_id = 99") == [(0,)]
 
 
-def test_metrics_are_not_supported(ch: ClickHouseConnector) -> None:
-    q = MetricQuery(metric="node_load1", time_range=HOUR)
-    assert not ch.supports(q)
-    assert ch.supports(LogQuery(time_range=HOUR))
-    with pytest.raises(BackendError, match="not implemented"):
-        ch.run(q)
+METRIC_CASES = {case.id: case.query for case in differential.fixture_cases()}
+
+
+@pytest.mark.parametrize("name", sorted(METRIC_CASES))
+def test_metric_differential_embedded_vs_chdb(
+    name: str, emb_m: EmbeddedConnector, ch_m: ClickHouseConnector
+) -> None:
+    """Same series, same timestamps, values within 1e-9 relative (summation order only)."""
+    q = METRIC_CASES[name]
+    expected, got = emb_m.run(q), ch_m.run(q)
+    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
+    diff = differential.compare(expected, got, differential.EXACT)
+    assert not diff.only_a and not diff.only_b, diff.summary()
+    assert diff.within(differential.EXACT), diff.worst
+    assert (got.unit, got.warnings) == (expected.unit, expected.warnings)
+    assert diff.points > 0  # every fixture case has an answer to compare
+
+
+def test_metric_sql_is_read_only_and_ends_in_limits(ch_m: ClickHouseConnector) -> None:
+    for q in METRIC_CASES.values():
+        sql = ch_m.native(q)
+        assert re.match(r"^\s*WITH\b", sql)
+        assert "readonly=1" in sql and "max_result_bytes=" in sql
+        assert f"`{METRICS_DB}`.`samples`" in sql
+
+
+def test_metric_catalog_from_the_store(ch_m: ClickHouseConnector,
+                                       emb_m: EmbeddedConnector) -> None:
+    got, want = ch_m.catalog(), emb_m.catalog()
+    assert [m.model_dump() for m in got.metrics] == [m.model_dump() for m in want.metrics]
+    assert {"a-01", "b-02", "c-03"} <= set(got.hosts)
+
+
+def test_unknown_metric_and_label_are_refused(ch_m: ClickHouseConnector) -> None:
+    with pytest.raises(UnknownEntityError, match="req_totl"):
+        ch_m.run(MetricQuery(metric="req_totl", time_range=HOUR))
+    with pytest.raises(UnknownEntityError, match="hostname"):
+        ch_m.run(MetricQuery(metric="cpu_percent", by=("hostname",), aggregation="max",
+                             time_range=HOUR))
+
+
+def test_no_metric_tables_is_a_clear_error(chdb_exec: Callable[[str], Rows]) -> None:
+    c = ClickHouseConnector(executor=chdb_exec, series_table="no_such_series")
+    assert c.supports(MetricQuery(metric="x", time_range=HOUR))
+    with pytest.raises(BackendError, match="no metric tables"):
+        c.run(MetricQuery(metric="req_total", time_range=HOUR))
+    assert c.run(LogQuery(time_range=HOUR)).total  # logs still answer
+    off = ClickHouseConnector(executor=chdb_exec, series_table=None)
+    assert not off.supports(MetricQuery(metric="x", time_range=HOUR))
+
+
+def test_byte_limit_fails_clearly_and_changes_nothing(
+    chdb_exec: Callable[[str], Rows], ch: ClickHouseConnector
+) -> None:
+    small = ClickHouseConnector(executor=chdb_exec, max_result_bytes=1024)
+    with pytest.raises(BackendError, match=r"larger than clickhouse\.max_result_bytes"):
+        small.run(LogQuery(time_range=TWO_H, limit=1000))
+    assert ch.run(LogQuery(time_range=TWO_H, limit=1000)).logs  # the default limit passes
+
+
+def test_mapping_to_a_missing_column_names_the_columns(
+    chdb_exec: Callable[[str], Rows]
+) -> None:
+    bad = USER_MAPPING.model_copy(update={"message": "msg"})
+    c = ClickHouseConnector(executor=chdb_exec, logs=bad, events_table=None)
+    with pytest.raises(ConfigError, match=r"logs.message = 'msg'.*columns are: .*body"):
+        c.run(LogQuery(time_range=HOUR, service="api"))
+    missing = USER_MAPPING.model_copy(update={"table": "no_such_logs"})
+    c = ClickHouseConnector(executor=chdb_exec, logs=missing, events_table=None)
+    with pytest.raises(ConfigError, match="no log table 'no_such_logs'"):
+        c.catalog()
 
 
 def test_unknown_service_is_refused(ch: ClickHouseConnector) -> None:

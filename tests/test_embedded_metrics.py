@@ -26,7 +26,7 @@ from assistant.ir import Matcher, MetricQuery, TimeRange
 from connectors.base import Result
 from connectors.embedded import schema
 from connectors.embedded.connector import EmbeddedConnector
-from connectors.embedded.promql_math import heap_select
+from connectors.sql.promql import heap_select
 
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 START = END - timedelta(minutes=40)

@@ -1,48 +1,46 @@
-"""`ClickHouseConnector`: LogQuery and EventQuery -> ClickHouse SQL, run read-only.
+"""`ClickHouseConnector`: metrics, logs and events from ClickHouse, read-only.
 
-Works on the project's own table layout (`logs`, `log_templates`, `events`, as in the
-embedded store) or on a user's log table through a declared column mapping
-(`assistant.settings.ClickHouseLogTable`). Every statement is a generated SELECT with
-``readonly=1`` and ``max_execution_time``; the SQL goes through an executor
-(``Callable[[str], list[tuple]]``): clickhouse-connect over HTTP by default, chDB in tests.
-Metric queries are not supported yet (`supports()` is False; `run` raises BackendError).
+The SQL comes from the same builders as the embedded store's (`connectors.sql`) in the
+ClickHouse dialect, so both engines answer an IR query with the same semantics (checked by
+the differential suite on chDB). Works on the project's table layout
+(`connectors.clickhouse.schema`) or on a user's log table through a declared column mapping
+(`assistant.settings.ClickHouseLogTable`). Every statement is a generated SELECT carrying
+``readonly=1``, ``max_execution_time`` and ``max_result_bytes``; the SQL goes through an
+executor (``Callable[[str], list[tuple]]``): clickhouse-connect over HTTP by default, chDB in
+tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING
 
-from assistant.errors import BackendError, ConfigError, IRError, OpsaError, UnknownEntityError
-from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, Query
+from assistant.errors import BackendError, ConfigError, OpsaError
+from assistant.ir import MetricQuery, Query
 from assistant.settings import ClickHouseLogTable
-from connectors.base import Catalog, Connector, LogLine, Result, Series
-from connectors.clickhouse.sql import (
-    LogColumns,
-    build_event_sql,
-    build_log_sql,
-    ident,
-    settings_clause,
-)
+from connectors.base import Result
 from connectors.clickhouse.transport import HttpExecutor, map_error
-from connectors.embedded.sql_common import event_from_row, to_utc
+from connectors.sql.catalog import StoreCatalog, build_catalog
+from connectors.sql.connector import Row, SqlConnector
+from connectors.sql.dialect import ClickHouse
+from connectors.sql.logs import LogColumns, qualified
+from connectors.sql.metrics import MetricTables
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
-Row = tuple[Any, ...]
 Executor = Callable[[str], list[Row]]
+Found = tuple[str | None, str | None, str | None]
 CATALOG_LIMIT = 1000
+"""At most this many distinct values per mapped column or label are read for the catalog."""
 _SELECT = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 
 
-class ClickHouseConnector(Connector):
-    """Logs and events from ClickHouse tables (read-only)."""
+class ClickHouseConnector(SqlConnector):
+    """Metrics, logs and events from ClickHouse tables (read-only)."""
 
     name = "clickhouse"
-    handles = frozenset({"logs", "events"})
 
     def __init__(
         self,
@@ -54,106 +52,91 @@ class ClickHouseConnector(Connector):
         verify_tls: bool = True,
         timeout_s: float = 10.0,
         max_rows: int = 10_000,
+        max_result_bytes: int = 64 * 1024 * 1024,
         logs: ClickHouseLogTable | None = None,
         events_table: str | None = "events",
+        series_table: str | None = "series",
+        samples_table: str = "samples",
+        metric_meta_table: str | None = "metric_meta",
+        host_labels: tuple[str, ...] = ("host", "instance", "hostname", "node"),
+        service_labels: tuple[str, ...] = ("service", "job", "app"),
         executor: Executor | None = None,
     ) -> None:
+        super().__init__()
         if timeout_s <= 0:
             raise ConfigError(f"clickhouse timeout must be positive, got {timeout_s}")
         if max_rows < 1:
             raise ConfigError(f"clickhouse max_rows must be at least 1, got {max_rows}")
+        if max_result_bytes < 1024:
+            raise ConfigError(
+                f"clickhouse max_result_bytes must be at least 1024, got {max_result_bytes}"
+            )
         self.url = url
         self.username = username
         self.timeout_s = timeout_s
         self.max_rows = max_rows
+        self.max_result_bytes = max_result_bytes
+        self.host_labels = tuple(host_labels)
+        self.service_labels = tuple(service_labels)
+        self.dialect = ClickHouse(timeout_s, max_result_bytes)
         self.mapping = logs or ClickHouseLogTable()
-        self.columns = LogColumns.from_mapping(self.mapping)
-        self.events_table = events_table
-        if events_table is not None:
-            ident(events_table)  # fail early on a bad name
+        self.log_columns = LogColumns.from_mapping(self.mapping, self.dialect)
+        d = self.dialect
+        self.events_table = qualified(events_table, d) if events_table else None
+        self.metric_tables = MetricTables(
+            series=qualified(series_table, d) if series_table else "",
+            samples=qualified(samples_table, d),
+        )
+        self.metric_meta_table = qualified(metric_meta_table, d) if metric_meta_table else None
+        self._raw_names = {
+            "logs": self.mapping.table, "events": events_table, "series": series_table,
+            "samples": samples_table, "metric_meta": metric_meta_table,
+        }
         self._executor: Executor = executor or HttpExecutor(
             url, username=username, password=password, database=database,
             verify_tls=verify_tls, timeout_s=timeout_s,
         )
-        self._catalog: Catalog | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClickHouseConnector:
+        """The connector for `settings`; a ``chdb:///path`` URL runs on embedded ClickHouse
+        (chDB) at that path instead of a server, to try the connector without one."""
         ch = settings.clickhouse
+        executor: Executor | None = None
+        if ch.url.startswith("chdb://"):
+            from connectors.clickhouse.chdb_executor import ChdbExecutor
+
+            path = ch.url.removeprefix("chdb://")
+            if not path.startswith("/"):
+                raise ConfigError(
+                    f"clickhouse url {ch.url!r}: a chDB URL needs an absolute path, "
+                    "e.g. chdb:///var/lib/opsa/chdb"
+                )
+            executor = ChdbExecutor(path)
         return cls(
             ch.url, username=ch.username, password=ch.password, database=ch.database,
             verify_tls=ch.verify_tls, timeout_s=ch.timeout_s, max_rows=ch.max_rows,
-            logs=ch.logs, events_table=ch.events_table,
+            max_result_bytes=ch.max_result_bytes, logs=ch.logs,
+            events_table=ch.events_table or None, series_table=ch.series_table or None,
+            samples_table=ch.samples_table, metric_meta_table=ch.metric_meta_table or None,
+            host_labels=tuple(settings.ingest.host_labels),
+            service_labels=tuple(settings.ingest.service_labels), executor=executor,
         )
 
-    # -- Connector API ------------------------------------------------------------------
+    def close(self) -> None:
+        close = getattr(self._executor, "close", None)
+        if callable(close):
+            close()
 
     def supports(self, query: Query) -> bool:
-        return query.kind in self.handles
-
-    def catalog(self) -> Catalog:
-        """Services, hosts and levels (distinct values of mapped columns, bounded) and kinds."""
-        if self._catalog is None:
-            c = self.columns
-            tail = settings_clause(self.timeout_s)
-
-            def distinct(expr: str, table: str) -> list[str]:
-                rows = self._execute(
-                    f"SELECT DISTINCT {expr} AS v FROM {table} WHERE v IS NOT NULL "
-                    f"ORDER BY v LIMIT {CATALOG_LIMIT}\n{tail}"
-                )
-                return [str(r[0]) for r in rows if r[0] not in (None, "")]
-
-            services = set(distinct(c.service, c.table))
-            hosts = set(distinct(c.host, c.table))
-            levels = distinct(c.level, c.table)
-            kinds: list[str] = []
-            if self.events_table is not None:
-                ev = ident(self.events_table)
-                services |= set(distinct("service", ev))
-                hosts |= set(distinct("host", ev))
-                kinds = distinct("kind", ev)
-            self._catalog = Catalog(
-                services=sorted(services), hosts=sorted(hosts), event_kinds=kinds,
-                log_levels=levels,
-            )
-        return self._catalog
-
-    def native(self, query: Query) -> str:
-        match query:
-            case LogQuery():
-                return self._log_plan(query).sql
-            case EventQuery():
-                return self._event_sql(query)
-            case MetricQuery():
-                raise _metric_error()
-            case DocQuery():
-                raise _doc_query_error()
-            case _:
-                assert_never(query)
-
-    def run(self, query: Query) -> Result:
-        started = time.perf_counter()
-        match query:
-            case LogQuery():
-                self._check_entities(query.service, query.host)
-                result = self._run_logs(query)
-            case EventQuery():
-                self._check_entities(query.service, query.host)
-                result = self._run_events(query)
-            case MetricQuery():
-                raise _metric_error()
-            case DocQuery():
-                raise _doc_query_error()
-            case _:
-                assert_never(query)
-        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
-        return result
+        if query.kind == "metric":
+            return bool(self.metric_tables.series)
+        return query.kind in ("logs", "events")
 
     # -- execution ---------------------------------------------------------------------
 
-    def _execute(self, sql: str) -> list[Row]:
-        """Run one generated statement; anything but a SELECT is refused before sending."""
+    def _rows(self, sql: str) -> list[Row]:
+        """Run one generated statement; anything but a read-only SELECT is refused."""
         if not _SELECT.match(sql) or "readonly=1" not in sql:
             raise BackendError(
                 "the clickhouse connector only runs read-only SELECT statements; refused: "
@@ -165,118 +148,119 @@ class ClickHouseConnector(Connector):
             raise
         except Exception as exc:  # a custom executor's own error type (e.g. chDB's):
             # classify it by ClickHouse's error text, as the HTTP transport does
-            raise map_error(exc, self.url, self.username, self.timeout_s) from exc
+            raise map_error(
+                exc, self.url, self.username, self.timeout_s, self.max_result_bytes
+            ) from exc
 
-    def _check_entities(self, service: str | None, host: str | None) -> None:
-        if service is None and host is None:
-            return
-        cat = self.catalog()
-        if service is not None and service not in cat.services:
-            raise UnknownEntityError("service", service, cat.services)
-        if host is not None and host not in cat.hosts:
-            raise UnknownEntityError("host", host, cat.hosts)
+    # -- catalog ---------------------------------------------------------------------------
 
-    # -- logs ------------------------------------------------------------------------------
-
-    def _log_plan(self, q: LogQuery) -> Any:
-        return build_log_sql(
-            q, self.columns, min(q.limit, self.max_rows), min(q.top_k, self.max_rows),
-            self.timeout_s,
-        )
-
-    def _capped(self, q: LogQuery) -> list[str]:
-        wanted = q.top_k if q.count_by else q.limit
-        if wanted > self.max_rows and q.bucket_s is None:
-            return [f"row limit: at most {self.max_rows} rows per ClickHouse query "
-                    f"(asked for {wanted}); set clickhouse.max_rows to see more"]
-        return []
-
-    def _run_logs(self, q: LogQuery) -> Result:
-        plan = self._log_plan(q)
-        rows = self._execute(plan.sql)
-        if plan.mode == "buckets":
-            counts = {int(i): int(n) for i, n in rows}
-            pts = [(t, float(counts.get(i, 0))) for i, t in enumerate(plan.bucket_times)]
-            return Result(
-                connector=self.name, native=plan.sql,
-                series=[Series.model_construct(metric="log_lines", labels={}, points=pts)],
-                total=sum(counts.values()), unit="lines",
+    def _load_catalog(self) -> StoreCatalog:
+        """Tables and columns from ``system.columns`` (a mapping that names a missing column
+        fails here, clearly), then bounded distinct values of the mapped columns and labels."""
+        present = self._present_columns()
+        logs_table = self._raw_names["logs"]
+        if logs_table not in present:
+            raise ConfigError(
+                f"ClickHouse has no log table {logs_table!r} (tables seen: "
+                f"{', '.join(sorted(present)) or 'none'}); set clickhouse.logs.table"
             )
-        if plan.mode == "count_by":
-            return self._count_rows(q, plan.sql, rows)
-        total = int(rows[0][-1]) if rows else 0
-        logs = [
-            LogLine(
-                ts=to_utc(r[0]), service=r[1], host=r[2], level=r[3], message=r[4],
-                template_id=None if r[5] is None else int(r[5]), template=r[6],
-            )
-            for r in rows
+        self._check_mapping(present[logs_table])
+        d = self.dialect
+        c = self.log_columns
+        found: list[Found] = [
+            *((v, None, None) for v in self._distinct(c.service, c.table)),
+            *((None, v, None) for v in self._distinct(c.host, c.table)),
+            *((None, None, v) for v in self._distinct(c.level, c.table)),
         ]
-        return Result(
-            connector=self.name, native=plan.sql, logs=logs, total=total,
-            truncated=total > len(logs), warnings=self._capped(q),
-        )
+        kinds: list[str] = []
+        if self.events_table is not None and self._raw_names["events"] in present:
+            found += [(v, None, None) for v in self._distinct("service", self.events_table)]
+            found += [(None, v, None) for v in self._distinct("host", self.events_table)]
+            kinds = self._distinct("kind", self.events_table)
+        elif self.events_table is not None:
+            self.events_table = None  # "no events table" errors say so at query time
+        meta: dict[str, tuple[str, str, str]] = {}
+        labels: dict[str, dict[str, list[str]]] = {}
+        series = self._raw_names["series"]
+        if series and series in present and self._raw_names["samples"] in present:
+            labels = self._metric_labels()
+            meta_table = self._raw_names["metric_meta"]
+            if self.metric_meta_table and meta_table in present:
+                meta = {
+                    str(r[0]): (str(r[1]), str(r[2]), str(r[3]))
+                    for r in self._rows(d.finish(
+                        f"SELECT metric, type, help, unit FROM {self.metric_meta_table}"
+                    ))
+                }
+        else:
+            self.metric_tables = MetricTables(series="", samples=self.metric_tables.samples)
+        return build_catalog(meta, labels, found, kinds, self.service_labels, self.host_labels)
 
-    def _count_rows(self, q: LogQuery, sql: str, rows: list[Row]) -> Result:
-        out: list[dict[str, str | int | float | None]] = []
-        groups = lines = 0
-        for r in rows:
-            if q.count_by == "template":
-                value, count, tid, template, example, first, last, groups, lines = r
-                out.append({
-                    "value": value, "count": int(count),
-                    "template_id": None if tid is None else int(tid),
-                    "template": template, "example": example,
-                    "first_ts": to_utc(first).isoformat(), "last_ts": to_utc(last).isoformat(),
-                })
-            else:
-                value, count, groups, lines = r
-                out.append({"value": value, "count": int(count)})
-        for row in out:
-            row["share"] = round(int(row["count"] or 0) / int(lines), 6) if lines else 0.0
-        warnings = self._capped(q)
-        if int(groups) > len(out):
-            warnings.insert(0, f"{int(groups)} groups in all; showing the top {len(out)}")
-        return Result(
-            connector=self.name, native=sql, rows=out, total=int(lines or 0),
-            truncated=int(groups) > len(out), warnings=warnings, unit="lines",
-        )
+    def _present_columns(self) -> dict[str, set[str]]:
+        """Configured table name (as written in the config) -> its columns, for tables
+        that exist."""
+        d = self.dialect
+        wanted = {n for n in self._raw_names.values() if n}
+        conds = []
+        for name in sorted(wanted):
+            db, _, table = name.rpartition(".")
+            db_sql = d.lit(db) if db else "currentDatabase()"
+            conds.append(f"(database = {db_sql} AND table = {d.lit(table)})")
+        rows = self._rows(d.finish(
+            "SELECT database, table, name FROM system.columns\nWHERE "
+            + "\n   OR ".join(conds)
+        ))
+        present: dict[str, set[str]] = {}
+        for db, table, column in rows:
+            for name in wanted:
+                if name in (table, f"{db}.{table}"):
+                    present.setdefault(name, set()).add(str(column))
+        return present
 
-    # -- events ----------------------------------------------------------------------------
+    def _check_mapping(self, columns: set[str]) -> None:
+        m = self.mapping
+        named = {
+            "timestamp": m.timestamp, "service": m.service, "host": m.host, "level": m.level,
+            "message": m.message, "attributes": m.attributes, "template_id": m.template_id,
+            "line_id": m.line_id,
+        }
+        for field, col in named.items():
+            if col and not col.startswith("attr:") and col not in columns:
+                raise ConfigError(
+                    f"clickhouse.logs.{field} = {col!r}, but table {m.table!r} has no such "
+                    f"column; its columns are: {', '.join(sorted(columns))}"
+                )
 
-    def _event_sql(self, q: EventQuery) -> str:
-        if self.events_table is None:
+    def _distinct(self, expr: str, table: str) -> list[str]:
+        rows = self._rows(self.dialect.finish(
+            f"SELECT DISTINCT {expr} AS v FROM {table} WHERE v IS NOT NULL AND v != ''\n"
+            f"ORDER BY v LIMIT {CATALOG_LIMIT}"
+        ))
+        return [str(r[0]) for r in rows]
+
+    def _metric_labels(self) -> dict[str, dict[str, list[str]]]:
+        series = self.metric_tables.series
+        labels: dict[str, dict[str, list[str]]] = {
+            str(r[0]): {} for r in self._rows(self.dialect.finish(
+                f"SELECT DISTINCT metric FROM {series}"
+            ))
+        }
+        rows = self._rows(self.dialect.finish(
+            f"SELECT metric, k, arraySort(groupUniqArray({CATALOG_LIMIT})(v))\n"
+            f"FROM {series} ARRAY JOIN mapKeys(labels) AS k, mapValues(labels) AS v\n"
+            "GROUP BY metric, k"
+        ))
+        for metric, key, values in rows:
+            if key != "__name__":
+                labels[str(metric)][str(key)] = [str(v) for v in values]
+        return labels
+
+    def _run_metric(self, q: MetricQuery) -> Result:
+        self._store_catalog()  # discovers whether metric tables exist
+        if not self.metric_tables.series:
             raise BackendError(
-                "no events table is configured for the clickhouse connector; set "
-                "clickhouse.events_table or use another events backend"
+                "the ClickHouse database has no metric tables (clickhouse.series_table / "
+                "samples_table); metric queries need the project layout "
+                "(see connectors/clickhouse/schema.py) or another metrics backend"
             )
-        return build_event_sql(q, self.events_table, min(q.limit, self.max_rows), self.timeout_s)
-
-    def _run_events(self, q: EventQuery) -> Result:
-        sql = self._event_sql(q)
-        rows = self._execute(sql)
-        events = [event_from_row(r) for r in rows]
-        total = int(rows[0][-1]) if rows else 0
-        warnings = []
-        if q.limit > self.max_rows:
-            warnings.append(f"row limit: at most {self.max_rows} events per ClickHouse query")
-        return Result(
-            connector=self.name, native=sql, events=events, total=total,
-            truncated=total > len(events), warnings=warnings,
-        )
-
-
-def _metric_error() -> BackendError:
-    return BackendError(
-        "the clickhouse connector answers logs and events only; metric queries over "
-        "ClickHouse are not implemented yet; use the embedded or prometheus backend"
-    )
-
-
-def _doc_query_error() -> IRError:
-    return IRError(
-        "docs queries are answered by retrieval (runbooks), not by a telemetry connector; "
-        "use 'opsa search' or the assistant"
-    )
-
-
+        return super()._run_metric(q)

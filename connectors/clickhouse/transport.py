@@ -14,6 +14,7 @@ from assistant.errors import BackendError, BackendTimeout, BackendUnavailable, C
 
 _AUTH_MARKERS = ("Code: 516", "AUTHENTICATION_FAILED", "Authentication failed", "Code: 192")
 _TIMEOUT_MARKERS = ("Code: 159", "TIMEOUT_EXCEEDED", "timed out", "Read timed out")
+_TOO_BIG_MARKERS = ("Code: 396", "TOO_MANY_ROWS_OR_BYTES", "Limit for result exceeded")
 _UNREACHABLE_MARKERS = (
     "Connection refused", "Failed to establish", "Name or service not known",
     "Max retries exceeded", "nodename nor servname", "Temporary failure in name resolution",
@@ -84,7 +85,9 @@ class HttpExecutor:
         return map_error(exc, self.url, self._username, self._timeout_s)
 
 
-def map_error(exc: Exception, url: str, username: str, timeout_s: float) -> BackendError:
+def map_error(
+    exc: Exception, url: str, username: str, timeout_s: float, max_result_bytes: int | None = None
+) -> BackendError:
     """The `assistant.errors` type for a ClickHouse failure, classified by its text."""
     text = str(exc)
     short = " ".join(text.split())[:400]
@@ -102,5 +105,12 @@ def map_error(exc: Exception, url: str, username: str, timeout_s: float) -> Back
         return BackendTimeout(
             f"ClickHouse at {url} did not answer within {timeout_s:g}s; narrow the time "
             "range or add a service/host filter, or raise OPSA_CLICKHOUSE__TIMEOUT_S"
+        )
+    if any(m in text for m in _TOO_BIG_MARKERS):
+        limit = f" ({max_result_bytes:,} bytes)" if max_result_bytes else ""
+        return BackendError(
+            f"the ClickHouse result is larger than clickhouse.max_result_bytes{limit}; "
+            "narrow the time range, add a filter or a larger step, or raise "
+            "OPSA_CLICKHOUSE__MAX_RESULT_BYTES"
         )
     return BackendError(f"ClickHouse at {url} rejected the query: {short}")

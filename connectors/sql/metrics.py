@@ -1,4 +1,4 @@
-"""MetricQuery -> DuckDB SQL with Prometheus 2.42 semantics.
+"""MetricQuery -> SQL (DuckDB or ClickHouse, see `dialect`) with Prometheus 2.42 semantics.
 
 The statement is a chain of small CTEs, each one step of the PromQL evaluation:
 
@@ -17,14 +17,14 @@ then a final ``SELECT`` of ``(key..., i, t, value)`` rows ordered by key and tim
 evaluation time*. In range mode the output is the union of the series that were in the top
 k at some step, each with points only at the steps where it was (so a plain
 ``topk(k, expr)`` range query on Prometheus returns the same). The selection runs in Python
-after SQL (`promql_math.topk`): it replays Prometheus' heap over the series in Prometheus'
+after SQL (`promql.heap_select`): it replays Prometheus' heap over the series in Prometheus'
 label order, so even ties resolve as Prometheus resolves them.
 
 ``histogram_quantile`` (``metric`` = the histogram's base name or its ``_bucket`` series):
 ``fn`` is ``rate(x_bucket[w])``; with ``aggregation="sum"`` the bucket rates are summed by
 ``(le, by...)`` in SQL (``histogram_quantile(q, sum by (le, ...) (rate(...)))``). The
 bucket interpolation itself (Prometheus' ``bucketQuantile``) runs in Python on the SQL
-output (`connectors.embedded.promql_math`), and so does any other aggregation of the
+output (`connectors.sql.promql`), and so does any other aggregation of the
 per-series quantiles (``max by (...) (histogram_quantile(q, rate(...)))``). Points where
 Prometheus would return NaN (no observations, no ``+Inf`` bucket) are left out.
 """
@@ -36,14 +36,15 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from assistant.ir import AGG_QUANTILES, LOOKBACK_S, Matcher, MetricQuery
-from connectors.embedded.sql_common import ident, label, lit, num, one_line, ts_lit
+from connectors.sql.common import num, one_line
+from connectors.sql.dialect import Dialect, DuckDB
 
 COUNTER_FUNCTIONS = frozenset({"rate", "increase", "histogram_quantile"})
 RESERVED_COLUMNS = frozenset({"series_id", "i", "t", "value", "le"})
 
-_OVER_TIME_SQL: dict[str, str] = {
-    "raw": "arg_max(value, ts)",
-    "last_over_time": "arg_max(value, ts)",
+_OVER_TIME: dict[str, str] = {
+    "raw": "last",
+    "last_over_time": "last",
     "avg_over_time": "avg(value)",
     "min_over_time": "min(value)",
     "max_over_time": "max(value)",
@@ -60,12 +61,20 @@ _AGG_SQL: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class MetricTables:
+    """Where series and samples live (SQL names, already quoted)."""
+
+    series: str = "series"
+    samples: str = "samples"
+
+
+@dataclass(frozen=True)
 class MetricPlan:
     """A compiled metric query and how to read its rows.
 
-    Rows are ``(key..., i, t, value)``: ``key`` is ``series_id`` when ``key == "series"``,
-    else one column per ``by`` label (named by `by_columns`); histogram plans summed in SQL
-    also carry ``le`` before ``i``. ``i`` indexes `times`.
+    Rows are ``(key..., i, t, value)`` (`columns`): ``key`` is ``series_id`` when
+    ``key == "series"``, else one column per ``by`` label (named by `by_columns`); histogram
+    plans summed in SQL also carry ``le`` before ``i``. ``i`` indexes `times`.
     """
 
     sql: str
@@ -79,23 +88,37 @@ class MetricPlan:
     python_aggregation: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def columns(self) -> list[str]:
+        """The result's column names, in order."""
+        keys = ["series_id"] if self.key == "series" else list(self.by_columns)
+        return [*keys, *(["le"] if self.with_le else []), "i", "t", "value"]
+
+    @property
+    def native(self) -> str:
+        """The SQL with the notes on the steps that follow in Python."""
+        return "\n".join([self.sql, *self.notes])
+
 
 def by_column(name: str) -> str:
     """The result column holding the value of group-by label `name`."""
     return f"label_{name}" if name in RESERVED_COLUMNS else name
 
 
-def matcher_sql(m: Matcher) -> str:
-    """One PromQL label matcher as a condition on `series` (a missing label is '')."""
-    value = "metric" if m.label == "__name__" else label(m.label)
-    padded = value if m.label == "__name__" else f"coalesce({value}, '')"
+def matcher_sql(m: Matcher, d: Dialect, labels: str = "labels") -> str:
+    """One PromQL label matcher as a condition on the series table (a missing label is '')."""
+    if m.label == "__name__":
+        value = padded = "metric"
+    else:
+        value = d.map_value(labels, m.label)
+        padded = d.padded(value)
     if m.op == "=":
-        return f"{value} = {lit(m.value)}" if m.value else f"{padded} = ''"
+        return f"{value} = {d.lit(m.value)}" if m.value else f"{padded} = ''"
     if m.op == "!=":
-        return f"{padded} <> {lit(m.value)}"
+        return f"{padded} <> {d.lit(m.value)}"
     if m.op == "=~":
-        return f"regexp_full_match({padded}, {lit(m.value)})"
-    return f"NOT regexp_full_match({padded}, {lit(m.value)})"
+        return d.full_match(padded, m.value)
+    return f"NOT {d.full_match(padded, m.value)}"
 
 
 def selector_desc(metric: str, matchers: tuple[Matcher, ...]) -> str:
@@ -106,24 +129,32 @@ def selector_desc(metric: str, matchers: tuple[Matcher, ...]) -> str:
     return f"{metric}{{{inner}}}"
 
 
-def build_metric_sql(q: MetricQuery, series_metric: str, report_metric: str) -> MetricPlan:
+def build_metric_sql(
+    q: MetricQuery,
+    series_metric: str,
+    report_metric: str,
+    dialect: Dialect | None = None,
+    tables: MetricTables | None = None,
+) -> MetricPlan:
     """Compile `q` against the series named `series_metric` (the `_bucket` series for
     histogram_quantile); `report_metric` is the name put on the result series."""
+    d = dialect or DuckDB()
+    tables = tables or MetricTables()
     times = q.eval_times()
     histogram = q.function == "histogram_quantile"
     function = "rate" if histogram else q.function
     window_s = LOOKBACK_S if function == "raw" else q.window()
     step_s = q.time_range.resolved_step() if len(times) > 1 else window_s
-    grid = _Grid(t0=times[0], n=len(times), step_s=step_s, window_s=window_s)
+    grid = _Grid(d=d, t0=times[0], n=len(times), step_s=step_s, window_s=window_s)
     desc = selector_desc(series_metric, q.matchers)
 
     ctes = [
-        ("sel", f"series matching {desc}", _sel_sql(series_metric, q.matchers)),
+        ("sel", f"series matching {desc}", _sel_sql(d, tables, series_metric, q.matchers)),
         ("pts", "their samples from the first window's start to the last step",
-         _pts_sql(grid, counter=function in COUNTER_FUNCTIONS)),
+         _pts_sql(grid, tables, counter=function in COUNTER_FUNCTIONS)),
         ("win", _win_comment(grid), _win_sql(grid)),
     ]
-    ctes += _function_ctes(function, q.quantile, grid)
+    ctes += _function_ctes(d, function, q.quantile, grid)
 
     python_agg: str | None = None
     with_le = False
@@ -134,7 +165,7 @@ def build_metric_sql(q: MetricQuery, series_metric: str, report_metric: str) -> 
             with_le = True
             key: Literal["series", "by"] = "by"
             ctes.append(("agg", f"sum by (le{''.join(', ' + b for b in by)}) of the "
-                         "bucket rates", _group_sql(by, "sum(f.value)", with_le=True)))
+                         "bucket rates", _group_sql(d, by, "sum(f.value)", with_le=True)))
         else:
             key = "series"
             python_agg = None if q.aggregation == "none" else q.aggregation
@@ -146,11 +177,11 @@ def build_metric_sql(q: MetricQuery, series_metric: str, report_metric: str) -> 
         ctes.append(("agg", f"per series; {q.aggregation}({q.k}) per step follows in Python",
                      "SELECT series_id, i, value FROM fn"))
     else:
-        key, comment, body = _aggregation(q)
+        key, comment, body = _aggregation(d, q)
         ctes.append(("agg", comment, body))
 
-    keys = _key_columns(key, by, with_le)
-    sql = _render(ctes, keys, grid)
+    keys = _key_columns(d, key, by, with_le)
+    sql = d.finish(_render(ctes, keys, grid))
     notes = []
     if histogram:
         notes.append(
@@ -178,6 +209,7 @@ def build_metric_sql(q: MetricQuery, series_metric: str, report_metric: str) -> 
 class _Grid:
     """Evaluation times ``t_i = t0 + i * step_s`` (i < n) and the function window."""
 
+    d: Dialect
     t0: datetime
     n: int
     step_s: int
@@ -185,32 +217,33 @@ class _Grid:
 
     @property
     def t0_ms(self) -> str:
-        return f"epoch_ms({ts_lit(self.t0)})"
+        return self.d.epoch_ms(self.d.ts(self.t0))
 
     def t_ms(self, i: str = "i") -> str:
         """SQL for t_i in epoch milliseconds."""
         return self.t0_ms if self.n == 1 else f"({self.t0_ms} + {i} * {self.step_s * 1000})"
 
 
-def _sel_sql(metric: str, matchers: tuple[Matcher, ...]) -> str:
-    conds = [f"metric = {lit(metric)}", *(matcher_sql(m) for m in matchers)]
-    return "SELECT series_id, labels FROM series\n  WHERE " + "\n    AND ".join(conds)
+def _sel_sql(d: Dialect, tables: MetricTables, metric: str, matchers: tuple[Matcher, ...]) -> str:
+    conds = [f"metric = {d.lit(metric)}", *(matcher_sql(m, d) for m in matchers)]
+    return f"SELECT series_id, labels FROM {tables.series}\n  WHERE " + "\n    AND ".join(conds)
 
 
-def _pts_sql(g: _Grid, counter: bool) -> str:
+def _pts_sql(g: _Grid, tables: MetricTables, counter: bool) -> str:
     lo = g.t0 - timedelta(seconds=g.window_s)
     hi = g.t0 + timedelta(seconds=g.step_s * (g.n - 1))
     where = (
         "WHERE series_id IN (SELECT series_id FROM sel)\n"
-        f"    AND ts BETWEEN {ts_lit(lo)} AND {ts_lit(hi)}"
+        f"    AND ts BETWEEN {g.d.ts(lo)} AND {g.d.ts(hi)}"
     )
     if not counter:
-        return f"SELECT series_id, ts, value FROM samples\n  {where}"
+        return f"SELECT series_id, ts, value FROM {tables.samples}\n  {where}"
+    prev = g.d.lag("value", "series_id", "ts")
     return (
         "SELECT series_id, ts, value,\n"
-        "         lag(value) OVER (PARTITION BY series_id ORDER BY ts) AS prev,\n"
         "         CASE WHEN value < prev THEN prev ELSE 0 END AS reset  -- counter reset\n"
-        f"  FROM samples\n  {where}"
+        f"  FROM (SELECT series_id, ts, value,\n         {prev} AS prev\n"
+        f"  FROM {tables.samples}\n  {where})"
     )
 
 
@@ -220,56 +253,45 @@ def _win_comment(g: _Grid) -> str:
     return f"each sample in every window [t_i - {g.window_s}s, t_i], t_i = t_0 + i * {g.step_s}s"
 
 
-CROSS_JOIN_MAX_WINDOWS = 4
-"""Up to this many windows per sample, `win` repeats samples with a small cross join;
-beyond it, with `unnest(range(...))` (cheaper when a sample lands in many windows)."""
-
-
 def _win_sql(g: _Grid) -> str:
     if g.n == 1:
         return "SELECT *, 0 AS i FROM pts"
     step_ms, w_ms = g.step_s * 1000, g.window_s * 1000
-    since_t0 = f"epoch_ms(ts) - {g.t0_ms}"
+    since_t0 = f"{g.d.epoch_ms('ts')} - {g.t0_ms}"
     first = f"greatest(0, CAST(ceil(({since_t0}) / {step_ms}) AS BIGINT))"
     last = f"least({g.n - 1}, CAST(floor(({since_t0} + {w_ms}) / {step_ms}) AS BIGINT))"
     copies = g.window_s // g.step_s + 1  # the most windows one sample can be in
-    if copies <= CROSS_JOIN_MAX_WINDOWS:
-        return (
-            "SELECT * EXCLUDE (i_first, i_last, k), i_first + k AS i\n"
-            f"  FROM (SELECT *, {first} AS i_first,\n"
-            f"               {last} AS i_last FROM pts),\n"
-            f"       range({copies}) AS r(k)\n"
-            "  WHERE i_first + k <= i_last"
-        )
-    return (
-        f"SELECT *, unnest(range({first},\n"
-        f"                         {last} + 1)) AS i\n"
-        "  FROM pts"
-    )
+    return g.d.expand_steps(first, last, copies)
 
 
-def _function_ctes(function: str, quantile: float | None, g: _Grid) -> list[tuple[str, str, str]]:
-    if function in _OVER_TIME_SQL:
+def _function_ctes(
+    d: Dialect, function: str, quantile: float | None, g: _Grid
+) -> list[tuple[str, str, str]]:
+    if function in _OVER_TIME:
         what = "last sample in the lookback" if function == "raw" else function
-        expr = _OVER_TIME_SQL[function]
+        expr = _OVER_TIME[function]
+        expr = d.arg_max("value", "ts") if expr == "last" else expr
         return [("fn", f"{what} per series and step",
                  f"SELECT series_id, i, {expr} AS value FROM win GROUP BY series_id, i")]
     if function == "quantile_over_time":
         assert quantile is not None  # guaranteed by the IR validator
         return [("fn", f"quantile_over_time({num(quantile)}) per series and step",
-                 f"SELECT series_id, i, quantile_cont(value, {num(quantile)}) AS value\n"
+                 f"SELECT series_id, i, {d.quantile('value', num(quantile))} AS value\n"
                  "  FROM win GROUP BY series_id, i")]
-    return _extrapolated_ctes(function, g)
+    return _extrapolated_ctes(d, function, g)
 
 
-def _extrapolated_ctes(function: str, g: _Grid) -> list[tuple[str, str, str]]:
+def _extrapolated_ctes(d: Dialect, function: str, g: _Grid) -> list[tuple[str, str, str]]:
     """rate / increase / delta as Prometheus' extrapolatedRate (promql/functions.go)."""
     counter = function in ("rate", "increase")
-    resets = ",\n         sum(reset) - arg_min(reset, ts) AS resets" if counter else ""
+    resets = (
+        f",\n         sum(reset) - {d.arg_min('reset', 'ts')} AS resets" if counter else ""
+    )
     edges = (
         "SELECT series_id, i, count(*) AS n,\n"
-        "         epoch_ms(min(ts)) AS first_ms, epoch_ms(max(ts)) AS last_ms,\n"
-        f"         arg_min(value, ts) AS first_v, arg_max(value, ts) AS last_v{resets}\n"
+        f"         {d.epoch_ms('min(ts)')} AS first_ms, {d.epoch_ms('max(ts)')} AS last_ms,\n"
+        f"         {d.arg_min('value', 'ts')} AS first_v,"
+        f" {d.arg_max('value', 'ts')} AS last_v{resets}\n"
         "  FROM win GROUP BY series_id, i\n"
         "  HAVING count(*) >= 2"
     )
@@ -309,10 +331,10 @@ def _extrapolated_ctes(function: str, g: _Grid) -> list[tuple[str, str, str]]:
     ]
 
 
-def _group_sql(by: tuple[str, ...], expr: str, with_le: bool = False) -> str:
-    cols = [f"{label(b, 's.labels')} AS {ident(by_column(b))}" for b in by]
+def _group_sql(d: Dialect, by: tuple[str, ...], expr: str, with_le: bool = False) -> str:
+    cols = [f"{d.padded(d.map_value('s.labels', b))} AS {d.ident(by_column(b))}" for b in by]
     if with_le:
-        cols.append(f"{label('le', 's.labels')} AS le")
+        cols.append(f"{d.map_value('s.labels', 'le')} AS le")
     if not cols:
         return f"SELECT f.i, {expr} AS value FROM fn f GROUP BY f.i"
     return (
@@ -328,28 +350,29 @@ def _agg_text(q: MetricQuery) -> str:
     return f"{q.aggregation}{by_text}"
 
 
-def _aggregation(q: MetricQuery) -> tuple[Literal["series", "by"], str, str]:
+def _aggregation(d: Dialect, q: MetricQuery) -> tuple[Literal["series", "by"], str, str]:
     agg = q.aggregation
     if agg in _AGG_SQL:
-        return "by", _agg_text(q), _group_sql(q.by, _AGG_SQL[agg])
+        return "by", _agg_text(q), _group_sql(d, q.by, _AGG_SQL[agg])
     if agg in AGG_QUANTILES:
         qv = num(AGG_QUANTILES[agg])
         return "by", f"{_agg_text(q)}: quantile {qv}, linear", _group_sql(
-            q.by, f"quantile_cont(f.value, {qv})"
+            d, q.by, d.quantile("f.value", qv)
         )
     return "series", "no aggregation", "SELECT series_id, i, value FROM fn"
 
 
-def _key_columns(key: str, by: tuple[str, ...], with_le: bool) -> list[str]:
+def _key_columns(d: Dialect, key: str, by: tuple[str, ...], with_le: bool) -> list[str]:
     if key == "series":
         return ["series_id"]
-    cols = [ident(by_column(b)) for b in by]
+    cols = [d.ident(by_column(b)) for b in by]
     return [*cols, "le"] if with_le else cols
 
 
 def _render(ctes: list[tuple[str, str, str]], keys: list[str], g: _Grid) -> str:
     parts = [f"{name} AS (  -- {one_line(comment)}\n  {body}\n)" for name, comment, body in ctes]
-    t_expr = ts_lit(g.t0) if g.n == 1 else f"{ts_lit(g.t0)} + to_seconds(i * {g.step_s})"
+    t0 = g.d.ts(g.t0)
+    t_expr = t0 if g.n == 1 else g.d.add_seconds(t0, f"i * {g.step_s}")
     cols = ", ".join([*keys, "i", f"{t_expr} AS t", "value"])
     order = ", ".join([*keys, "i"])
     return "WITH " + ",\n".join(parts) + f"\nSELECT {cols}\nFROM agg\nORDER BY {order}"

@@ -1,5 +1,7 @@
-"""Safe SQL literals shared by the builders (the native SQL is shown to people, so the
-builders inline literals instead of binding parameters; every literal goes through here)."""
+"""Small helpers shared by the SQL builders and the SQL connectors.
+
+The native SQL is shown to people, so the builders inline literals instead of binding
+parameters; every string literal goes through `Dialect.lit`, every number through `num`."""
 
 from __future__ import annotations
 
@@ -9,26 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from assistant.errors import BackendError, IRError
+from assistant.errors import BackendError
 from connectors.base import Event
-
-
-def lit(value: str) -> str:
-    """A SQL string literal: single quotes doubled (DuckDB strings take no backslash escapes)."""
-    if "\x00" in value:
-        raise IRError(f"a NUL character cannot appear in a query value: {value!r}")
-    return "'" + value.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    """A double-quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def ts_lit(dt: datetime) -> str:
-    """A `TIMESTAMP` literal in naive UTC, as the store keeps time."""
-    naive = dt.astimezone(UTC).replace(tzinfo=None)
-    return f"TIMESTAMP '{naive.isoformat(sep=' ')}'"
 
 
 def num(x: float) -> str:
@@ -38,19 +22,9 @@ def num(x: float) -> str:
     return repr(float(x)) if not float(x).is_integer() else str(int(x))
 
 
-def label(name: str, labels: str = "labels") -> str:
-    """The value of label `name` in a `MAP(VARCHAR, VARCHAR)` column (NULL when absent)."""
-    return f"map_extract({labels}, {lit(name)})[1]"
-
-
 def one_line(text: str) -> str:
     """`text` safe inside a ``--`` comment: line breaks become spaces."""
     return " ".join(text.splitlines())
-
-
-def like_escape(text: str) -> str:
-    """`text` as a LIKE pattern matching itself literally (escape char: backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def to_utc(dt: datetime) -> datetime:

@@ -1,4 +1,4 @@
-"""What the embedded store holds: metrics (type, help, unit, labels), services, hosts.
+"""What an SQL store holds: metrics (type, help, unit, labels), services, hosts.
 
 Types and units come from `metric_meta` (for a histogram's `_bucket`/`_sum`/`_count`
 series also from the family's entry); where it has none they are inferred from the name
@@ -8,10 +8,8 @@ series also from the family's entry); where it has none they are inferred from t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import duckdb
 
 from assistant.ir import LEVELS
 from connectors.base import Catalog, MetricInfo, MetricType
@@ -60,33 +58,21 @@ def infer_unit(metric: str) -> str:
     return ""
 
 
-def load_catalog(
-    con: duckdb.DuckDBPyConnection,
+def build_catalog(
+    meta: dict[str, tuple[str, str, str]],
+    labels: dict[str, dict[str, list[str]]],
+    found: Iterable[tuple[str | None, str | None, str | None]],
+    kinds: Iterable[str],
     service_labels: Sequence[str],
     host_labels: Sequence[str],
 ) -> StoreCatalog:
-    """Read the catalog from an open store connection."""
-    meta = {
-        row[0]: (row[1], row[2], row[3])
-        for row in con.execute("SELECT metric, type, help, unit FROM metric_meta").fetchall()
-    }
-    label_rows = con.execute(
-        """
-        WITH kv AS (
-          SELECT metric, unnest(map_keys(labels)) AS k, unnest(map_values(labels)) AS v
-          FROM series
-        )
-        SELECT metric, k, list_sort(list_distinct(list(v))) AS vals
-        FROM kv GROUP BY metric, k
-        """
-    ).fetchall()
-    names = [r[0] for r in con.execute("SELECT DISTINCT metric FROM series").fetchall()]
+    """The catalog from what an SQL store holds, whichever engine read it.
 
-    labels: dict[str, dict[str, list[str]]] = {m: {} for m in names}
-    for metric, key, values in label_rows:
-        if key != "__name__":
-            labels[metric][key] = list(values)
-
+    `meta`: metric -> (type, help, unit); `labels`: metric -> label -> sorted distinct
+    values (every metric present, ``__name__`` excluded); `found`: distinct (service, host,
+    level) of log lines and events; `kinds`: distinct event kinds.
+    """
+    names = sorted(labels)
     services: set[str] = set()
     hosts: set[str] = set()
     for per_metric in labels.values():
@@ -97,26 +83,19 @@ def load_catalog(
                 hosts.update(strip_port(v) for v in values if v)
 
     levels_found: set[str] = set()
-    found = con.execute(
-        "SELECT DISTINCT service, host, level FROM logs UNION ALL "
-        "SELECT DISTINCT service, host, NULL FROM events"
-    ).fetchall()
     for service, host, level in found:
         services.update([service] if service else [])
         hosts.update([host] if host else [])
         levels_found.update([level] if level else [])
-    kinds = {r[0] for r in con.execute("SELECT DISTINCT kind FROM events").fetchall()}
     log_levels: list[str] = [lv for lv in LEVELS if lv in levels_found]
     log_levels += sorted(levels_found - set(log_levels))
 
-    metrics = [
-        _metric_info(name, labels[name], meta, set(names)) for name in sorted(names)
-    ]
+    metrics = [_metric_info(name, labels[name], meta, set(names)) for name in names]
     catalog = Catalog(
         metrics=metrics,
         services=sorted(services),
         hosts=sorted(hosts),
-        event_kinds=sorted(kinds),
+        event_kinds=sorted({k for k in kinds if k}),
         log_levels=log_levels,
     )
     return StoreCatalog(

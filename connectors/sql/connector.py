@@ -1,0 +1,311 @@
+"""`SqlConnector`: what the embedded (DuckDB) and ClickHouse connectors share.
+
+Validation against the catalog (unknown metric, label, host or service -> a clear error
+with suggestions, before any SQL runs), compiling through `metrics`/`logs`/`events` with
+the engine's `Dialect`, and turning rows into a `Result`. A subclass says how to run one
+statement (`_rows`) and how to read its catalog (`_load_catalog`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, assert_never
+
+from assistant.errors import BackendError, IRError, UnknownEntityError
+from assistant.ir import DocQuery, EventQuery, LogQuery, Matcher, MetricQuery, Query
+from connectors.base import Catalog, Connector, LogLine, MetricInfo, Result, Series
+from connectors.sql.catalog import StoreCatalog, family, strip_port
+from connectors.sql.common import event_from_row, to_utc
+from connectors.sql.dialect import Dialect
+from connectors.sql.events import build_event_sql
+from connectors.sql.logs import LogColumns, LogPlan, build_log_sql
+from connectors.sql.metrics import MetricPlan, MetricTables, build_metric_sql
+from connectors.sql.results import Columns, columns_from_rows, metric_series
+
+Row = tuple[Any, ...]
+
+
+class SqlConnector(Connector):
+    """IR -> SQL -> `Result` for an SQL store; subclasses bring the engine."""
+
+    name: ClassVar[str]
+    dialect: Dialect
+    log_columns: LogColumns
+    metric_tables: MetricTables = MetricTables()
+    events_table: str | None = "events"
+    host_labels: tuple[str, ...] = ("host", "instance", "hostname", "node")
+    service_labels: tuple[str, ...] = ("service", "job", "app")
+    max_rows: int | None = None
+    """The most rows one statement may return (None: the query's own limit)."""
+
+    def __init__(self) -> None:
+        self._store: StoreCatalog | None = None
+        self._labels: dict[int, dict[str, str]] = {}
+
+    # -- what a subclass provides --------------------------------------------------------
+
+    @abstractmethod
+    def _rows(self, sql: str) -> list[Row]:
+        """Run one generated SELECT; raise `BackendError` (or a subclass) on failure."""
+
+    @abstractmethod
+    def _load_catalog(self) -> StoreCatalog:
+        """Read metrics, labels, services, hosts, levels and event kinds from the store."""
+
+    def _columns(self, sql: str, plan: MetricPlan) -> Columns:
+        """A metric statement's output as named columns (engines may do better than rows)."""
+        return columns_from_rows(plan, self._rows(sql))
+
+    # -- Connector API ------------------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        return self._store_catalog().catalog
+
+    def native(self, query: Query) -> str:
+        match query:
+            case MetricQuery():
+                _, plan = self._metric_plan(query)
+                return plan.native
+            case LogQuery():
+                self._check_entities(query.service, query.host)
+                return self._log_plan(query).sql
+            case EventQuery():
+                self._check_entities(query.service, query.host)
+                return self._event_sql(query)
+            case DocQuery():
+                raise doc_query_error()
+            case _:
+                assert_never(query)
+
+    def run(self, query: Query) -> Result:
+        started = time.perf_counter()
+        match query:
+            case MetricQuery():
+                result = self._run_metric(query)
+            case LogQuery():
+                result = self._run_logs(query)
+            case EventQuery():
+                result = self._run_events(query)
+            case DocQuery():
+                raise doc_query_error()
+            case _:
+                assert_never(query)
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        return result
+
+    # -- catalog and validation ---------------------------------------------------------
+
+    def _store_catalog(self) -> StoreCatalog:
+        if self._store is None:
+            self._store = self._load_catalog()
+        return self._store
+
+    def _series_labels(self, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        missing = sorted({i for i in ids if i not in self._labels})
+        if missing:
+            rows = self._rows(self.dialect.finish(
+                f"SELECT series_id, labels FROM {self.metric_tables.series} WHERE series_id IN ("
+                + ", ".join(str(int(i)) for i in missing)
+                + ")"
+            ))
+            for sid, labels in rows:
+                pairs = labels.items() if isinstance(labels, dict) else labels
+                self._labels[int(sid)] = {
+                    k: v for k, v in pairs if k != "__name__" and v is not None
+                }
+        return {i: self._labels.get(i, {}) for i in ids}
+
+    def _check_entities(self, service: str | None, host: str | None) -> None:
+        if service is None and host is None:
+            return
+        cat = self.catalog()
+        if service is not None and service not in cat.services:
+            raise UnknownEntityError("service", service, cat.services)
+        if host is not None and host not in cat.hosts:
+            raise UnknownEntityError("host", host, cat.hosts)
+
+    def _resolve_metric(self, q: MetricQuery) -> tuple[MetricInfo, str]:
+        """The catalog entry of the series `q` reads, and the name to report."""
+        cat = self.catalog()
+        if q.function == "histogram_quantile":
+            bucket = q.metric if q.metric.endswith("_bucket") else f"{q.metric}_bucket"
+            info = cat.metric(bucket)
+            if info is None:
+                known = [family(m.name) for m in cat.metrics if m.name.endswith("_bucket")]
+                raise UnknownEntityError("histogram", q.metric, known)
+            if "le" not in self._store_catalog().label_names.get(bucket, frozenset()):
+                raise IRError(
+                    f"{bucket} has no 'le' label, so it is not a histogram; "
+                    "histogram_quantile needs <name>_bucket series with 'le' buckets"
+                )
+            return info, family(bucket)
+        info = cat.metric(q.metric)
+        if info is None:
+            raise UnknownEntityError("metric", q.metric, [m.name for m in cat.metrics])
+        return info, q.metric
+
+    def _check_labels(self, q: MetricQuery, info: MetricInfo) -> None:
+        cat = self.catalog()
+        names = self._store_catalog().label_names.get(info.name, frozenset())
+        for m in q.matchers:
+            if m.label != "__name__" and m.label not in names and _needs_value(m):
+                raise UnknownEntityError(f"label of {info.name}", m.label, names)
+            if m.op != "=" or not m.value:
+                continue
+            if m.label in self.host_labels and strip_port(m.value) not in cat.hosts:
+                raise UnknownEntityError("host", m.value, cat.hosts)
+            if m.label in self.service_labels and m.value not in cat.services:
+                raise UnknownEntityError("service", m.value, cat.services)
+        for b in q.by:
+            if b not in names:
+                raise UnknownEntityError(f"label of {info.name}", b, names)
+
+    # -- metrics ---------------------------------------------------------------------------
+
+    def _metric_plan(self, q: MetricQuery) -> tuple[MetricInfo, MetricPlan]:
+        """Validate `q` against the catalog and compile it."""
+        info, report = self._resolve_metric(q)
+        self._check_labels(q, info)
+        plan = build_metric_sql(q, info.name, report, self.dialect, self.metric_tables)
+        return info, plan
+
+    def _run_metric(self, q: MetricQuery) -> Result:
+        info, plan = self._metric_plan(q)
+        data = self._columns(plan.sql, plan)
+        series = metric_series(plan, data, q, self._series_labels)
+        return Result(
+            connector=self.name,
+            native=plan.native,
+            series=series,
+            unit=_result_unit(info, q),
+            warnings=_metric_warnings(info, q),
+        )
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def _capped(self, wanted: int) -> int:
+        return wanted if self.max_rows is None else min(wanted, self.max_rows)
+
+    def _cap_warning(self, wanted: int, what: str) -> list[str]:
+        if self.max_rows is not None and wanted > self.max_rows:
+            return [f"row limit: at most {self.max_rows} {what} per {self.name} query "
+                    f"(asked for {wanted}); raise {self.name}.max_rows to see more"]
+        return []
+
+    def _log_plan(self, q: LogQuery) -> LogPlan:
+        return build_log_sql(
+            q, self.log_columns, self.dialect, self._capped(q.limit), self._capped(q.top_k)
+        )
+
+    def _run_logs(self, q: LogQuery) -> Result:
+        self._check_entities(q.service, q.host)
+        plan = self._log_plan(q)
+        rows = self._rows(plan.sql)
+        if plan.mode == "buckets":
+            counts = {int(i): int(n) for i, n in rows}
+            pts = [(t, float(counts.get(i, 0))) for i, t in enumerate(plan.bucket_times)]
+            return Result(
+                connector=self.name, native=plan.sql,
+                series=[Series.model_construct(metric="log_lines", labels={}, points=pts)],
+                total=sum(counts.values()), unit="lines",
+            )
+        if plan.mode == "count_by":
+            return self._count_rows(q, plan.sql, rows)
+        total = int(rows[0][-1]) if rows else 0
+        logs = [
+            LogLine(
+                ts=to_utc(r[0]), service=r[1], host=r[2], level=r[3], message=r[4],
+                template_id=None if r[5] is None else int(r[5]), template=r[6],
+            )
+            for r in rows
+        ]
+        return Result(
+            connector=self.name, native=plan.sql, logs=logs, total=total,
+            truncated=total > len(logs), warnings=self._cap_warning(q.limit, "lines"),
+        )
+
+    def _count_rows(self, q: LogQuery, sql: str, rows: list[Row]) -> Result:
+        out: list[dict[str, str | int | float | None]] = []
+        groups = lines = 0
+        for r in rows:
+            if q.count_by == "template":
+                value, count, tid, template, example, first, last, groups, lines = r
+                out.append({
+                    "value": value, "count": int(count),
+                    "template_id": None if tid is None else int(tid),
+                    "template": template, "example": example,
+                    "first_ts": to_utc(first).isoformat(), "last_ts": to_utc(last).isoformat(),
+                })
+            else:
+                value, count, groups, lines = r
+                out.append({"value": value, "count": int(count)})
+        for row in out:
+            row["share"] = round(int(row["count"] or 0) / int(lines), 6) if lines else 0.0
+        warnings = self._cap_warning(q.top_k, "groups")
+        if int(groups) > len(out):
+            warnings.insert(0, f"{int(groups)} groups in all; showing the top {len(out)}")
+        return Result(
+            connector=self.name, native=sql, rows=out, total=int(lines or 0),
+            truncated=int(groups) > len(out), warnings=warnings, unit="lines",
+        )
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _event_sql(self, q: EventQuery) -> str:
+        if self.events_table is None:
+            raise BackendError(
+                f"no events table is configured for the {self.name} connector; set "
+                f"{self.name}.events_table or use another events backend"
+            )
+        return build_event_sql(q, self.dialect, self.events_table, self._capped(q.limit))
+
+    def _run_events(self, q: EventQuery) -> Result:
+        self._check_entities(q.service, q.host)
+        sql = self._event_sql(q)
+        rows = self._rows(sql)
+        events = [event_from_row(r) for r in rows]
+        total = int(rows[0][-1]) if rows else 0
+        return Result(
+            connector=self.name, native=sql, events=events, total=total,
+            truncated=total > len(events), warnings=self._cap_warning(q.limit, "events"),
+        )
+
+
+def doc_query_error() -> IRError:
+    return IRError(
+        "docs queries are answered by retrieval (runbooks), not by a telemetry connector; "
+        "use 'opsa search' or the assistant"
+    )
+
+
+def _needs_value(m: Matcher) -> bool:
+    """Whether `m` can only match series that have the label (a missing label is '')."""
+    if m.op == "=":
+        return m.value != ""
+    if m.op == "=~":
+        try:
+            return re.fullmatch(m.value, "") is None
+        except re.error:
+            return False  # RE2 syntax Python lacks: let the engine judge it
+    return False
+
+
+def _result_unit(info: MetricInfo, q: MetricQuery) -> str:
+    """The unit of the result's values: count-like results have none, rates are per s."""
+    if q.function == "count_over_time" or q.aggregation == "count":
+        return ""
+    if q.function == "rate":
+        return f"{info.unit}/s" if info.unit else "/s"
+    return info.unit
+
+
+def _metric_warnings(info: MetricInfo, q: MetricQuery) -> list[str]:
+    if q.function in ("rate", "increase") and info.type == "gauge":
+        return [f"{q.function}() is meant for counters but {info.name} is a gauge; "
+                "consider delta() or *_over_time()"]
+    if q.function == "delta" and info.type == "counter":
+        return [f"delta() ignores counter resets; {info.name} is a counter, use increase()"]
+    return []

@@ -1,0 +1,265 @@
+"""LogQuery -> SQL (DuckDB or ClickHouse): newest lines, counts by a field or template, or
+counts per bucket, over the project's log table or a user's table by column mapping.
+
+Filters: the time range (both ends inclusive), service, host, minimum level, `text`
+(case-insensitive substring, ``%``/``_`` taken literally) and `pattern` (an RE2 regular
+expression matched anywhere in the message). Lines without a mined template (a user's
+table, or lines drain3 left alone) are grouped by their message with IPs, hex ids and
+numbers masked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from assistant.errors import ConfigError, IRError
+from assistant.ir import LEVELS, MAX_POINTS, LogQuery
+from assistant.settings import ClickHouseLogTable
+from connectors.sql.dialect import Dialect
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LINE_COLUMNS = ("ts", "service", "host", "level", "message", "template_id", "template", "total")
+
+# level spellings seen in the wild -> the IR's severity number (trace=0 ... fatal=5)
+LEVEL_ALIASES: dict[str, int] = {
+    **{lv: i for i, lv in enumerate(LEVELS)},
+    "warning": 3, "err": 4, "critical": 5, "crit": 5, "panic": 5, "emerg": 5, "alert": 5,
+}
+
+# masks for grouping lines without mined templates: IPs (with port), hex ids, numbers
+NORMALISE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b", "<*>"),
+    (r"\b0[xX][0-9a-fA-F]+\b", "<*>"),
+    (r"\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b", "<*>"),
+    (r"\d+", "<*>"),
+)
+
+
+@dataclass(frozen=True)
+class LogColumns:
+    """SQL expressions for each logical log field of one table."""
+
+    table: str
+    ts: str
+    service: str
+    host: str
+    level: str
+    level_num: str
+    message: str
+    template_id: str | None
+    templates_table: str | None
+    line_id: str | None
+
+    @classmethod
+    def store(cls, d: Dialect) -> LogColumns:
+        """The project's own layout (`connectors.embedded.schema`), levels pre-numbered."""
+        return cls(
+            table="logs", ts="ts", service="service", host="host", level="level",
+            level_num="level_num", message="message", template_id="template_id",
+            templates_table="log_templates", line_id="line_hash",
+        )
+
+    @classmethod
+    def from_mapping(cls, m: ClickHouseLogTable, d: Dialect) -> LogColumns:
+        """A declared column mapping; ``attr:<key>`` reads a key of the attributes map."""
+
+        def name(value: str) -> str:
+            return qualified(value, d)
+
+        def col(value: str | None) -> str:
+            if value is None:
+                return d.null_string()
+            if value.startswith("attr:"):
+                if m.attributes is None:
+                    raise ConfigError(
+                        f"column mapping {value!r} needs 'attributes' (a Map column) to be set"
+                    )
+                return f"nullIf({d.map_value(name(m.attributes), value[5:])}, '')"
+            return name(value)
+
+        level = col(m.level)
+        return cls(
+            table=name(m.table),
+            ts=name(m.timestamp),
+            service=col(m.service),
+            host=col(m.host),
+            level=level,
+            level_num=_level_case(level, d),
+            message=name(m.message),
+            template_id=name(m.template_id) if m.template_id else None,
+            templates_table=name(m.templates_table)
+            if m.template_id and m.templates_table else None,
+            line_id=name(m.line_id) if m.line_id else None,
+        )
+
+    def normalised(self, d: Dialect) -> str:
+        """The message with IPs, hex ids and numbers masked (a template for unmined lines)."""
+        expr = self.message
+        for pattern, repl in NORMALISE_PATTERNS:
+            expr = d.replace_all(expr, pattern, repl)
+        return expr
+
+
+def qualified(value: str, d: Dialect) -> str:
+    """A configured table or column name (``name`` or ``db.name``), quoted part by part;
+    anything but plain identifiers is refused, so configuration cannot inject SQL."""
+    parts = value.split(".")
+    if not all(_IDENT.match(p) for p in parts):
+        raise ConfigError(
+            f"name {value!r} is not a plain identifier (letters, digits, _; db.table for "
+            "tables); fix the clickhouse table/column mapping"
+        )
+    return ".".join(d.ident(p) for p in parts)
+
+
+def _level_case(level: str, d: Dialect) -> str:
+    whens = " ".join(f"WHEN {d.lit(k)} THEN {v}" for k, v in LEVEL_ALIASES.items())
+    return f"CASE lower({level}) {whens} ELSE -1 END"
+
+
+@dataclass(frozen=True)
+class LogPlan:
+    """A compiled log query; `bucket_times` are the bucket starts in ``buckets`` mode
+    (the SQL returns only non-empty buckets, ``(i, count)``)."""
+
+    sql: str
+    mode: Literal["lines", "count_by", "buckets"]
+    bucket_times: tuple[datetime, ...] = ()
+
+
+def where_sql(q: LogQuery, c: LogColumns, d: Dialect) -> str:
+    """The WHERE clause shared by every mode."""
+    tr = q.time_range
+    conds = [f"{c.ts} BETWEEN {d.ts(tr.start)} AND {d.ts(tr.end)}"]
+    if q.service is not None:
+        conds.append(f"{c.service} = {d.lit(q.service)}")
+    if q.host is not None:
+        conds.append(f"{c.host} = {d.lit(q.host)}")
+    if q.level is not None:
+        conds.append(f"{c.level_num} >= {LEVEL_ALIASES[q.level]}  -- {q.level} or worse")
+    if q.text:
+        conds.append(d.contains_ci(c.message, q.text))
+    if q.pattern:
+        conds.append(d.search(c.message, q.pattern))
+    return "WHERE " + "\n    AND ".join(conds)
+
+
+def build_log_sql(
+    q: LogQuery, c: LogColumns, d: Dialect, limit: int | None = None, top_k: int | None = None
+) -> LogPlan:
+    """The plan for `q`; `limit`/`top_k` override the query's (a connector's row cap)."""
+    if q.bucket_s is not None:
+        plan = _buckets(q, c, d, q.bucket_s)
+        return LogPlan(d.finish(plan.sql), plan.mode, plan.bucket_times)
+    if q.count_by == "template":
+        return LogPlan(d.finish(_count_by_template(q, c, d, top_k or q.top_k)), "count_by")
+    if q.count_by is not None:
+        field = {"service": c.service, "host": c.host, "level": c.level}[q.count_by]
+        sql = _count_by_field(q, c, d, q.count_by, field, top_k or q.top_k)
+        return LogPlan(d.finish(sql), "count_by")
+    return LogPlan(d.finish(_lines(q, c, d, limit or q.limit)), "lines")
+
+
+def _lines(q: LogQuery, c: LogColumns, d: Dialect, limit: int) -> str:
+    tid = c.template_id or d.null_int()
+    tie = "line_id" if c.line_id else "message, host, service"
+    out_tie = "n.line_id" + ("" if c.line_id else ", n.message, n.host, n.service")
+    m = (
+        "WITH m AS (  -- matching lines\n"
+        f"  SELECT {c.ts} AS ts, {c.service} AS service, {c.host} AS host, {c.level} AS level,\n"
+        f"         {c.message} AS message, {tid} AS template_id, {c.line_id or '0'} AS line_id\n"
+        f"  FROM {c.table}\n  {where_sql(q, c, d)}\n"
+        "),\n"
+        f"newest AS (SELECT * FROM m ORDER BY ts DESC, {tie}"
+        f" LIMIT {limit})\n"
+    )
+    if c.templates_table is None:
+        return (
+            m + "SELECT n.ts, n.service, n.host, n.level, n.message, n.template_id,"
+            f" {d.null_string()} AS template,\n"
+            "       (SELECT count(*) FROM m) AS total\n"
+            f"FROM newest n\nORDER BY n.ts DESC, {out_tie}"
+        )
+    return (
+        m + "SELECT n.ts, n.service, n.host, n.level, n.message, n.template_id, t.template,\n"
+        "       (SELECT count(*) FROM m) AS total\n"
+        f"FROM newest n LEFT JOIN {c.templates_table} t ON n.template_id = t.template_id\n"
+        f"ORDER BY n.ts DESC, {out_tie}"
+    )
+
+
+def _count_by_field(
+    q: LogQuery, c: LogColumns, d: Dialect, name: str, field: str, top_k: int
+) -> str:
+    return (
+        "SELECT value, n AS count,\n"
+        "       count(*) OVER () AS groups, sum(n) OVER () AS lines  -- before the limit\n"
+        f"FROM (  -- matching lines per {name}\n"
+        f"  SELECT {field} AS value, count(*) AS n FROM {c.table}\n"
+        f"  {where_sql(q, c, d)}\n"
+        "  GROUP BY value\n"
+        ") g\n"
+        f"ORDER BY count DESC, value\nLIMIT {top_k}"
+    )
+
+
+def _count_by_template(q: LogQuery, c: LogColumns, d: Dialect, top_k: int) -> str:
+    newest = f"({c.ts}, {c.line_id})" if c.line_id else c.ts
+    mined = c.template_id is not None
+    key = c.template_id if mined else c.normalised(d)
+    what = "mined template" if mined else "message with IPs, ids and numbers masked"
+    grouped = (
+        "SELECT key, n, first_ts, last_ts, example,\n"
+        "         count(*) OVER () AS groups, sum(n) OVER () AS lines  -- before the limit\n"
+        f"  FROM (  -- matching lines per {what}\n"
+        f"    SELECT {key} AS key, count(*) AS n,\n"
+        f"           min({c.ts}) AS first_ts, max({c.ts}) AS last_ts,\n"
+        f"           {d.arg_max(c.message, newest)} AS example  -- the newest line\n"
+        f"    FROM {c.table}\n    {where_sql(q, c, d).replace(chr(10), chr(10) + '  ')}\n"
+        "    GROUP BY key\n  ) k\n"
+        f"  ORDER BY n DESC, key\n  LIMIT {top_k}"
+    )
+    if not mined:
+        return (
+            f"SELECT key AS value, n AS count, {d.null_int()} AS template_id, key AS template,"
+            " example, first_ts, last_ts, groups, lines\n"
+            f"FROM (\n  {grouped}\n) g\nORDER BY n DESC, key"
+        )
+    if c.templates_table is None:
+        return (
+            "SELECT example AS value, n AS count, key AS template_id,"
+            f" {d.null_string()} AS template, example, first_ts, last_ts, groups, lines\n"
+            f"FROM (\n  {grouped}\n) g\nORDER BY n DESC, key"
+        )
+    return (
+        "SELECT coalesce(t.template, g.example) AS value, g.n AS count, g.key AS template_id,\n"
+        "       t.template, g.example, g.first_ts, g.last_ts, g.groups, g.lines\n"
+        f"FROM (\n  {grouped}\n) g\n"
+        f"LEFT JOIN {c.templates_table} t ON g.key = t.template_id\n"
+        "ORDER BY g.n DESC, g.key"
+    )
+
+
+def _buckets(q: LogQuery, c: LogColumns, d: Dialect, bucket_s: int) -> LogPlan:
+    tr = q.time_range
+    n = max(1, math.ceil(tr.duration_s / bucket_s))
+    if n > MAX_POINTS:
+        raise IRError(
+            f"bucket_s={bucket_s} over {tr.duration_s:.0f}s gives {n} buckets (more than "
+            f"{MAX_POINTS}); use a larger bucket_s"
+        )
+    since = f"{d.epoch_ms(c.ts)} - {d.epoch_ms(d.ts(tr.start))}"
+    sql = (
+        f"SELECT least({n - 1}, CAST(floor(({since}) / {bucket_s * 1000}) AS BIGINT)) AS i,\n"
+        f"       count(*) AS count  -- per {bucket_s}s bucket from the range start;"
+        " empty buckets are 0\n"
+        f"FROM {c.table}\n{where_sql(q, c, d)}\n"
+        "GROUP BY i\nORDER BY i"
+    )
+    start = tr.start.astimezone(UTC)
+    times = tuple(start + timedelta(seconds=bucket_s * i) for i in range(n))
+    return LogPlan(sql, "buckets", times)
