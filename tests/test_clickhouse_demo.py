@@ -145,8 +145,7 @@ def test_the_assistant_answers_the_same_from_either_engine(
     engines: tuple[EmbeddedConnector, ClickHouseConnector], tmp_path: Path
 ) -> None:
     """End to end: the same questions, embedded vs ClickHouse backend, the same answers."""
-    from assistant.core import Assistant
-    from assistant.core import AskOptions
+    from assistant.core import AskOptions, Assistant
     from assistant.services import Services
 
     answers: dict[str, list[str]] = {}
