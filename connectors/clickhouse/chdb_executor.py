@@ -13,6 +13,7 @@ by ClickHouse's error text exactly as it does for the HTTP transport.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,16 @@ class ChdbExecutor:
     def __call__(self, sql: str) -> list[Row]:
         """The rows of one statement, as tuples of Python values."""
         with self._lock:
-            table = self._get_session().query(sql, "ArrowTable")
+            session = self._get_session()
+            try:
+                table = session.query(sql, "ArrowTable")
+            except Exception:
+                # chDB 4.4 quirk: after a failed statement (e.g. a result over
+                # max_result_bytes) the session's next Arrow result comes back empty once;
+                # a throwaway statement takes that slot, so the next real query is whole.
+                with contextlib.suppress(Exception):
+                    session.query("SELECT 1", "ArrowTable")
+                raise
         columns = [_column_values(col) for col in table.columns]
         return list(zip(*columns, strict=True))
 
