@@ -122,9 +122,14 @@ class ClickHouseLogTable(_Section):
     template_id: str | None = Field(default="template_id", description="project layout only")
     templates_table: str | None = Field(default="log_templates", description="id -> template")
     line_id: str | None = Field(default="line_hash", description="tie-break for equal times")
+    level_num: str | None = Field(
+        default="level_num",
+        description="numeric level (project layout); used when the table has it, else the "
+        "level names are mapped in SQL",
+    )
 
     @field_validator("service", "host", "level", "attributes", "template_id",
-                     "templates_table", "line_id", mode="before")
+                     "templates_table", "line_id", "level_num", mode="before")
     @classmethod
     def _blank_is_none(cls, v: Any) -> Any:
         # TOML has no null: an empty string says "this table has no such column".

@@ -15,6 +15,7 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.demo.export import ExportStats
+    from assistant.demo.export_clickhouse import ClickHouseExport
     from assistant.demo.seed import DemoSummary
 
 @app.command()
@@ -32,7 +33,8 @@ def demo(
             "--export",
             metavar="FORMAT PATH",
             help="Also write the metric samples as 'openmetrics' (promtool backfill, seconds) "
-            "or 'prometheus-text' (VictoriaMetrics import, milliseconds).",
+            "or 'prometheus-text' (VictoriaMetrics import, milliseconds), or every table as "
+            "'clickhouse' (a directory: schema.sql, one Parquet file per table, load.sh).",
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
@@ -50,13 +52,20 @@ def demo(
     from assistant.demo.export import FORMATS, export_metrics
     from assistant.demo.seed import seed_demo
 
-    if export is not None and export[0] not in FORMATS:
+    if export is not None and export[0] not in (*FORMATS, CLICKHOUSE):
         raise ConfigError(
-            f"unknown export format {export[0]!r}; use one of: {', '.join(FORMATS)}"
+            f"unknown export format {export[0]!r}; use one of: {', '.join(FORMATS)}, "
+            f"{CLICKHOUSE}"
         )
     s = settings()
     summary = seed_demo(s, scale=scale, seed=seed, progress=not json_out)
-    stats = export_metrics(summary.store_path, export[0], export[1]) if export else None
+    stats, ch_export = None, None
+    if export is not None and export[0] == CLICKHOUSE:
+        from assistant.demo.export_clickhouse import export_clickhouse
+
+        ch_export = export_clickhouse(summary.store_path, export[1])
+    elif export is not None:
+        stats = export_metrics(summary.store_path, export[0], export[1])
     indexed = index_demo(s, progress=not json_out) if index else {}
     answers = [ask_sample(s, q) for q in SAMPLE_QUESTIONS] if answer else []
     if json_out:
@@ -64,11 +73,15 @@ def demo(
         if stats is not None:
             out["export"] = {"path": str(stats.path), "format": stats.format,
                              "series": stats.series, "samples": stats.samples}
+        if ch_export is not None:
+            out["export"] = clickhouse_export_json(ch_export)
         out["indexed"] = indexed
         out["answers"] = [a.model_dump(mode="json") for a in answers]
         print_json(out)
         return
     _print_summary(summary, stats)
+    if ch_export is not None:
+        print_clickhouse_export(ch_export)
     if indexed:
         console.print("indexed into Chroma: " + ", ".join(
             f"{name} {n:,} entries" for name, n in indexed.items()), highlight=False)
@@ -77,6 +90,28 @@ def demo(
     for ans in answers:
         console.rule(f"[bold]{ans.question}[/bold]")
         render_answer(ans)
+
+
+CLICKHOUSE = "clickhouse"
+
+
+def clickhouse_export_json(ex: ClickHouseExport) -> dict[str, Any]:
+    """The `--json` form of a ClickHouse export: where, what, and how to load it."""
+    return {"path": str(ex.path), "format": CLICKHOUSE, "tables": ex.tables,
+            "files": [str(f) for f in ex.files], "next_step": ex.next_step}
+
+
+def print_clickhouse_export(ex: ClickHouseExport) -> None:
+    """Tables and row counts written, and the command that loads them into a server."""
+    table = Table(title="Exported for ClickHouse", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in ex.tables.items():
+        table.add_row(f"{name}.parquet", f"{rows:,}")
+    console.print(table)
+    console.print(f"wrote {len(ex.files)} files to {ex.path} (DDL in schema.sql)",
+                  highlight=False, markup=False)
+    console.print(f"next: {ex.next_step}", highlight=False, markup=False)
 
 
 SAMPLE_QUESTIONS = (

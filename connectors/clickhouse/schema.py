@@ -13,6 +13,8 @@ Sort keys, and why:
   far better than a plain layout.
 * ``series`` by ``(metric, series_id)``: every metric query starts with "the series of
   metric X".
+* ``logs.service``/``host``/``level`` are ``LowCardinality``: measured on 2M lines in chDB,
+  a count by service took 36 ms instead of 67 ms.
 * ``logs`` and ``events`` by ``ts``: every log/event query has a time range, and the
   newest-first listings read in key order. ``(service, ts)`` would prune a service filter
   further, but ``service`` is Nullable here (as in DuckDB), and a Nullable sort key needs
@@ -55,9 +57,9 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "logs": (
         ("ts", _TS),
-        ("service", "Nullable(String)"),
-        ("host", "Nullable(String)"),
-        ("level", "Nullable(String)"),
+        ("service", "LowCardinality(Nullable(String))"),
+        ("host", "LowCardinality(Nullable(String))"),
+        ("level", "LowCardinality(Nullable(String))"),
         ("level_num", "Nullable(Int8)"),
         ("message", "String"),
         ("template_id", "Nullable(Int32)"),
