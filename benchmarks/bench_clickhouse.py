@@ -13,7 +13,7 @@ runs once on both engines as a warm-up (which also gives the answers compared), 
 timed rounds with the engines interleaved per query, so machine noise hits both alike.
 Prints p50/p95 per query and engine, the ClickHouse/DuckDB p50 ratio, whether both agree
 (same total, row, line, event and series counts), and a final JSON line. A query an engine
-cannot answer yet (metric queries on ClickHouse) shows "n/a".
+cannot answer (an error) shows "n/a" instead of stopping the run.
 
     python benchmarks/bench_clickhouse.py --scale 0.1 --big-lines 1000000 --reps 2
     python benchmarks/bench_clickhouse.py --store .opsa/telemetry.duckdb --big-lines 0

@@ -117,3 +117,24 @@ def test_errors_are_one_line_and_exit_1(data_dir: Path, args: list[str], message
 def test_missing_store_points_to_opsa_demo(tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "catalog")
     assert code == 1 and "opsa demo" in err.replace("\n", " ")
+
+
+def test_rendered_answers_print_data_brackets_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    """Log text like ``[parent]`` or ``[/x]`` is data: rich must not read it as markup."""
+    from assistant.cli.ask_cmds import render_answer
+    from assistant.models import Answer, FactOut, QueryRun
+
+    ans = Answer(
+        question="q", answer="top: “[<*>] [parent] Data too large [/oops]” (387)",
+        language="en", time_range=None,
+        facts=[FactOut(name="top", value=387.0, display="387",
+                       labels={"template": "[parent] [bold]x"})],
+        queries=[QueryRun(connector="embedded", purpose="logs [x]", ir={},
+                          native="-- window [t - 300s, t]", ok=False, error="bad [/red]")],
+        notes=["level [warn] and worse"],
+    )
+    render_answer(ans)
+    out = capsys.readouterr().out
+    for text in ("[parent] Data too large [/oops]", "[parent] [bold]x", "[t - 300s, t]",
+                 "bad [/red]", "level [warn] and worse", "logs [x]"):
+        assert text in out, text

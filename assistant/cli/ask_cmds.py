@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from assistant.cli.common import app, console, friendly, print_json, settings
 
@@ -39,7 +41,7 @@ def build_assistant(
 def render_answer(ans: Answer) -> None:
     """A person's view of an answer: text, facts, the queries run, sources."""
     style = "yellow" if (ans.refused or ans.clarification) else "green"
-    console.print(Panel(ans.answer, title="answer", border_style=style, expand=False))
+    console.print(Panel(Text(ans.answer), title="answer", border_style=style, expand=False))
     if ans.time_range:
         tr = ans.time_range
         console.print(f"[dim]window: {tr.start.isoformat()} .. {tr.end.isoformat()} "
@@ -48,18 +50,19 @@ def render_answer(ans: Answer) -> None:
         t = Table("fact", "value", "where", "at", title="facts", title_justify="left")
         for f in ans.facts[:15]:
             where = ", ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
-            t.add_row(f.name, f.display or str(f.value), where,
+            t.add_row(escape(f.name), escape(f.display or str(f.value)), escape(where),
                       f.at.isoformat() if f.at else "")
         console.print(t)
     for q in ans.queries:
-        status = "[green]ok[/green]" if q.ok else f"[red]failed: {q.error}[/red]"
-        console.print(f"[bold]{q.purpose}[/bold] via {q.connector} "
+        # native text, errors, sources and notes are data: escaped, never read as markup
+        status = "[green]ok[/green]" if q.ok else f"[red]failed: {escape(q.error or '')}[/red]"
+        console.print(f"[bold]{escape(q.purpose)}[/bold] via {q.connector} "
                       f"({q.elapsed_ms:.0f} ms) {status}", highlight=False)
-        console.print(f"  [dim]{q.native}[/dim]", highlight=False, soft_wrap=True)
+        console.print(f"  [dim]{escape(q.native)}[/dim]", highlight=False, soft_wrap=True)
     for s in ans.sources:
-        console.print(f"source: {s.source}" + (f" § {s.heading}" if s.heading else ""))
+        console.print(escape(f"source: {s.source}" + (f" § {s.heading}" if s.heading else "")))
     for n in ans.notes:
-        console.print(f"[dim]note: {n}[/dim]")
+        console.print(f"[dim]note: {escape(n)}[/dim]")
     if not ans.grounded:
         console.print("[yellow]some model wording was replaced: a number did not match "
                       "the data[/yellow]")
