@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import math
 import os
 import shutil
@@ -58,6 +59,16 @@ def require_binary(name: str) -> str:
     if path:
         return path
     msg = f"{name} is not installed; run: apt-get install -y {_APT.get(name, name)}"
+    if os.environ.get("OPSA_REQUIRE_SERVERS") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def require_module(name: str, install: str) -> None:
+    """Skip (or fail under OPSA_REQUIRE_SERVERS=1) when Python module `name` is missing."""
+    if importlib.util.find_spec(name) is not None:
+        return
+    msg = f"{name} is not installed; run: pip install {install}"
     if os.environ.get("OPSA_REQUIRE_SERVERS") == "1":
         pytest.fail(msg)
     pytest.skip(msg)

@@ -14,8 +14,6 @@ chDB-backed tests skip when chdb is not importable, and fail under OPSA_REQUIRE_
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 import threading
 from collections import Counter
@@ -28,6 +26,7 @@ from typing import Any
 import differential
 import promdata
 import pytest
+from servers import require_module
 from test_embedded_logs_events import END, EVENTS, LINES, write_store
 
 from assistant.errors import (
@@ -47,17 +46,11 @@ from connectors.clickhouse.transport import HttpExecutor
 from connectors.embedded.connector import EmbeddedConnector
 from connectors.sql.dialect import ClickHouse
 
-HAVE_CHDB = importlib.util.find_spec("chdb") is not None
 Rows = list[tuple[Any, ...]]
 
 
 def _require_chdb() -> None:
-    if HAVE_CHDB:
-        return
-    msg = "chdb is not installed; run: pip install chdb"
-    if os.environ.get("OPSA_REQUIRE_SERVERS") == "1":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    require_module("chdb", "chdb")
 
 
 # a user's own table: other column names, host in an attributes map, loose level names

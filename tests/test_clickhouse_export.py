@@ -11,7 +11,6 @@ chDB-backed tests skip when chdb is not importable, and fail under OPSA_REQUIRE_
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from servers import require_module
 
 from assistant.demo.export_clickhouse import ClickHouseExport, export_clickhouse
 from assistant.errors import BackendError, ConfigError
@@ -32,19 +32,13 @@ from connectors.clickhouse.schema import COLUMNS, TABLES, create_statements, ddl
 from connectors.embedded.connector import EmbeddedConnector
 from connectors.embedded.schema import connect
 
-HAVE_CHDB = importlib.util.find_spec("chdb") is not None
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SCALE = 0.01
 pytestmark = pytest.mark.slow  # seeds a demo fleet (~10 s)
 
 
 def _require_chdb() -> None:
-    if HAVE_CHDB:
-        return
-    msg = "chdb is not installed; run: pip install chdb"
-    if os.environ.get("OPSA_REQUIRE_SERVERS") == "1":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    require_module("chdb", "chdb")
 
 
 @pytest.fixture(scope="module")
