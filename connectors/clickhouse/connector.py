@@ -35,6 +35,9 @@ Executor = Callable[[str], list[Row]]
 Found = tuple[str | None, str | None, str | None]
 CATALOG_LIMIT = 1000
 """At most this many distinct values per mapped column or label are read for the catalog."""
+CATALOG_DAYS = 7
+"""Services, hosts, levels and event kinds are read from the newest week of each table
+(counted back from its newest row, so a table that stopped receiving data still lists)."""
 _SELECT = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 
 
@@ -175,15 +178,16 @@ class ClickHouseConnector(SqlConnector):
         d = self.dialect
         c = self.log_columns
         found: list[Found] = [
-            *((v, None, None) for v in self._distinct(c.service, c.table)),
-            *((None, v, None) for v in self._distinct(c.host, c.table)),
-            *((None, None, v) for v in self._distinct(c.level, c.table)),
+            *((v, None, None) for v in self._distinct(c.service, c.table, c.ts)),
+            *((None, v, None) for v in self._distinct(c.host, c.table, c.ts)),
+            *((None, None, v) for v in self._distinct(c.level, c.table, c.ts)),
         ]
         kinds: list[str] = []
         if self.events_table is not None and self._raw_names["events"] in present:
-            found += [(v, None, None) for v in self._distinct("service", self.events_table)]
-            found += [(None, v, None) for v in self._distinct("host", self.events_table)]
-            kinds = self._distinct("kind", self.events_table)
+            ev = self.events_table
+            found += [(v, None, None) for v in self._distinct("service", ev, "ts")]
+            found += [(None, v, None) for v in self._distinct("host", ev, "ts")]
+            kinds = self._distinct("kind", ev, "ts")
         elif self.events_table is not None:
             self.events_table = None  # "no events table" errors say so at query time
         meta: dict[str, tuple[str, str, str]] = {}
@@ -238,9 +242,13 @@ class ClickHouseConnector(SqlConnector):
                     f"column; its columns are: {', '.join(sorted(columns))}"
                 )
 
-    def _distinct(self, expr: str, table: str) -> list[str]:
+    def _distinct(self, expr: str, table: str, ts: str) -> list[str]:
+        """Distinct values of `expr` over the table's newest `CATALOG_DAYS` days: bounded
+        in values, and in the data read (the time filter prunes by the sort key)."""
         rows = self._rows(self.dialect.finish(
-            f"SELECT DISTINCT {expr} AS v FROM {table} WHERE v IS NOT NULL AND v != ''\n"
+            f"SELECT DISTINCT {expr} AS v FROM {table}\n"
+            f"WHERE {ts} >= (SELECT max({ts}) FROM {table}) - INTERVAL {CATALOG_DAYS} DAY\n"
+            f"  AND v IS NOT NULL AND v != ''\n"
             f"ORDER BY v LIMIT {CATALOG_LIMIT}"
         ))
         return [str(r[0]) for r in rows]
