@@ -49,10 +49,17 @@ class Services:
         name = self.settings.events_backend
         return build_connector(name, self.settings) if name else self.backend
 
+    @cached_property
+    def logs_backend(self) -> Connector:
+        name = self.settings.logs_backend
+        return build_connector(name, self.settings) if name else self.backend
+
     def connector_for(self, query: Query) -> Connector:
         """The connector that answers this kind of query."""
         if query.kind == "events":
             return self.events_backend
+        if query.kind == "logs" and self.settings.logs_backend:
+            return self.logs_backend
         if not self.backend.supports(query):
             raise ConfigError(
                 f"the {self.backend.name} backend cannot answer {query.kind} queries; "
@@ -64,11 +71,12 @@ class Services:
     def catalog(self) -> Catalog:
         with self._lock:
             cat = self.backend.catalog()
-            if self.settings.events_backend:
-                try:
-                    cat = cat.merged(self.events_backend.catalog())
-                except OpsaError as exc:
-                    self.problems["events_backend"] = str(exc)
+            for key in ("logs_backend", "events_backend"):
+                if getattr(self.settings, key):
+                    try:
+                        cat = cat.merged(getattr(self, key).catalog())
+                    except OpsaError as exc:
+                        self.problems[key] = str(exc)
             return cat
 
     def retriever(self) -> Retriever | None:
@@ -121,7 +129,7 @@ class Services:
         return out
 
     def close(self) -> None:
-        for key in ("backend", "events_backend"):
+        for key in ("backend", "logs_backend", "events_backend"):
             conn = self.__dict__.get(key)
             if conn is not None:
                 conn.close()

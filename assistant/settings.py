@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     backend: str = Field(default="embedded", description="metrics/logs connector name")
     events_backend: str | None = Field(default=None, description="e.g. alertmanager")
+    logs_backend: str | None = Field(
+        default=None, description="e.g. clickhouse while metrics come from prometheus"
+    )
     query_timeout_s: float = 10.0
     planner: Literal["rules", "llm", "hybrid"] = "rules"
     phrasing: Literal["template", "llm"] = Field(

@@ -164,3 +164,28 @@ def test_the_assistant_answers_the_same_from_either_engine(
             answers[name].append(ans.answer.replace(f"({name})", "(connector)"))
     assert answers["clickhouse"] == answers["embedded"]
     assert sum(any(ch.isdigit() for ch in a) for a in answers["embedded"]) >= 5
+
+
+def test_logs_from_clickhouse_while_metrics_come_from_another_backend(
+    engines: tuple[EmbeddedConnector, ClickHouseConnector], tmp_path: Path
+) -> None:
+    """`logs_backend`: the common scale-out shape (metrics in Prometheus, logs in
+    ClickHouse); here the embedded store stands in for the metrics backend."""
+    from assistant.core import Assistant, AskOptions
+    from assistant.services import Services
+
+    emb, ch = engines
+    s = load_settings(data_dir=tmp_path, now=DEMO_END.isoformat(), logs_backend="clickhouse")
+    services = Services(s)
+    services.__dict__["backend"] = emb
+    services.__dict__["logs_backend"] = ch
+    services.__dict__["_retriever"] = None
+    services.problems["retrieval"] = "retrieval is not configured in this test"
+    assert services.connector_for(LogQuery(time_range=HOUR)) is ch
+    assert services.connector_for(EventQuery(time_range=HOUR)) is emb
+    bot = Assistant(services)
+    logs = bot.ask("top error messages in the last hour", options=AskOptions(now=DEMO_END))
+    cpu = bot.ask("which hosts had the highest cpu in the last hour?",
+                  options=AskOptions(now=DEMO_END))
+    assert {q.connector for q in logs.queries} == {"clickhouse"} and logs.grounded
+    assert {q.connector for q in cpu.queries} == {"embedded"} and cpu.grounded

@@ -23,8 +23,12 @@ SHOWN_POINTS = 12
 
 
 def open_connector(s: Settings, query: Query | None = None) -> Connector:
-    """The configured connector for `query` (events may have their own backend)."""
-    name = s.events_backend if query is not None and query.kind == "events" else None
+    """The configured connector for `query` (logs and events may have their own backend)."""
+    name = None
+    if query is not None and query.kind == "events":
+        name = s.events_backend
+    elif query is not None and query.kind == "logs":
+        name = s.logs_backend
     return build_connector(name or s.backend, s)
 
 

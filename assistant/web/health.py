@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from assistant.errors import OpsaError
 from assistant.services import Services
+from connectors.base import Connector
 
 
 class Check(BaseModel):
@@ -34,7 +36,7 @@ def _timed(fn: Any) -> Check:
 
 
 def _backend(services: Services, which: str) -> Check:
-    conn = services.backend if which == "backend" else services.events_backend
+    conn: Connector = getattr(services, which)
     cat = conn.catalog()
     return Check(ok=True, detail=f"{conn.name}: {len(cat.metrics)} metrics, "
                  f"{len(cat.services)} services, {len(cat.hosts)} hosts",
@@ -74,8 +76,9 @@ def _chroma(services: Services) -> Check:
 def health(services: Services) -> Health:
     """Run every check; `down` when the metrics backend fails, `degraded` for the rest."""
     checks = {"backend": _timed(lambda: _backend(services, "backend"))}
-    if services.settings.events_backend:
-        checks["events_backend"] = _timed(lambda: _backend(services, "events_backend"))
+    for key in ("logs_backend", "events_backend"):
+        if getattr(services.settings, key):
+            checks[key] = _timed(partial(_backend, services, key))
     checks["model"] = _timed(lambda: _model(services))
     checks["chroma"] = _timed(lambda: _chroma(services))
     if not checks["backend"].ok:

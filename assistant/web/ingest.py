@@ -117,7 +117,7 @@ def _close_store_readers(services: Services) -> None:
     """Close read-only store connections (they reopen on the next query); see gate.py."""
     from connectors.embedded.connector import EmbeddedConnector
 
-    for key in ("backend", "events_backend"):
+    for key in ("backend", "logs_backend", "events_backend"):
         conn = services.__dict__.get(key)
         if isinstance(conn, EmbeddedConnector):
             conn.close()
