@@ -171,7 +171,7 @@ def test_logs_from_clickhouse_while_metrics_come_from_another_backend(
 ) -> None:
     """`logs_backend`: the common scale-out shape (metrics in Prometheus, logs in
     ClickHouse); here the embedded store stands in for the metrics backend."""
-    from assistant.core import Assistant, AskOptions
+    from assistant.core import AskOptions, Assistant
     from assistant.services import Services
 
     emb, ch = engines
