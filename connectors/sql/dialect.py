@@ -9,7 +9,7 @@ ALL``, ``CASE``, ``greatest``/``least``, ``count(*) OVER ()``) is written the sa
 Why not transpile one dialect's text with sqlglot: measured on the metric statements,
 sqlglot 30.30 turned DuckDB's ``epoch_ms(ts)`` into ClickHouse's ``fromUnixTimestamp64Milli``
 (the inverse function), ``unnest(range(a, b))`` into an unknown ``GENERATE_SERIES``, and
-``/ 1000`` into a Decimal that ClickHouse then refused to mix with Float64: 2 of 26 fixture
+``/ 1000`` into a Decimal that ClickHouse then refused to mix with Float64: 2 of 25 fixture
 queries ran. A small explicit interface, checked by the differential suite, is safer than
 repairing a generic transpiler's output.
 """
