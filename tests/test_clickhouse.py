@@ -26,6 +26,7 @@ from typing import Any
 import differential
 import promdata
 import pytest
+from chdb_http import ChdbHttpServer
 from servers import require_module
 from test_embedded_logs_events import END, EVENTS, LINES, write_store
 
@@ -293,6 +294,69 @@ def test_mapping_to_a_missing_column_names_the_columns(
     c = ClickHouseConnector(executor=chdb_exec, logs=missing, events_table=None)
     with pytest.raises(ConfigError, match="no log table 'no_such_logs'"):
         c.catalog()
+
+
+# -- the real HTTP client (clickhouse-connect) against ClickHouse's HTTP interface ---------
+
+HTTP_USER, HTTP_PASSWORD = "opsa_ro", "s3cret-pw"
+
+
+@pytest.fixture(scope="module")
+def http_server(chdb_exec: ChdbExecutor) -> Iterator[ChdbHttpServer]:
+    require_module("clickhouse_connect", "clickhouse-connect")
+    server = ChdbHttpServer(chdb_exec.raw, HTTP_USER, HTTP_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def http_ch(http_server: ChdbHttpServer) -> ClickHouseConnector:
+    return ClickHouseConnector(
+        http_server.url, username=HTTP_USER, password=HTTP_PASSWORD, timeout_s=30,
+        series_table=f"{METRICS_DB}.series", samples_table=f"{METRICS_DB}.samples",
+        metric_meta_table=f"{METRICS_DB}.metric_meta",
+    )
+
+
+@pytest.mark.parametrize("name", sorted(DIFF_QUERIES))
+def test_http_client_logs_and_events(
+    name: str, emb: EmbeddedConnector, http_ch: ClickHouseConnector
+) -> None:
+    """Native-format results through clickhouse-connect: same answers as the embedded store."""
+    q = DIFF_QUERIES[name]
+    assert comparable(http_ch.run(q)) == comparable(emb.run(q))
+
+
+@pytest.mark.parametrize("name", sorted(METRIC_CASES))
+def test_http_client_metrics(
+    name: str, emb_m: EmbeddedConnector, http_ch: ClickHouseConnector
+) -> None:
+    q = METRIC_CASES[name]
+    expected, got = emb_m.run(q), http_ch.run(q)
+    diff = differential.compare(expected, got, differential.EXACT)
+    assert not diff.only_a and not diff.only_b, diff.summary()
+    assert diff.within(differential.EXACT), diff.worst
+    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
+
+
+def test_http_client_sends_only_read_only_selects(
+    http_server: ChdbHttpServer, http_ch: ClickHouseConnector
+) -> None:
+    http_ch.run(LogQuery(time_range=HOUR, level="error"))
+    ours = [q for q in http_server.queries if "readonly=1" in q]
+    assert ours and all(re.match(r"^\s*(SELECT|WITH)\b", q) for q in ours)
+
+
+def test_http_wrong_password_and_byte_limit(http_server: ChdbHttpServer) -> None:
+    bad = ClickHouseConnector(http_server.url, username=HTTP_USER, password="wrong",
+                              timeout_s=5)
+    with pytest.raises(BackendError, match=f"refused the credentials of user '{HTTP_USER}'") as ei:
+        bad.run(LogQuery(time_range=HOUR))
+    assert "wrong" not in str(ei.value) and HTTP_PASSWORD not in str(ei.value)
+    small = ClickHouseConnector(http_server.url, username=HTTP_USER, password=HTTP_PASSWORD,
+                                max_result_bytes=1024, timeout_s=5)
+    with pytest.raises(BackendError, match=r"larger than clickhouse\.max_result_bytes"):
+        small.run(LogQuery(time_range=TWO_H, limit=1000))
 
 
 def test_unknown_service_is_refused(ch: ClickHouseConnector) -> None:

@@ -69,19 +69,27 @@ class ChdbExecutor:
 
     def __call__(self, sql: str) -> list[Row]:
         """The rows of one statement, as tuples of Python values."""
+        table = self._query(sql, "ArrowTable")
+        columns = [_column_values(col) for col in table.columns]
+        return list(zip(*columns, strict=True))
+
+    def raw(self, sql: str, fmt: str) -> bytes:
+        """The engine's own output of `sql` in format `fmt` (a FORMAT clause in `sql` wins),
+        e.g. for serving ClickHouse's HTTP interface in tests."""
+        return bytes(self._query(sql, fmt).bytes())
+
+    def _query(self, sql: str, fmt: str) -> Any:
         with self._lock:
             session = self._get_session()
             try:
-                table = session.query(sql, "ArrowTable")
+                return session.query(sql, fmt)
             except Exception:
                 # chDB 4.4 quirk: after a failed statement (e.g. a result over
-                # max_result_bytes) the session's next Arrow result comes back empty once;
-                # a throwaway statement takes that slot, so the next real query is whole.
+                # max_result_bytes) the session's next result comes back empty once; a
+                # throwaway statement takes that slot, so the next real query is whole.
                 with contextlib.suppress(Exception):
                     session.query("SELECT 1", "ArrowTable")
                 raise
-        columns = [_column_values(col) for col in table.columns]
-        return list(zip(*columns, strict=True))
 
     def execute(self, sql: str) -> None:
         """Run a statement for its effect (DDL, INSERT); errors become `BackendError`."""
