@@ -136,6 +136,33 @@ class ClickHouseLogTable(_Section):
         return None if v == "" else v
 
 
+class ClickHouseMetricTable(_Section):
+    """Metrics kept one sample per row in a team's own table (e.g. the OpenTelemetry
+    exporter's ``otel_metrics_gauge`` / ``otel_metrics_sum``, or a remote-write table).
+
+    A series is a metric name plus its labels: the `attributes` map, plus `label_columns`
+    (label -> column, e.g. ``{service = "ServiceName"}``); empty values are no label. Set
+    `table` to use it instead of the project's ``series`` + ``samples`` layout.
+    """
+
+    table: str | None = Field(default=None, description="None: the project layout")
+    name: str = "MetricName"
+    timestamp: str = "TimeUnix"
+    value: str = "Value"
+    attributes: str | None = Field(default="Attributes", description="a Map(String, String)")
+    label_columns: dict[str, str] = Field(default_factory=lambda: {"service": "ServiceName"})
+    type: Literal["counter", "gauge", "unknown"] = Field(
+        default="unknown", description="the type of every metric here (unknown: by name)"
+    )
+    help: str | None = Field(default=None, description="e.g. MetricDescription")
+    unit: str | None = Field(default=None, description="e.g. MetricUnit")
+
+    @field_validator("table", "attributes", "help", "unit", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+
 class ClickHouseSettings(_Section):
     """A ClickHouse server (HTTP interface) holding logs, events and metrics; read-only use."""
 
@@ -156,6 +183,7 @@ class ClickHouseSettings(_Section):
     )
     samples_table: str = "samples"
     metric_meta_table: str = Field(default="metric_meta", description="'' when there is none")
+    metrics: ClickHouseMetricTable = Field(default_factory=ClickHouseMetricTable)
 
 
 class Settings(BaseSettings):

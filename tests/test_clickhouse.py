@@ -38,7 +38,7 @@ from assistant.errors import (
     UnknownEntityError,
 )
 from assistant.ir import LEVELS, EventQuery, LogQuery, MetricQuery, TimeRange
-from assistant.settings import ClickHouseLogTable, load_settings
+from assistant.settings import ClickHouseLogTable, ClickHouseMetricTable, load_settings
 from connectors.base import Result
 from connectors.clickhouse import ClickHouseConnector
 from connectors.clickhouse.chdb_executor import ChdbExecutor
@@ -60,6 +60,12 @@ USER_DDL = """CREATE TABLE app_logs (
     labels Map(String, String)
 ) ENGINE = MergeTree ORDER BY event_time"""
 METRICS_DB = "fx"  # the metric fixture lives in its own database (db-qualified names)
+# a team's own metric table, shaped as the OpenTelemetry ClickHouse exporter's gauge/sum
+OTEL_METRICS_DDL = f"""CREATE TABLE {METRICS_DB}.otel_metrics (
+    ServiceName LowCardinality(String), MetricName String, MetricDescription String,
+    MetricUnit String, Attributes Map(LowCardinality(String), String),
+    TimeUnix DateTime64(9, 'UTC'), Value Float64
+) ENGINE = MergeTree ORDER BY (ServiceName, MetricName, TimeUnix)"""
 lit = ClickHouse().lit
 
 USER_LEVEL = {"trace": "TRACE", "debug": "Debug", "info": "INFO", "warn": "WARNING",
@@ -98,6 +104,12 @@ def chdb_exec(
     for table in ("series", "samples", "metric_meta"):
         ex.execute(f"INSERT INTO {METRICS_DB}.{table} SELECT * FROM "
                    f"file('{tmp / 'metrics' / table}.parquet', Parquet)")
+    ex.execute(OTEL_METRICS_DDL)
+    ex.execute(  # the same samples, one per row, as the OpenTelemetry exporter keeps them
+        f"INSERT INTO {METRICS_DB}.otel_metrics SELECT s.labels['service'], s.metric, "
+        "concat('about ', s.metric), '', mapFilter((k, v) -> k != 'service', s.labels), "
+        f"p.ts, p.value FROM {METRICS_DB}.samples p JOIN {METRICS_DB}.series s USING (series_id)"
+    )
     ex.execute(USER_DDL)
     values = ", ".join(
         f"({lit(ln.ts.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3])}, {lit(ln.service)}, "
@@ -239,6 +251,43 @@ def test_metric_differential_embedded_vs_chdb(
     assert diff.within(differential.EXACT), diff.worst
     assert (got.unit, got.warnings) == (expected.unit, expected.warnings)
     assert diff.points > 0  # every fixture case has an answer to compare
+
+
+@pytest.fixture(scope="module")
+def flat_ch(chdb_exec: Callable[[str], Rows]) -> ClickHouseConnector:
+    return ClickHouseConnector(
+        executor=chdb_exec,
+        metrics=ClickHouseMetricTable(table=f"{METRICS_DB}.otel_metrics",
+                                      help="MetricDescription", unit="MetricUnit"),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(METRIC_CASES))
+def test_metric_differential_on_a_teams_flat_table(
+    name: str, emb_m: EmbeddedConnector, flat_ch: ClickHouseConnector
+) -> None:
+    """The fixture's samples in an OpenTelemetry-shaped table (service as its own column,
+    the other labels in a map, nanosecond times): the same answers as the embedded store."""
+    q = METRIC_CASES[name]
+    expected, got = emb_m.run(q), flat_ch.run(q)
+    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
+    diff = differential.compare(expected, got, differential.EXACT)
+    assert not diff.only_a and not diff.only_b, diff.summary()
+    assert diff.within(differential.EXACT), diff.worst
+
+
+def test_flat_metric_table_catalog_and_bad_mapping(
+    flat_ch: ClickHouseConnector, emb_m: EmbeddedConnector, chdb_exec: Callable[[str], Rows]
+) -> None:
+    got = {m.name: m for m in flat_ch.catalog().metrics}
+    want = {m.name: m for m in emb_m.catalog().metrics}
+    assert got.keys() == want.keys()
+    assert all(got[n].labels == want[n].labels for n in want)
+    assert got["req_total"].type == "counter" and got["cpu_percent"].help == "about cpu_percent"
+    bad = ClickHouseConnector(executor=chdb_exec, metrics=ClickHouseMetricTable(
+        table=f"{METRICS_DB}.otel_metrics", value="Val"))
+    with pytest.raises(ConfigError, match=r"clickhouse.metrics.value = 'Val'.*TimeUnix"):
+        bad.catalog()
 
 
 def test_metric_sql_is_read_only_and_ends_in_limits(ch_m: ClickHouseConnector) -> None:

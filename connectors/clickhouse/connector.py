@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import BackendError, ConfigError, OpsaError
 from assistant.ir import LogQuery, MetricQuery, Query
-from assistant.settings import ClickHouseLogTable
+from assistant.settings import ClickHouseLogTable, ClickHouseMetricTable
 from connectors.base import Result
+from connectors.clickhouse.metric_table import flat_metric_tables, mapped_columns, meta_sql
 from connectors.clickhouse.transport import HttpExecutor, map_error
 from connectors.sql.catalog import StoreCatalog, build_catalog
 from connectors.sql.connector import Row, SqlConnector
@@ -62,6 +63,7 @@ class ClickHouseConnector(SqlConnector):
         series_table: str | None = "series",
         samples_table: str = "samples",
         metric_meta_table: str | None = "metric_meta",
+        metrics: ClickHouseMetricTable | None = None,
         host_labels: tuple[str, ...] = ("host", "instance", "hostname", "node"),
         service_labels: tuple[str, ...] = ("service", "job", "app"),
         executor: Executor | None = None,
@@ -96,6 +98,11 @@ class ClickHouseConnector(SqlConnector):
             "logs": self.mapping.table, "events": events_table, "series": series_table,
             "samples": samples_table, "metric_meta": metric_meta_table,
         }
+        self.flat_metrics = metrics if metrics is not None and metrics.table else None
+        if self.flat_metrics is not None:  # one sample per row in a team's own table
+            self.metric_tables = flat_metric_tables(self.flat_metrics, d, CATALOG_DAYS)
+            self._raw_names.update(series=self.flat_metrics.table,
+                                   samples=self.flat_metrics.table, metric_meta=None)
         self._executor: Executor = executor or HttpExecutor(
             url, username=username, password=password, database=database,
             verify_tls=verify_tls, timeout_s=timeout_s,
@@ -123,6 +130,7 @@ class ClickHouseConnector(SqlConnector):
             max_result_bytes=ch.max_result_bytes, logs=ch.logs,
             events_table=ch.events_table or None, series_table=ch.series_table or None,
             samples_table=ch.samples_table, metric_meta_table=ch.metric_meta_table or None,
+            metrics=ch.metrics,
             host_labels=tuple(settings.ingest.host_labels),
             service_labels=tuple(settings.ingest.service_labels), executor=executor,
         )
@@ -194,9 +202,14 @@ class ClickHouseConnector(SqlConnector):
         labels: dict[str, dict[str, list[str]]] = {}
         series = self._raw_names["series"]
         if series and series in present and self._raw_names["samples"] in present:
+            if self.flat_metrics is not None:
+                self._check_columns("metrics", self.flat_metrics.table or "", present[series],
+                                    mapped_columns(self.flat_metrics))
             labels = self._metric_labels()
             meta_table = self._raw_names["metric_meta"]
-            if self.metric_meta_table and meta_table in present:
+            if self.flat_metrics is not None:
+                meta = self._flat_meta(list(labels))
+            elif self.metric_meta_table and meta_table in present:
                 meta = {
                     str(r[0]): (str(r[1]), str(r[2]), str(r[3]))
                     for r in self._rows(d.finish(
@@ -235,12 +248,30 @@ class ClickHouseConnector(SqlConnector):
             "message": m.message, "attributes": m.attributes, "template_id": m.template_id,
             "line_id": m.line_id,
         }
+        self._check_columns("logs", m.table, columns, {
+            k: v for k, v in named.items() if v and not v.startswith("attr:")
+        })
+
+    @staticmethod
+    def _check_columns(section: str, table: str, columns: set[str],
+                       named: dict[str, str]) -> None:
         for field, col in named.items():
-            if col and not col.startswith("attr:") and col not in columns:
+            if col not in columns:
                 raise ConfigError(
-                    f"clickhouse.logs.{field} = {col!r}, but table {m.table!r} has no such "
+                    f"clickhouse.{section}.{field} = {col!r}, but table {table!r} has no such "
                     f"column; its columns are: {', '.join(sorted(columns))}"
                 )
+
+    def _flat_meta(self, metrics: list[str]) -> dict[str, tuple[str, str, str]]:
+        """Types from the setting (one per table), help and unit from mapped columns."""
+        assert self.flat_metrics is not None
+        kind: str = self.flat_metrics.type
+        meta = {name: (kind, "", "") for name in metrics}
+        sql = meta_sql(self.flat_metrics, self.dialect)
+        if sql is not None:
+            for name, help_, unit in self._rows(self.dialect.finish(sql)):
+                meta[str(name)] = (kind, str(help_ or ""), str(unit or ""))
+        return meta
 
     def _distinct(self, expr: str, table: str, ts: str) -> list[str]:
         """Distinct values of `expr` over the table's newest `CATALOG_DAYS` days: bounded

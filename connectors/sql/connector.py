@@ -103,11 +103,15 @@ class SqlConnector(Connector):
             self._store = self._load_catalog()
         return self._store
 
-    def _series_labels(self, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    def _series_labels(
+        self, ids: Sequence[int], source: str | None = None
+    ) -> dict[int, dict[str, str]]:
+        """Labels of series ids, cached; `source` is where the plan found them."""
         missing = sorted({i for i in ids if i not in self._labels})
         if missing:
             rows = self._rows(self.dialect.finish(
-                f"SELECT series_id, labels FROM {self.metric_tables.series} WHERE series_id IN ("
+                f"SELECT series_id, labels FROM {source or self.metric_tables.series} "
+                "WHERE series_id IN ("
                 + ", ".join(str(int(i)) for i in missing)
                 + ")"
             ))
@@ -175,7 +179,9 @@ class SqlConnector(Connector):
     def _run_metric(self, q: MetricQuery) -> Result:
         info, plan = self._metric_plan(q)
         data = self._columns(plan.sql, plan)
-        series = metric_series(plan, data, q, self._series_labels)
+        series = metric_series(
+            plan, data, q, lambda ids: self._series_labels(ids, plan.series_source)
+        )
         return Result(
             connector=self.name,
             native=plan.native,

@@ -31,6 +31,7 @@ Prometheus would return NaN (no observations, no ``+Inf`` bucket) are left out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -66,6 +67,16 @@ class MetricTables:
 
     series: str = "series"
     samples: str = "samples"
+    scoped: Callable[[str, datetime, datetime], tuple[str, str]] | None = None
+    """For tables that are views over a team's own data: ``(metric, start, end) -> (series,
+    samples)`` narrowed to one metric and time span, so finding the series reads only
+    that span, not the whole table."""
+
+    def for_query(self, metric: str, start: datetime, end: datetime) -> tuple[str, str]:
+        """The series and samples sources for one query."""
+        if self.scoped is None:
+            return self.series, self.samples
+        return self.scoped(metric, start, end)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class MetricPlan:
     with_le: bool = False
     python_aggregation: str | None = None
     notes: list[str] = field(default_factory=list)
+    series_source: str = "series"
+    """Where this plan's series and their labels are read (a table or a scoped view)."""
 
     @property
     def columns(self) -> list[str]:
@@ -148,10 +161,11 @@ def build_metric_sql(
     grid = _Grid(d=d, t0=times[0], n=len(times), step_s=step_s, window_s=window_s)
     desc = selector_desc(series_metric, q.matchers)
 
+    series, samples = tables.for_query(series_metric, *grid.span)
     ctes = [
-        ("sel", f"series matching {desc}", _sel_sql(d, tables, series_metric, q.matchers)),
+        ("sel", f"series matching {desc}", _sel_sql(d, series, series_metric, q.matchers)),
         ("pts", "their samples from the first window's start to the last step",
-         _pts_sql(grid, tables, counter=function in COUNTER_FUNCTIONS)),
+         _pts_sql(grid, samples, counter=function in COUNTER_FUNCTIONS)),
         ("win", _win_comment(grid), _win_sql(grid)),
     ]
     ctes += _function_ctes(d, function, q.quantile, grid)
@@ -202,6 +216,7 @@ def build_metric_sql(
         with_le=with_le,
         python_aggregation=python_agg,
         notes=notes,
+        series_source=series,
     )
 
 
@@ -216,6 +231,12 @@ class _Grid:
     window_s: int
 
     @property
+    def span(self) -> tuple[datetime, datetime]:
+        """The samples any step reads: the first window's start to the last step."""
+        return (self.t0 - timedelta(seconds=self.window_s),
+                self.t0 + timedelta(seconds=self.step_s * (self.n - 1)))
+
+    @property
     def t0_ms(self) -> str:
         return self.d.epoch_ms(self.d.ts(self.t0))
 
@@ -224,26 +245,25 @@ class _Grid:
         return self.t0_ms if self.n == 1 else f"({self.t0_ms} + {i} * {self.step_s * 1000})"
 
 
-def _sel_sql(d: Dialect, tables: MetricTables, metric: str, matchers: tuple[Matcher, ...]) -> str:
+def _sel_sql(d: Dialect, series: str, metric: str, matchers: tuple[Matcher, ...]) -> str:
     conds = [f"metric = {d.lit(metric)}", *(matcher_sql(m, d) for m in matchers)]
-    return f"SELECT series_id, labels FROM {tables.series}\n  WHERE " + "\n    AND ".join(conds)
+    return f"SELECT series_id, labels FROM {series}\n  WHERE " + "\n    AND ".join(conds)
 
 
-def _pts_sql(g: _Grid, tables: MetricTables, counter: bool) -> str:
-    lo = g.t0 - timedelta(seconds=g.window_s)
-    hi = g.t0 + timedelta(seconds=g.step_s * (g.n - 1))
+def _pts_sql(g: _Grid, samples: str, counter: bool) -> str:
+    lo, hi = g.span
     where = (
         "WHERE series_id IN (SELECT series_id FROM sel)\n"
         f"    AND ts BETWEEN {g.d.ts(lo)} AND {g.d.ts(hi)}"
     )
     if not counter:
-        return f"SELECT series_id, ts, value FROM {tables.samples}\n  {where}"
+        return f"SELECT series_id, ts, value FROM {samples}\n  {where}"
     prev = g.d.lag("value", "series_id", "ts")
     return (
         "SELECT series_id, ts, value,\n"
         "         CASE WHEN value < prev THEN prev ELSE 0 END AS reset  -- counter reset\n"
         f"  FROM (SELECT series_id, ts, value,\n         {prev} AS prev\n"
-        f"  FROM {tables.samples}\n  {where})"
+        f"  FROM {samples}\n  {where})"
     )
 
 
