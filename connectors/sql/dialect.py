@@ -28,6 +28,12 @@ class Dialect(ABC):
     `pattern` or `text` (Python strings, quoted here)."""
 
     name: str
+    asof: bool = False
+    """Whether window edges are found with ASOF joins (else by expanding samples)."""
+
+    @abstractmethod
+    def range_table(self, n: int, alias: str, column: str) -> str:
+        """A FROM item yielding integers 0..n-1 as `alias`.`column`."""
 
     @abstractmethod
     def lit(self, value: str) -> str:
@@ -121,6 +127,10 @@ class DuckDB(Dialect):
     """DuckDB (the embedded store)."""
 
     name = "duckdb"
+    asof = True
+
+    def range_table(self, n: int, alias: str, column: str) -> str:
+        return f"range({n}) AS {alias}({column})"
 
     def lit(self, value: str) -> str:
         _no_nul(value)  # DuckDB strings take no backslash escapes: only quotes double
@@ -205,6 +215,9 @@ class ClickHouse(Dialect):
     short silently (row limits are applied in SQL, where truncation can be counted)."""
 
     name = "clickhouse"
+
+    def range_table(self, n: int, alias: str, column: str) -> str:
+        return f"(SELECT toInt64(number) AS {column} FROM numbers({n})) AS {alias}"
 
     def __init__(self, timeout_s: float = 10.0, max_result_bytes: int | None = None) -> None:
         self.timeout_s = timeout_s

@@ -84,10 +84,17 @@ def _histogram_series(
         defaultdict(lambda: defaultdict(list))
     )
     if plan.with_le:
+        # thousands of rows share a few groups and bounds: build each once
+        bounds = {le: parse_le(le) for le in set(data["le"])}
+        groups: dict[Any, tuple[tuple[str, str], ...]] = {}
         for key, le, i, v in zip(_row_keys(plan, data), data["le"], steps, values, strict=True):
-            bound = parse_le(le)
+            bound = bounds[le]
             if bound is not None:
-                group = tuple((b, x) for b, x in zip(plan.by, key, strict=True) if x)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = tuple(
+                        (b, x) for b, x in zip(plan.by, key, strict=True) if x
+                    )
                 buckets[group][i].append((bound, v))
     else:
         ids = [int(x) for x in data["series_id"]]
