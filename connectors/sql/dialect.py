@@ -215,6 +215,7 @@ class ClickHouse(Dialect):
     short silently (row limits are applied in SQL, where truncation can be counted)."""
 
     name = "clickhouse"
+    asof = False  # measured on chDB: ASOF joins were 0-40% slower than repeating samples
 
     def range_table(self, n: int, alias: str, column: str) -> str:
         return f"(SELECT toInt64(number) AS {column} FROM numbers({n})) AS {alias}"

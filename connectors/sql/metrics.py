@@ -306,7 +306,8 @@ ASOF_MIN_WINDOWS = 4
 def _steps_sql(g: _Grid) -> str:
     t_ms = g.t_ms("r.i")
     return (
-        f"SELECT s.series_id, r.i, {t_ms} AS t_ms, {t_ms} - {g.window_s * 1000} AS lo_ms\n"
+        f"SELECT s.series_id AS series_id, r.i AS i, {t_ms} AS t_ms,\n"
+        f"         {t_ms} - {g.window_s * 1000} AS lo_ms\n"
         f"  FROM sel s, {g.d.range_table(g.n, 'r', 'i')}"
     )
 
@@ -319,10 +320,11 @@ def _asof_ctes(d: Dialect, function: str, g: _Grid) -> list[tuple[str, str, str]
     if function in ("raw", "last_over_time"):
         what = "last sample in the lookback" if function == "raw" else function
         return [("fn", f"{what} per series and step",
-                 f"SELECT st.series_id, st.i, l.value\n  {last}\n  WHERE l.ms >= st.lo_ms")]
+                 f"SELECT st.series_id AS series_id, st.i AS i, l.value AS value\n"
+                 f"  {last}\n  WHERE l.ms >= st.lo_ms")]
     counter = function in ("rate", "increase")
     edges = (
-        "SELECT st.series_id, st.i, l.rn - f.rn + 1 AS n,\n"
+        "SELECT st.series_id AS series_id, st.i AS i, l.rn - f.rn + 1 AS n,\n"
         "         f.ms AS first_ms, l.ms AS last_ms, f.value AS first_v, l.value AS last_v"
         + (",\n         l.cum_reset - f.cum_reset AS resets" if counter else "")
         + f"\n  {last}\n"
