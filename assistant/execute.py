@@ -16,7 +16,7 @@ from assistant.facts import Fact, facts_from_result
 from assistant.ir import DocQuery, LogQuery, Query
 from assistant.models import ChartSeries, QueryRun, SourceOut
 from assistant.planner import PlannedQuery
-from connectors.base import Connector, Result
+from connectors.base import Connector, Result, Series
 
 if TYPE_CHECKING:
     from assistant.services import Services
@@ -76,7 +76,10 @@ class Executed:
         if self.result is None or self.planned.purpose not in ("main", "context"):
             return []
         out = []
-        for s in self.result.series[:5]:
+        # the peak first, then the ranked list the answer states, then any other fact's
+        spoken = sorted(self.facts, key=lambda f: (f.name != "peak", f.rank is None,
+                                                   f.rank or 0))
+        for s in focus_first(self.result.series, [f.labels for f in spoken])[:5]:
             pts = s.points
             if len(pts) > CHART_POINTS:
                 stride = len(pts) // CHART_POINTS + 1
@@ -84,6 +87,21 @@ class Executed:
             label = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or s.metric
             out.append(ChartSeries(name=label, unit=self.result.unit, points=pts))
         return out
+
+
+def focus_first(series: list[Series], focus: list[dict[str, str]]) -> list[Series]:
+    """`series` with the ones the facts speak of first (in the facts' order: the peak's,
+    then the ranked ones), then the rest as they were, so a chart of the first few shows
+    what the answer is about rather than whichever labels sort first."""
+    chosen: list[int] = []
+    for labels in focus:
+        if not labels:
+            continue
+        for i, s in enumerate(series):
+            if i not in chosen and labels.items() <= s.labels.items():
+                chosen.append(i)
+                break
+    return [series[i] for i in chosen] + [s for i, s in enumerate(series) if i not in chosen]
 
 
 class Executor:

@@ -109,3 +109,32 @@ def test_follow_up_reuses_metric_and_window(tmp_path: Path) -> None:
     assert q.kind == "metric"
     assert [(m.label, m.value) for m in q.matchers] == [("host", "web-01")]
     assert q.time_range.duration_s == 6 * 3600
+
+
+class ManyHostsConnector(FakeConnector):
+    """Eight hosts; the one whose labels sort last runs hottest."""
+
+    hosts = tuple(f"web-{i:02d}" for i in range(1, 9))
+
+    def catalog(self) -> Catalog:
+        return Catalog(metrics=[MetricInfo(name="node_cpu_usage_percent", type="gauge",
+                                           unit="percent", labels={"host": list(self.hosts)})],
+                       hosts=list(self.hosts))
+
+    def run(self, query: Query) -> Result:
+        series = [
+            Series(metric="node_cpu_usage_percent", labels={"host": h},
+                   points=[(NOW - timedelta(minutes=m), 10.0 + i + (80.0 if h == "web-08" else 0))
+                           for m in (30, 20, 10)])
+            for i, h in enumerate(self.hosts)
+        ]
+        return Result(connector="fake", native="FAKE", unit="percent", series=series)
+
+
+def test_the_chart_shows_the_series_the_answer_is_about(tmp_path: Path) -> None:
+    ans = assistant(tmp_path, ManyHostsConnector()).ask(
+        "which hosts had the highest cpu in the last hour", options=AskOptions(now=NOW))
+    assert "web-08" in ans.answer
+    names = [c.name for c in ans.chart]
+    assert names[0] == "host=web-08" and len(names) == 5
+    assert names[1:] == ["host=web-07", "host=web-06", "host=web-05", "host=web-04"]
