@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from assistant.entities import EntityLinker
     from assistant.llm import ChatModel
     from assistant.retrieval import Retriever
+    from assistant.retrieval.models import IndexReport
+    from assistant.retrieval.retriever import Progress
 
 
 def build_connector(name: str, settings: Settings) -> Connector:
@@ -30,6 +32,10 @@ def build_connector(name: str, settings: Settings) -> Connector:
         raise ConfigError(f"connector {name!r} has no from_settings(settings) constructor")
     conn: Connector = factory(settings)
     return conn
+
+
+EVENTS_LIMIT = 10_000
+"""The most events one refresh of the events collection reads (the IR's own maximum)."""
 
 
 class Services:
@@ -127,6 +133,27 @@ class Services:
             name = str(meta.get("name", h.id))
             out.append((kind, name, float(h.score)))
         return out
+
+    def refresh_events(
+        self, progress: Progress | None = None, rebuild: bool = False
+    ) -> tuple[IndexReport, bool]:
+        """Index the events backend's events of the retention window into the `events`
+        collection (what `opsa index events` and `opsa serve`'s refresh run); `rebuild`
+        empties the collection first, once the backend has answered. Returns the report
+        and whether the backend had more events than one query returns."""
+        from datetime import timedelta
+
+        from assistant.ir import EventQuery, TimeRange
+
+        retriever = self.retriever()
+        if retriever is None:
+            raise ConfigError(self.problems.get("retrieval", "retrieval is unavailable"))
+        now = self.settings.clock()
+        window = TimeRange(start=now - retriever.retention, end=now + timedelta(seconds=1))
+        result = self.events_backend.run(EventQuery(time_range=window, limit=EVENTS_LIMIT))
+        if rebuild:
+            retriever.reset("events")
+        return retriever.index_events(result.events, now, progress=progress), result.truncated
 
     def close(self) -> None:
         for key in ("backend", "logs_backend", "events_backend"):

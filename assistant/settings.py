@@ -201,6 +201,10 @@ class Settings(BaseSettings):
     logs_backend: str | None = Field(
         default=None, description="e.g. clickhouse while metrics come from prometheus"
     )
+    events_refresh_s: float = Field(
+        default=0.0, ge=0, description="opsa serve re-indexes events from the events "
+        "backend this often, in seconds (0: never; the Alertmanager webhook still works)"
+    )
     query_timeout_s: float = 10.0
     planner: Literal["rules", "llm", "hybrid"] = "rules"
     phrasing: Literal["template", "llm"] = Field(

@@ -14,6 +14,7 @@ import assistant.cli  # noqa: F401  (registers every command)
 from assistant.cli import search_cmds
 from assistant.cli.common import app
 from assistant.retrieval import Retriever
+from assistant.services import Services
 from assistant.settings import Settings
 from connectors.base import Catalog, Event, MetricInfo, Result
 
@@ -104,23 +105,25 @@ class FakeEvents:
         return Result(connector="fake", native="-", events=self.events)
 
 
-class FakeServices:
-    """Stands in for `assistant.services.Services`: a fixed catalog and event list."""
+class FakeServices(Services):
+    """`Services` with a fixed catalog and event list instead of real backends."""
 
     last: FakeServices | None = None
 
     def __init__(self, settings: Settings) -> None:
-        self.catalog = Catalog(
+        super().__init__(settings)
+        self.__dict__["catalog"] = Catalog(  # cached_property slots
             metrics=[MetricInfo(name="node_load1", type="gauge", labels={"host": ["web-01"]})],
             services=["checkout"],
             hosts=["web-01"],
         )
-        self.events_backend = FakeEvents(
+        self.events_backend_fake = FakeEvents(
             [
                 Event(id="d1", ts=NOW - timedelta(hours=2), kind="deploy", title="Deploy v2"),
                 Event(id="old", ts=NOW - timedelta(days=20), kind="alert", title="ancient"),
             ]
         )
+        self.__dict__["events_backend"] = self.events_backend_fake
         self.closed = False
         FakeServices.last = self
 
@@ -143,7 +146,7 @@ def test_index_catalog_and_events_from_the_backend(
     assert code == 0, err
     report = json.loads(out)
     assert (report["added"], report["expired"]) == (1, 1)
-    query = FakeServices.last.events_backend.queries[0]
+    query = FakeServices.last.events_backend_fake.queries[0]
     assert query.time_range.start == NOW - timedelta(days=14)  # type: ignore[attr-defined]
 
     code, out, _ = run(tmp_path, "search", "node_load1", "--collection", "catalog", "--json")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -26,7 +25,6 @@ index_app = typer.Typer(
 app.add_typer(index_app, name="index")
 
 CollectionOpt = Literal["docs", "catalog", "events"]
-EVENTS_LIMIT = 10_000
 
 
 @contextmanager
@@ -139,27 +137,22 @@ def index_events(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Index the events of the retention window from the events backend."""
-    from assistant.ir import EventQuery, TimeRange
-    from assistant.services import Services
+    from assistant.services import EVENTS_LIMIT, Services
 
     s = settings()
     retriever = _retriever(s)
-    now = s.clock()
     if prune:
-        _report(retriever.prune(now), as_json)
+        _report(retriever.prune(s.clock()), as_json)
         return
     services = Services(s)
+    services.__dict__["_retriever"] = retriever  # the one opened above
     try:
-        window = TimeRange(start=now - retriever.retention, end=now + timedelta(seconds=1))
-        result = services.events_backend.run(EventQuery(time_range=window, limit=EVENTS_LIMIT))
+        with _progress("embedding", as_json) as progress:
+            report, truncated = services.refresh_events(progress=progress, rebuild=rebuild)
     finally:
         services.close()
-    if rebuild:
-        retriever.reset("events")
-    with _progress("embedding", as_json) as progress:
-        report = retriever.index_events(result.events, now, progress=progress)
     _report(report, as_json)
-    if result.truncated:
+    if truncated:
         err_console.print(f"[yellow]only the first {EVENTS_LIMIT} events were indexed[/yellow]")
 
 

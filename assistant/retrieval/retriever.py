@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,20 +86,25 @@ class Retriever:
         self.retention = timedelta(days=settings.chroma.events_retention_days)
         self._collections: dict[str, Collection] = {}
         self._keyword: dict[str, KeywordIndex] = {}
+        self._open_lock = threading.RLock()
 
     # --- plumbing -------------------------------------------------------------------------
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder(self.settings.chroma.embedder)
-        return self._embedder
+        with self._open_lock:
+            if self._embedder is None:
+                self._embedder = get_embedder(self.settings.chroma.embedder)
+            return self._embedder
 
     @property
     def client(self) -> ClientAPI:
-        if self._client is None:
-            self._client = store.make_client(self.settings)
-        return self._client
+        # Opened once even when threads race here (a web request and the events refresh):
+        # two PersistentClients created at once on a new path fail inside chromadb.
+        with self._open_lock:
+            if self._client is None:
+                self._client = store.make_client(self.settings)
+            return self._client
 
     def _collection(self, name: str, create: bool = True) -> Collection | None:
         if name not in COLLECTIONS:

@@ -37,6 +37,7 @@ from assistant.web.gate import StoreGate
 from assistant.web.guard import BodyLimit, RateLimiter, TokenAuth
 from assistant.web.health import Health, health
 from assistant.web.instruments import Instruments, RequestMetrics
+from assistant.web.refresh import EventsRefresher
 from assistant.web.schemas import CONVERSATION_ID, ChatRequest, ConversationOut, ErrorOut, TurnOut
 
 log = logging.getLogger("opsa.web")
@@ -58,6 +59,7 @@ class WebContext:
     instruments: Instruments
     auth: TokenAuth
     limiter: RateLimiter
+    refresher: EventsRefresher | None = None
 
 
 class ApiGuard:
@@ -102,13 +104,19 @@ def create_app(
         settings=settings, services=assistant.services, assistant=assistant,
         gate=StoreGate(), instruments=Instruments(), auth=TokenAuth(settings.api_tokens),
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        refresher=EventsRefresher(assistant.services, settings.events_refresh_s)
+        if settings.events_refresh_s > 0 else None,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if warm:
             threading.Thread(target=_warm_up, args=(ctx,), name="opsa-warm", daemon=True).start()
+        if ctx.refresher is not None:
+            ctx.refresher.start()
         yield
+        if ctx.refresher is not None:
+            ctx.refresher.stop()
         ctx.services.close()
 
     app = FastAPI(
@@ -162,7 +170,7 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz() -> JSONResponse:
         """Backends, model and Chroma, each with ok/detail; 503 when the backend is down."""
-        report = health(ctx.services)
+        report = health(ctx.services, ctx.refresher)
         return JSONResponse(report.model_dump(mode="json"),
                             status_code=503 if report.status == "down" else 200)
 

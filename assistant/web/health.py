@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from assistant.errors import OpsaError
 from assistant.services import Services
+from assistant.web.refresh import EventsRefresher
 from connectors.base import Connector
 
 
@@ -73,9 +74,21 @@ def _chroma(services: Services) -> Check:
     return Check(ok=True, detail=detail, info={"entries": counts})
 
 
-def health(services: Services) -> Health:
+def _refresh(refresher: EventsRefresher) -> Check:
+    st = refresher.state
+    info = {"interval_s": refresher.interval_s, "rounds": st.rounds, "indexed": st.indexed}
+    if st.error is not None:
+        return Check(ok=False, detail=f"events refresh failing: {st.error}", info=info)
+    detail = (f"every {refresher.interval_s:g}s; last round indexed {st.indexed} events"
+              if st.rounds else f"every {refresher.interval_s:g}s; first round pending")
+    return Check(ok=True, detail=detail, info=info)
+
+
+def health(services: Services, refresher: EventsRefresher | None = None) -> Health:
     """Run every check; `down` when the metrics backend fails, `degraded` for the rest."""
     checks = {"backend": _timed(lambda: _backend(services, "backend"))}
+    if refresher is not None:
+        checks["events_refresh"] = _refresh(refresher)
     for key in ("logs_backend", "events_backend"):
         if getattr(services.settings, key):
             checks[key] = _timed(partial(_backend, services, key))
