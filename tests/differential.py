@@ -121,6 +121,16 @@ def compare(a: Result, b: Result, tol: Tolerance = EXACT) -> Diff:
     return diff
 
 
+def assert_same_series(expected: Result, got: Result, tol: Tolerance = EXACT) -> Diff:
+    """Two SQL engines' answers to one metric query: the same series in the same order, the
+    same timestamps, values within `tol`. Returns the diff (its `points` for more checks)."""
+    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
+    diff = compare(expected, got, tol)
+    assert not diff.only_a and not diff.only_b, diff.summary()
+    assert diff.within(tol), diff.worst
+    return diff
+
+
 def mean_abs(r: Result) -> float:
     vals = [abs(v) for s in r.series for _, v in s.points]
     return sum(vals) / len(vals) if vals else math.nan

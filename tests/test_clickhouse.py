@@ -245,10 +245,7 @@ def test_metric_differential_embedded_vs_chdb(
     """Same series, same timestamps, values within 1e-9 relative (summation order only)."""
     q = METRIC_CASES[name]
     expected, got = emb_m.run(q), ch_m.run(q)
-    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
-    diff = differential.compare(expected, got, differential.EXACT)
-    assert not diff.only_a and not diff.only_b, diff.summary()
-    assert diff.within(differential.EXACT), diff.worst
+    diff = differential.assert_same_series(expected, got)
     assert (got.unit, got.warnings) == (expected.unit, expected.warnings)
     assert diff.points > 0  # every fixture case has an answer to compare
 
@@ -269,11 +266,7 @@ def test_metric_differential_on_a_teams_flat_table(
     """The fixture's samples in an OpenTelemetry-shaped table (service as its own column,
     the other labels in a map, nanosecond times): the same answers as the embedded store."""
     q = METRIC_CASES[name]
-    expected, got = emb_m.run(q), flat_ch.run(q)
-    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
-    diff = differential.compare(expected, got, differential.EXACT)
-    assert not diff.only_a and not diff.only_b, diff.summary()
-    assert diff.within(differential.EXACT), diff.worst
+    differential.assert_same_series(emb_m.run(q), flat_ch.run(q))
 
 
 def test_flat_metric_table_catalog_and_bad_mapping(
@@ -381,11 +374,7 @@ def test_http_client_metrics(
     name: str, emb_m: EmbeddedConnector, http_ch: ClickHouseConnector
 ) -> None:
     q = METRIC_CASES[name]
-    expected, got = emb_m.run(q), http_ch.run(q)
-    diff = differential.compare(expected, got, differential.EXACT)
-    assert not diff.only_a and not diff.only_b, diff.summary()
-    assert diff.within(differential.EXACT), diff.worst
-    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
+    differential.assert_same_series(emb_m.run(q), http_ch.run(q))
 
 
 def test_http_client_sends_only_read_only_selects(

@@ -75,11 +75,7 @@ def test_demo_metrics(
     case: differential.Case, engines: tuple[EmbeddedConnector, ClickHouseConnector]
 ) -> None:
     emb, ch = engines
-    expected, got = emb.run(case.query), ch.run(case.query)
-    assert [s.labels for s in got.series] == [s.labels for s in expected.series]
-    diff = differential.compare(expected, got, differential.EXACT)
-    assert not diff.only_a and not diff.only_b, diff.summary()
-    assert diff.within(differential.EXACT), diff.worst
+    diff = differential.assert_same_series(emb.run(case.query), ch.run(case.query))
     assert diff.points > 0
 
 
