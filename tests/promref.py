@@ -20,9 +20,10 @@ def window(points: Points, t: float, w: float) -> list[tuple[float, float]]:
 
 
 def instant(points: Points, t: float) -> float | None:
-    """The last sample at or before `t` within the 5 minute lookback."""
-    found = [v for ts, v in points if t - LOOKBACK_S < ts <= t]
-    return found[-1] if found else None
+    """The last sample in the 5 minute lookback `[t - 5m, t]` (both ends, as Prometheus 2.x;
+    3.0 made the start exclusive)."""
+    found = window(points, t, LOOKBACK_S)
+    return found[-1][1] if found else None
 
 
 def extrapolated(points: Points, t: float, w: float, counter: bool, rate: bool) -> float | None:

@@ -7,7 +7,6 @@ fixture's raw samples; it shares no code with the connector.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections import defaultdict
@@ -18,6 +17,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import promref
 import pyarrow as pa
 import pytest
 
@@ -161,72 +161,12 @@ def conn(store: Path) -> Iterator[EmbeddedConnector]:
 # -- the oracle ----------------------------------------------------------------------------
 
 
-def window(points: Points, t: float, w: float) -> Points:
-    return [(ts, v) for ts, v in points if t - w <= ts <= t]
-
-
-def ref_raw(points: Points, t: float) -> float | None:
-    found = window(points, t, 300)
-    return found[-1][1] if found else None
-
-
-def ref_extrapolated(points: Points, t: float, w: float, counter: bool, rate: bool) -> float | None:
-    s = window(points, t, w)
-    if len(s) < 2:
-        return None
-    result = s[-1][1] - s[0][1]
-    if counter:
-        for (_, prev), (_, cur) in itertools.pairwise(s):
-            if cur < prev:
-                result += prev
-    to_start, to_end = s[0][0] - (t - w), t - s[-1][0]
-    sampled = s[-1][0] - s[0][0]
-    avg = sampled / (len(s) - 1)
-    if counter and result > 0 and s[0][1] >= 0:
-        to_start = min(to_start, sampled * (s[0][1] / result))
-    interval = sampled
-    interval += to_start if to_start < avg * 1.1 else avg / 2
-    interval += to_end if to_end < avg * 1.1 else avg / 2
-    result *= interval / sampled
-    return result / w if rate else result
-
-
 def ref_function(fn: str, points: Points, t: float, w: float, q: float | None) -> float | None:
     if fn == "raw":
-        return ref_raw(points, t)
+        return promref.instant(points, t)
     if fn in ("rate", "increase", "delta"):
-        return ref_extrapolated(points, t, w, counter=fn != "delta", rate=fn == "rate")
-    vals = [v for _, v in window(points, t, w)]
-    if not vals:
-        return None
-    simple: dict[str, Any] = {
-        "avg_over_time": lambda: sum(vals) / len(vals),
-        "min_over_time": lambda: min(vals),
-        "max_over_time": lambda: max(vals),
-        "sum_over_time": lambda: sum(vals),
-        "count_over_time": lambda: float(len(vals)),
-        "last_over_time": lambda: vals[-1],
-        "quantile_over_time": lambda: float(np.quantile(np.asarray(vals), q or 0.0)),
-    }
-    return float(simple[fn]())
-
-
-def ref_bucket_quantile(q: float, buckets: dict[float, float]) -> float:
-    bounds = sorted(buckets)
-    if len(bounds) < 2 or bounds[-1] != math.inf:
-        return math.nan
-    cum = [buckets[b] for b in bounds]
-    for i in range(1, len(cum)):
-        cum[i] = max(cum[i], cum[i - 1])
-    if cum[-1] == 0:
-        return math.nan
-    rank = q * cum[-1]
-    b = next(i for i, c in enumerate(cum) if c >= rank)
-    if b == len(bounds) - 1:
-        return bounds[-2]
-    lo = bounds[b - 1] if b > 0 else 0.0
-    below = cum[b - 1] if b > 0 else 0.0
-    return lo + (bounds[b] - lo) * ((rank - below) / (cum[b] - below))
+        return promref.extrapolated(points, t, w, counter=fn != "delta", rate=fn == "rate")
+    return promref.over_time(points, t, w, fn, q)
 
 
 def eval_times(q: MetricQuery) -> list[float]:
@@ -510,7 +450,7 @@ def ref_histogram(
     assert q.quantile is not None
     out: dict[str, dict[float, float]] = {}
     for gk, per_t in buckets.items():
-        pts = {t: ref_bucket_quantile(q.quantile, b) for t, b in per_t.items()}
+        pts = {t: promref.histogram_quantile(q.quantile, b) for t, b in per_t.items()}
         pts = {t: v for t, v in pts.items() if not math.isnan(v)}
         if pts:
             out[gk] = pts
