@@ -86,42 +86,8 @@ def metric_entry(m: MetricInfo) -> Entry:
 def catalog_entries(catalog: Catalog) -> list[Entry]:
     """One entry per metric, service and host of `catalog`."""
     entries = [metric_entry(m) for m in catalog.metrics]
-    for service in catalog.services:
-        metrics = [m.name for m in catalog.metrics if service in m.labels.get("service", [])]
-        text = f"service {service}"
-        if metrics:
-            text += "\nmetrics: " + ", ".join(metrics)
-        entries.append(
-            Entry(
-                id=f"service:{service}",
-                text=text,
-                metadata={
-                    "kind": "service",
-                    "name": service,
-                    "service": service,
-                    "source": f"service:{service}",
-                    "heading": service,
-                },
-            )
-        )
-    for host in catalog.hosts:
-        metrics = [m.name for m in catalog.metrics if host in m.labels.get("host", [])]
-        text = f"host {host}"
-        if metrics:
-            text += "\nmetrics: " + ", ".join(metrics)
-        entries.append(
-            Entry(
-                id=f"host:{host}",
-                text=text,
-                metadata={
-                    "kind": "host",
-                    "name": host,
-                    "host": host,
-                    "source": f"host:{host}",
-                    "heading": host,
-                },
-            )
-        )
+    entries += [_entity_entry("service", s, catalog) for s in catalog.services]
+    entries += [_entity_entry("host", h, catalog) for h in catalog.hosts]
     return entries
 
 
@@ -163,3 +129,17 @@ def event_entry(event: Event) -> Entry:
         if value:
             meta[key] = str(value)
     return Entry(id=event.id, text="\n".join(lines), metadata=meta)
+
+
+def _entity_entry(kind: str, name: str, catalog: Catalog) -> Entry:
+    """A service or host (`kind`, also its label name) and the metrics that carry it."""
+    metrics = [m.name for m in catalog.metrics if name in m.labels.get(kind, [])]
+    text = f"{kind} {name}"
+    if metrics:
+        text += "\nmetrics: " + ", ".join(metrics)
+    return Entry(
+        id=f"{kind}:{name}",
+        text=text,
+        metadata={"kind": kind, "name": name, kind: name, "source": f"{kind}:{name}",
+                  "heading": name},
+    )
