@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from assistant.demo.fleet import SERVICES as FLEET
 from assistant.demo.knowledge import KNOWLEDGE_DIR, index_demo_knowledge
 from assistant.embedder import Embedder, get_embedder, register_embedder
 from assistant.retrieval import Retriever
@@ -44,15 +45,8 @@ from assistant.settings import Settings
 from connectors.base import Event
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-SERVICES = ("gateway", "checkout", "payments", "auth", "search", "postgres")
-HOSTS = {
-    "gateway": ("gw-01", "gw-02"),
-    "checkout": ("web-01", "web-02", "web-03"),
-    "payments": ("pay-01", "pay-02"),
-    "auth": ("auth-01", "auth-02"),
-    "search": ("search-01", "search-02"),
-    "postgres": ("db-01",),
-}
+HOSTS = FLEET  # service -> hosts, the demo fleet's
+SERVICES = tuple(HOSTS)
 KINDS = ("alert", "deploy", "incident", "change")
 WORDS = " ".join(
     [
@@ -217,7 +211,7 @@ def queries_for(q: int, rng: np.random.Generator, centroids: np.ndarray) -> list
     for j in range(q):
         t = int(rng.integers(0, TOPICS))
         words = " ".join(WORDS[(t * 7 + i * 3) % len(WORDS)] for i in range(0, 6, 2))
-        host = HOSTS[SERVICES[j % 6]][0] if j % 4 == 0 else ""
+        host = HOSTS[SERVICES[j % len(SERVICES)]][0] if j % 4 == 0 else ""
         text = f"{words} {host} #{j}".strip()
         noise = rng.normal(0, 0.35, DIM).astype(np.float32) / np.sqrt(DIM) * 4
         LookupEmbedder.table[text] = unit(centroids[t] + noise)
