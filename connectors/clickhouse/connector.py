@@ -231,13 +231,14 @@ class ClickHouseConnector(SqlConnector):
             db_sql = d.lit(db) if db else "currentDatabase()"
             conds.append(f"(database = {db_sql} AND table = {d.lit(table)})")
         rows = self._rows(d.finish(
-            "SELECT database, table, name FROM system.columns\nWHERE "
-            + "\n   OR ".join(conds)
+            "SELECT database, table, name, database = currentDatabase() AS current\n"
+            "FROM system.columns\nWHERE " + "\n   OR ".join(conds)
         ))
         present: dict[str, set[str]] = {}
-        for db, table, column in rows:
-            for name in wanted:
-                if name in (table, f"{db}.{table}"):
+        for db, table, column, current in rows:
+            # an unqualified name means the connection's database, not any database
+            for name in ([table] if current else []) + [f"{db}.{table}"]:
+                if name in wanted:
                     present.setdefault(name, set()).add(str(column))
         return present
 
