@@ -55,6 +55,9 @@ class EventsRefresher:
         except OpsaError as exc:
             self.state.error = str(exc)
             log.warning("events refresh failed: %s", exc)
+        except Exception as exc:  # anything else (e.g. a Chroma error) must not end the loop
+            self.state.error = f"{type(exc).__name__}: {exc}"
+            log.exception("events refresh failed")
         else:
             self.state.error = None
             self.state.indexed = report.added + report.updated + report.unchanged
