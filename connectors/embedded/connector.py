@@ -49,7 +49,7 @@ class EmbeddedConnector(SqlConnector):
         self.host_labels = tuple(host_labels)
         self.timeout_s = timeout_s
         self.dialect = DuckDB()
-        self.log_columns = LogColumns.store(self.dialect)
+        self.log_columns = LogColumns.store()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
 

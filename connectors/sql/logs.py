@@ -55,7 +55,7 @@ class LogColumns:
     line_id: str | None
 
     @classmethod
-    def store(cls, d: Dialect) -> LogColumns:
+    def store(cls) -> LogColumns:
         """The project's own layout (`connectors.embedded.schema`), levels pre-numbered."""
         return cls(
             table="logs", ts="ts", service="service", host="host", level="level",
