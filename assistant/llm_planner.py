@@ -125,15 +125,7 @@ def step_schema(catalog: Catalog, max_steps: int = 3) -> dict[str, Any]:
         "required": list(props),
         "additionalProperties": False,
     }
-    return {
-        "type": "object",
-        "description": "Read-only queries that answer the question.",
-        "properties": {
-            "steps": {"type": "array", "items": step, "minItems": 1, "maxItems": max_steps}
-        },
-        "required": ["steps"],
-        "additionalProperties": False,
-    }
+    return _plan_object("steps", step, max_steps)
 
 
 def full_schema(catalog: Catalog, max_steps: int = 3) -> dict[str, Any]:
@@ -160,15 +152,19 @@ def full_schema(catalog: Catalog, max_steps: int = 3) -> dict[str, Any]:
         else:
             definition.pop("required", None)
     items = {k: v for k, v in ir.items() if k in ("oneOf", "anyOf")}
+    return {**_plan_object("queries", items, max_steps), "$defs": defs}
+
+
+def _plan_object(key: str, items: dict[str, Any], max_steps: int) -> dict[str, Any]:
+    """The top-level schema both plan forms share: ``{key: [items, 1..max_steps]}``."""
     return {
         "type": "object",
         "description": "Read-only queries that answer the question.",
         "properties": {
-            "queries": {"type": "array", "items": items, "minItems": 1, "maxItems": max_steps}
+            key: {"type": "array", "items": items, "minItems": 1, "maxItems": max_steps}
         },
-        "required": ["queries"],
+        "required": [key],
         "additionalProperties": False,
-        "$defs": defs,
     }
 
 
