@@ -65,10 +65,14 @@ def ingest(
         int | None, typer.Option("--batch-size", help="Rows per write [ingest.batch_size].")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Logs: print each file's inferred layout; write nothing."),
+    ] = False,
 ) -> None:
     """Load metrics (Prometheus/OpenMetrics text, CSV), logs (text of any origin, JSON lines)
     or events (JSON, Alertmanager webhooks) into the local store. Re-running adds nothing."""
-    from assistant.ingest.pipeline import IngestFailed, IngestOptions, ingest_paths
+    from assistant.ingest.pipeline import IngestFailed, IngestOptions, explain_logs, ingest_paths
 
     cfg = settings()
     fields = _pairs(field, "--field")
@@ -93,6 +97,11 @@ def ingest(
             for e in exc.errors(include_url=False)
         )
         raise ConfigError(f"bad ingest option: {problems}") from None
+    if explain:
+        if kind is not IngestKind.logs:
+            raise IngestError("--explain is for logs: opsa ingest logs --explain FILE")
+        _show_explained(explain_logs(paths, options), json_out)
+        return
     try:
         report = ingest_paths(cfg.store_path, kind.value, paths, options, progress=not json_out)
     except IngestFailed as exc:
@@ -136,12 +145,66 @@ def _show(report: IngestReport, json_out: bool) -> None:
         highlight=False,
     )
     for f in report.files:
+        if report.kind == "logs" and f.status == "ok":
+            console.print(
+                f"  {_short(f.path)}: {f.parsed_lines:,} lines parsed by {f.format}, "
+                f"{f.raw_lines:,} not ({_raw_fate(f)})",
+                highlight=False,
+                markup=False,
+            )
+        for note in f.notes:
+            console.print(f"  note {_short(f.path)}: {note}", highlight=False, markup=False)
         if f.status != "ok":
             console.print(
                 f"  {f.status} {_short(f.path)}: {f.reason}", highlight=False, markup=False
             )
     for path, line_no, reason in report.malformed_examples:
         console.print(f"  malformed {path}:{line_no}: {reason}", highlight=False, markup=False)
+
+
+def _raw_fate(f: object) -> str:
+    fmt = str(getattr(f, "format", "") or "")
+    single = fmt.startswith("access-log") or fmt == "json-lines"
+    return "malformed, dropped" if single else "kept raw in the previous entry"
+
+
+def _show_explained(items: list[dict[str, object]], json_out: bool) -> None:
+    if json_out:
+        print_json(items)
+        return
+    for item in items:
+        console.print(f"{_short(str(item['path']))}", highlight=False, markup=False, style="bold")
+        if "error" in item:
+            console.print(f"  {item['error']}", highlight=False, markup=False)
+            continue
+        for line in _explained_lines(item):
+            console.print("  " + line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _explained_lines(item: dict[str, object]) -> list[str]:
+    if item.get("layout") == "json-lines":
+        return ["layout: json-lines", f"fields: {item.get('fields')}"]
+    ts = item.get("timestamp")
+    tsd = ts if isinstance(ts, dict) else {}
+    lines = [
+        f"layout: {item['layout']}",
+        f"timestamp: {tsd.get('format')}"
+        + (f" (e.g. {tsd['example']})" if tsd.get("example") else "")
+        + f", {tsd.get('position')}",
+    ]
+    if tsd.get("year"):
+        lines.append(f"year: {tsd['year']}")
+    for key in ("host", "service", "pid", "level"):
+        lines.append(f"{key}: {item.get(key) or '-'}")
+    others = item.get("other")
+    for o in others if isinstance(others, list) else []:
+        at = f" ({o['at']}; e.g. {', '.join(o.get('examples', []))})" if "at" in o else ""
+        lines.append(f"attr {o['field']}{at}")
+    sample = item.get("sample")
+    sd = sample if isinstance(sample, dict) else {}
+    lines.append(f"regex: {item.get('regex')}")
+    lines.append(f"sample: {sd.get('parsed')} of {sd.get('lines')} lines parsed")
+    return lines
 
 
 def _short(path: str) -> str:

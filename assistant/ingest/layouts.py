@@ -101,6 +101,8 @@ class Layout:
     host_group: str | None = None
     reject: Callable[[dict[str, str]], bool] | None = field(default=None, compare=False)
     """Detection-time veto of a match that only looks right (e.g. a level word as host)."""
+    year_group: str | None = None
+    """Year-less timestamps: a group holding the line's own date (`2005.11.09`) or epoch."""
 
     @cached_property
     def regex(self) -> str:
@@ -171,7 +173,11 @@ def _level_word_as(group: str) -> Callable[[dict[str, str]], bool]:
 
 _ISO = "{TS}"
 _HOST = r"(?P<host>[^\s:\[\]]+)"
-_TAG = r"(?P<app>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:"
+TAG = r"(?P<app>[^\s:\[\]]+(?: [^\s:\[\]]+){0,3}?)(?:\[(?P<pid>\d+)\])?(?: \([^()]*\))?:"
+"""A syslog-style program tag: `sshd[42]:`, `Microsoft Word[14463]:`, `sandboxd[129] ([31211]):`.
+
+Up to four words (macOS names programs with spaces); the shortest reading wins."""
+_TAG = TAG
 _PY_LEVELS = alternation(["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"])
 _J_LEVELS = alternation(
     [

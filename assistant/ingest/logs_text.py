@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from assistant.ingest.layouts import LEVEL_SEARCH_CHARS, LEVEL_SEARCH_RE, Layout
 from assistant.ingest.levels import SYSLOG_SEVERITY, map_distinct, normalise_level
 from assistant.ingest.templates import mask, parallel
-from assistant.ingest.timestamps import GLOG, MONTHS, RFC3164
+from assistant.ingest.timestamps import MONTHS, TsFormat
 
 MAX_EXAMPLES = 5
 
@@ -91,8 +91,12 @@ class TextLogParser:
         self.mtime = mtime
         self.max_carry_lines = max_carry_lines
         self.malformed = Malformed()
+        self.year_note: str | None = None
+        """How year-less timestamps got their year (for the report)."""
         self.entries = 0
         self.lines = 0
+        self.unmatched = 0
+        """Non-blank lines the layout did not match (continuations, or malformed)."""
         self._next_line_no = 1
         self._carry: pa.Array | None = None
         self._carry_start = 1
@@ -144,6 +148,7 @@ class TextLogParser:
         blank = np.asarray(pc.equal(lines, "").to_numpy(zero_copy_only=False), dtype=bool)
         line_no = np.arange(start, start + n, dtype=np.int64)
         self._count_unmatched(lines, valid, blank, line_no)
+        self.unmatched += int((~valid & ~blank).sum())
         if not valid.any():
             return None
         cols: dict[str, pa.Array] = {
@@ -162,7 +167,7 @@ class TextLogParser:
             cols[name] = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
         cols["level_norm"] = self._levels(cols, lines)
         if layout.ts.yearless:
-            cols["year"] = self._years(cols["ts"], valid)
+            cols["year"] = self._years(cols, valid)
         has_cont = bool((~valid & ~blank).any())
         self._con.register("_blk", pa.table(cols))
         try:
@@ -221,23 +226,25 @@ class TextLogParser:
             self.malformed.add(int(line_no[i]), f"{reason}: {snippet(text)!r}", 0)
         self.malformed.count += len(bad)
 
-    def _years(self, ts_text: pa.Array, valid: np.ndarray) -> pa.Array:
-        """Year of each entry of a year-less format, rolling over at Dec -> Jan."""
-        if self.layout.ts is RFC3164:
-            months = pc.index_in(pc.utf8_slice_codeunits(ts_text, 0, 3), pa.array(MONTHS))
-            m = np.asarray(pc.fill_null(months, -1).to_numpy(zero_copy_only=False)) + 1
-        else:
-            assert self.layout.ts is GLOG
-            mm = pc.fill_null(pc.utf8_slice_codeunits(ts_text, 0, 2), "0")
-            m = np.asarray(pc.cast(mm, pa.int64()).to_numpy(zero_copy_only=False))
-        m = np.where(valid, m, 0)
+    def _years(self, cols: dict[str, pa.Array], valid: np.ndarray) -> pa.Array:
+        """Year of each entry of a year-less format: from the line's own date or epoch when
+        the layout has one, else from `--year` / the file's mtime, rolling over at Dec -> Jan."""
+        m = np.where(valid, _months(cols["ts"], self.layout.ts), 0)
+        group = self.layout.year_group
+        if group is not None and group in cols:
+            return pa.array(_years_of(cols[group], m))
         vm = m[valid]
         if self._base_year is None and len(vm):
             if self.year is not None:
                 self._base_year = self.year
+                self.year_note = f"year {self.year} from --year (timestamps have no year)"
             else:  # the first entry is at most a year before the file's last change
                 ref = self.mtime or datetime.now()
                 self._base_year = ref.year - 1 if int(vm[0]) > ref.month else ref.year
+                self.year_note = (
+                    f"year {self._base_year} assumed from the file's modification time "
+                    f"({ref:%Y-%m-%d}; timestamps have no year; set it with --year)"
+                )
         prev = np.concatenate([[self._prev_month or (vm[0] if len(vm) else 0)], vm[:-1]])
         rolls = np.cumsum((prev - vm) >= 6) + self._rolls
         if len(vm):
@@ -293,6 +300,39 @@ class TextLogParser:
             )
         )
         return wrap.replace("@INNER@", multi), wrap.replace("@INNER@", single.replace("@JOIN@", ""))
+
+
+def _months(ts_text: pa.Array, fmt: TsFormat) -> np.ndarray:
+    """Month (1-12, 0 when unknown) of year-less timestamp texts whose month leads."""
+    if fmt.month == "name":
+        months = pc.index_in(pc.utf8_slice_codeunits(ts_text, 0, 3), pa.array(MONTHS))
+        return np.asarray(pc.fill_null(months, -1).to_numpy(zero_copy_only=False)) + 1
+    mm = pc.utf8_slice_codeunits(ts_text, 0, 2)
+    num = pc.if_else(pc.utf8_is_digit(mm), mm, pa.scalar(None, pa.string()))
+    out = pc.fill_null(pc.cast(num, pa.int64()), 0)
+    return np.asarray(out.to_numpy(zero_copy_only=False))
+
+
+def _years_of(col: pa.Array, months: np.ndarray) -> np.ndarray:
+    """The year of each line's own date (`2005.11.09`) or epoch, adjusted when the written
+    month is a year-end away from that date's month (a date in UTC, a time in local)."""
+    digits = pc.fill_null(pc.utf8_slice_codeunits(col, 0, 10), "")
+    is_epoch = pc.and_(pc.equal(pc.utf8_length(digits), 10), pc.utf8_is_digit(digits))
+    as_num = pc.if_else(is_epoch, digits, pa.scalar(None, pa.string()))
+    epoch = pc.cast(pc.multiply(pc.cast(as_num, pa.int64()), 1_000_000), pa.timestamp("us"))
+    four = pc.utf8_slice_codeunits(col, 0, 4)
+    ymd = pc.if_else(pc.utf8_is_digit(four), four, pa.scalar(None, pa.string()))
+    year = pc.if_else(is_epoch, pc.year(epoch), pc.cast(ymd, pa.int64()))
+    month = pc.if_else(is_epoch, pc.month(epoch), pc.cast(_slice_digits(col, 5, 7), pa.int64()))
+    y = np.asarray(pc.fill_null(year, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    own = np.asarray(pc.fill_null(month, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    y = y - ((months == 12) & (own == 1)) + ((months == 1) & (own == 12))
+    return np.where(y > 0, y, 2000)
+
+
+def _slice_digits(col: pa.Array, start: int, stop: int) -> pa.Array:
+    part = pc.utf8_slice_codeunits(col, start, stop)
+    return pc.if_else(pc.utf8_is_digit(part), part, pa.scalar(None, pa.string()))
 
 
 def _extract(arr: pa.Array, regex: str) -> pa.Array:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.errors import IngestError
 from assistant.ingest.events import KINDS, parse_events
-from assistant.ingest.layouts import detect_layout
+from assistant.ingest.infer import choose_layout
 from assistant.ingest.logs_json import JsonLogParser, parse_objects, resolve_mapping
 from assistant.ingest.logs_text import MAX_EXAMPLES, Malformed, TextLogParser
 from assistant.ingest.metrics_csv import CsvParser, sniff_dialect
@@ -89,6 +89,13 @@ class FileReport:
     """Events already stored whose status / end / severity changed."""
     content_key: str | None = None
     """CRC-32 and length of the (decompressed) content, as recorded in `ingested`."""
+    parsed_lines: int = 0
+    """Logs: lines parsed by the file's layout (`format`) into entries."""
+    raw_lines: int = 0
+    """Logs: non-blank lines the layout did not parse: kept raw in the previous entry's
+    message (multi-line layouts), else counted malformed."""
+    notes: list[str] = field(default_factory=list)
+    """Assumptions made reading the file (e.g. the year of year-less timestamps)."""
 
 
 @dataclass
@@ -130,6 +137,7 @@ class IngestFailed(IngestError):
 class _Parser(Protocol):
     malformed: Malformed
     lines: int
+    entries: int
 
     def feed(self, lines: pa.Array) -> pa.Table | None: ...
 
@@ -340,13 +348,13 @@ def _ingest_logs(
             year=options.year,
         )
     else:
-        det = detect_layout(sample, tz)
-        if det is None:
+        choice = choose_layout(sample, tz)
+        if choice is None:
             raise _Skip(
                 f"no known log timestamp in the first {len(nonblank)} lines "
                 "(syslog, ISO 8601, access/error log, log4j, Python, yyMMdd, epoch...)"
             )
-        layout = det.layout
+        layout = choice.layout
         fr.format = f"{layout.name} ({layout.ts.name})"
         offsets = "mixed"
         if layout.ts is ISO8601:
@@ -372,8 +380,47 @@ def _ingest_logs(
         w.end_source(source)
         parser.close()
         fr.lines = reader.lines
+        _log_counts(fr, parser)
     fr.content_key = reader.content_key
     return parser.malformed
+
+
+def _log_counts(fr: FileReport, parser: _Parser) -> None:
+    """How many lines the layout parsed and did not, and what was assumed."""
+    fr.parsed_lines = parser.entries
+    fr.raw_lines = getattr(parser, "unmatched", 0)
+    note = getattr(parser, "year_note", None)
+    if note:
+        fr.notes.append(note)
+
+
+def explain_logs(
+    paths: Sequence[Path], options: IngestOptions | None = None
+) -> list[dict[str, Any]]:
+    """The layout each log file would be parsed with, in words; nothing is written."""
+    options = options or IngestOptions()
+    out: list[dict[str, Any]] = []
+    for path, _ in _expand(paths):
+        src = InputFile.of(path)
+        head = src.head()
+        entry: dict[str, Any] = {"path": str(path)}
+        out.append(entry)
+        if looks_binary(head):
+            entry["error"] = "binary content, not text"
+            continue
+        sample = text_lines(head, SAMPLE_LINES)
+        nonblank = [ln for ln in sample if ln.strip()]
+        objects = parse_objects(sample)
+        if nonblank and len(objects) >= 0.5 * len(nonblank):
+            mapping = resolve_mapping(objects, options.json_fields)
+            entry.update(layout="json-lines", fields={k: v for k, v in mapping.paths.items() if v})
+            continue
+        choice = choose_layout(sample, ZoneInfo(options.timezone))
+        if choice is None:
+            entry["error"] = f"no known log timestamp in the first {len(nonblank)} lines"
+            continue
+        entry.update(choice.describe(sample))
+    return out
 
 
 def _pipelined(reader: LineReader, parser: _Parser) -> Generator[pa.Table, None, None]:

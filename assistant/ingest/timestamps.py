@@ -1,7 +1,9 @@
 """Timestamp formats found in logs: how to recognise, parse (Python) and parse in bulk (SQL).
 
 Every format yields UTC. Naive timestamps are read in the ingest timezone; formats without
-a year (RFC 3164 syslog, glog) take a year from the caller (`year`), who handles rollover.
+a year (RFC 3164 syslog, glog, logcat's `03-17`, `[10.30 ...]`) take a year from the caller
+(`year`), who handles rollover. Most formats are described by strptime patterns (`strp`),
+which Python and DuckDB read alike, so adding a format is one line.
 The regexes have no capture groups and are valid for both Python `re` and RE2 (Arrow,
 DuckDB), so line layouts can embed them.
 """
@@ -12,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -25,6 +28,12 @@ class TsFormat:
     regex: str
     """The timestamp text (no groups); Python- and RE2-compatible."""
     yearless: bool = False
+    strp: tuple[str, ...] = ()
+    """strptime patterns tried in order (Python and DuckDB alike); year-less ones get the
+    year prepended as ``%Y ``. Empty for the formats with their own parsers below."""
+    month: Literal["name", "digits"] | None = None
+    """Year-less formats: the month leads the text, as a name (`Nov`) or two digits."""
+    example: str = ""
 
     def sql(self, col: str, tz: str, year: str = "NULL", offsets: str = "mixed") -> str:
         """SQL turning the text in `col` into a naive UTC TIMESTAMP (NULL when unparseable).
@@ -35,14 +44,17 @@ class TsFormat:
         """
         if self is ISO8601:
             return _sql_iso(col, tz, offsets)
+        if self.strp:
+            return _sql_strp(self, col, tz, year)
         return _SQL[self.name](col, tz, year)
 
     def parse(self, text: str, tz: ZoneInfo, year: int | None = None) -> datetime | None:
         """Parse one timestamp (aware UTC), or None when `text` is not this format."""
         if not re.fullmatch(self.regex, text):
             return None
+        y = year if year is not None else datetime.now(UTC).year
         try:
-            dt = _PY[self.name](text, year if year is not None else datetime.now(UTC).year)
+            dt = _py_strp(self, text, y) if self.strp else _PY[self.name](text, y)
         except (ValueError, OverflowError):
             return None
         if dt.tzinfo is None:
@@ -53,19 +65,82 @@ class TsFormat:
 ISO8601 = TsFormat(
     "iso8601",
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2})?)?",
+    example="2017-05-16 00:00:00.008",
 )
-RFC3164 = TsFormat("rfc3164", r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?", True)
+RFC3164 = TsFormat(
+    "rfc3164",
+    r"[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?",
+    True,
+    month="name",
+    example="Nov  9 12:01:01",
+)
 CLF = TsFormat("clf", r"\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}")
 SLASHED = TsFormat("slashed", r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
 CTIME = TsFormat(
     "ctime",
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})? \d{4}",
 )
-YYMMDD = TsFormat("yymmdd", r"\d{6} \d{6}")
-GLOG = TsFormat("glog", r"\d{4} \d{2}:\d{2}:\d{2}\.\d{6}", True)
+YYMMDD = TsFormat("yymmdd", r"\d{6} \d{6}", strp=("%y%m%d %H%M%S",), example="081109 203615")
+GLOG = TsFormat("glog", r"\d{4} \d{2}:\d{2}:\d{2}\.\d{6}", True, month="digits")
 EPOCH = TsFormat("epoch", r"1\d{9}(?:\.\d{1,9})?|1\d{12}(?:\.\d{1,6})?|1\d{15}|1\d{18}")
+DASHED_DOTTED = TsFormat(
+    "ymd-hms",
+    r"\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}(?:\.\d{1,6})?",
+    strp=("%Y-%m-%d-%H.%M.%S.%f", "%Y-%m-%d-%H.%M.%S"),
+    example="2005-06-03-15.42.50.675872",
+)
+COMPACT = TsFormat(
+    "yyyymmdd-hms",
+    r"\d{8}-\d{1,2}:\d{1,2}:\d{1,2}(?:[:.]\d{1,6})?",
+    strp=("%Y%m%d-%H:%M:%S:%f", "%Y%m%d-%H:%M:%S.%f", "%Y%m%d-%H:%M:%S"),
+    example="20171223-22:15:29:606",
+)
+YY_SLASHED = TsFormat(
+    "yy/mm/dd",
+    r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?",
+    strp=("%y/%m/%d %H:%M:%S", "%y/%m/%d %H:%M:%S.%f", "%y/%m/%d %H:%M:%S,%f"),
+    example="17/06/09 20:10:40",
+)
+YMD_DOTTED = TsFormat(
+    "yyyy.mm.dd",
+    r"\d{4}\.\d{2}\.\d{2}[ -]\d{2}[:.]\d{2}[:.]\d{2}(?:\.\d{1,6})?",
+    strp=("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M:%S.%f", "%Y.%m.%d-%H.%M.%S", "%Y.%m.%d-%H.%M.%S.%f"),
+    example="2005.06.03 15:42:50",
+)
+MD_DASHED = TsFormat(
+    "mm-dd",
+    r"\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?",
+    True,
+    strp=("%m-%d %H:%M:%S.%f", "%m-%d %H:%M:%S"),
+    month="digits",
+    example="03-17 16:13:38.811",
+)
+MD_DOTTED = TsFormat(
+    "mm.dd",
+    r"\d{2}\.\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?",
+    True,
+    strp=("%m.%d %H:%M:%S", "%m.%d %H:%M:%S.%f"),
+    month="digits",
+    example="10.30 16:49:06",
+)
 
-FORMATS: tuple[TsFormat, ...] = (ISO8601, RFC3164, CLF, SLASHED, CTIME, YYMMDD, GLOG, EPOCH)
+FORMATS: tuple[TsFormat, ...] = (
+    ISO8601,
+    RFC3164,
+    CLF,
+    SLASHED,
+    CTIME,
+    YYMMDD,
+    GLOG,
+    DASHED_DOTTED,
+    COMPACT,
+    YY_SLASHED,
+    YMD_DOTTED,
+    MD_DASHED,
+    MD_DOTTED,
+    EPOCH,
+)
+"""Most specific first; the epoch last (a written time is preferred to it)."""
 BY_NAME: dict[str, TsFormat] = {f.name: f for f in FORMATS}
 
 
@@ -109,6 +184,27 @@ def offset_mode(values: Iterable[str]) -> str:
     return "mixed"
 
 
+def _sql_strp(fmt: TsFormat, col: str, tz: str, year: str) -> str:
+    pats = fmt.strp
+    text = col
+    if fmt.yearless:
+        pats = tuple(f"%Y {p}" for p in pats)
+        text = f"CAST({year} AS VARCHAR) || ' ' || {col}"
+    listed = "[" + ", ".join(_q(p) for p in pats) + "]"
+    return _local(f"try_strptime({text}, {listed})", tz)
+
+
+def _py_strp(fmt: TsFormat, text: str, year: int) -> datetime:
+    for p in fmt.strp:
+        try:
+            if fmt.yearless:
+                return datetime.strptime(f"{year} {text}", f"%Y {p}")
+            return datetime.strptime(text, p)
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
 def _sql_rfc3164(col: str, tz: str, year: str) -> str:
     fmts = "['%Y %b %d %H:%M:%S', '%Y %b %d %H:%M:%S.%f']"
     return _local(f"try_strptime(CAST({year} AS VARCHAR) || ' ' || {col}, {fmts})", tz)
@@ -140,7 +236,6 @@ _SQL: dict[str, Callable[[str, str, str], str]] = {
     "ctime": lambda c, tz, y: _local(
         f"try_strptime({c}, ['%a %b %d %H:%M:%S %Y', '%a %b %d %H:%M:%S.%f %Y'])", tz
     ),
-    "yymmdd": lambda c, tz, y: _local(f"try_strptime({c}, '%y%m%d %H%M%S')", tz),
     "glog": _sql_glog,
     "epoch": _sql_epoch,
 }
@@ -187,7 +282,6 @@ _PY: dict[str, Callable[[str, int], datetime]] = {
     "clf": _fmt("%d/%b/%Y:%H:%M:%S %z"),
     "slashed": _fmt("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f"),
     "ctime": _fmt("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S.%f %Y"),
-    "yymmdd": _fmt("%y%m%d %H%M%S"),
     "glog": lambda text, year: datetime.strptime(f"{year} {text}", "%Y %m%d %H:%M:%S.%f"),
     "epoch": _py_epoch,
 }
