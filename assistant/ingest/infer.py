@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from assistant.ingest.layouts import TAG, Layout, detect_layout
+from assistant.ingest.layouts import TAG, Detection, Layout, detect_layout
 from assistant.ingest.levels import normalise_level
 from assistant.ingest.timestamps import EPOCH, FORMATS, TsFormat
 
@@ -229,8 +229,8 @@ def classify(values: list[str]) -> ColumnKind:
     for kind, rx in (("bracket", _BRACKET), ("date", _DATE), ("file", _FILE)):
         if _share(present, rx) >= 0.95:
             return kind  # type: ignore[return-value]
-    if len(set(present)) == 1:
-        return "const"
+    if len(set(present)) == 1 and not any(ch.isalnum() for ch in present[0]):
+        return "const"  # a marker or separator such as `-`
     return "name"
 
 
@@ -309,19 +309,38 @@ def _header(cols: list[Column], pipe: bool) -> list[Column]:
         if col.kind == "tag":
             return [*out, col]
         if col.kind == "level":
-            out.append(col)
-            nxt = cols[i + 1] if i + 1 < len(cols) else None
-            named = any(c.kind == "name" for c in out)
-            if nxt is not None and (nxt.kind == "tag" or (nxt.kind == "name" and not named)):
-                out.append(nxt)
-                after = cols[i + 2] if i + 2 < len(cols) else None
-                if nxt.kind == "name" and after is not None and after.kind == "bracket":
-                    out.append(after)
-            return out
+            return out + _after_level(cols[i:], named=any(c.kind == "name" for c in out))
         if col.kind == "name" and not any(c.kind in ("level", "tag") for c in cols[i + 1 : i + 4]):
             return out
         out.append(col)
     return out
+
+
+def _after_level(cols: list[Column], named: bool) -> list[Column]:
+    """The level column and what may follow it: a bracketed thread/context, then a program
+    tag or (when no name came before the level) one component name, then a context, then a
+    separator such as `-`."""
+    out, rest = [cols[0]], cols[1:]
+    if rest and rest[0].kind == "bracket":
+        out.append(rest.pop(0))
+    if rest and (rest[0].kind == "tag" or (not named and _component_like(rest[0]))):
+        out.append(rest.pop(0))
+        if out[-1].kind == "name" and rest and rest[0].kind == "bracket":
+            out.append(rest.pop(0))
+    if rest and rest[0].kind == "const":
+        out.append(rest.pop(0))
+    return out
+
+
+_IDENT = re.compile(r"[A-Z0-9_]{2,}|\S*[._$/]\S*[A-Za-z]\S*|[a-z]+[A-Z]\S*|[A-Z]\w*[A-Z]\w*")
+"""A component name rather than a word of text: `CBS`, `nova.compute.manager`, `fooBar`."""
+
+
+def _component_like(col: Column) -> bool:
+    """A name column after the level that names a component (not the message's first word):
+    identifier-like values (upper case, dotted, camelCase), few of them."""
+    present = [v for v in col.values if v]
+    return col.kind == "name" and _share(present, _IDENT) >= 0.9 and len(set(present)) <= 50
 
 
 def _dash_column(rests: list[str], header: list[Column], pipe: bool) -> Column | None:
@@ -340,6 +359,8 @@ def _dash_column(rests: list[str], header: list[Column], pipe: bool) -> Column |
 def assign_roles(before: list[Column], after: list[Column], yearless: bool) -> None:
     """Set each column's `role` (the group capturing it) in place."""
     cols = before + after
+    for c in cols:
+        c.role = None
     level = next((c for c in after if c.kind == "level"), None)
     if level is not None:
         level.role = "level"
@@ -366,9 +387,12 @@ def assign_roles(before: list[Column], after: list[Column], yearless: bool) -> N
         )
         if year is not None:
             year.role = "line_date"
+    used = {c.role for c in cols if c.role}
     for c in cols:
         if c.role is None and c.kind in ("name", "int", "bracket", "file"):
-            c.role = _attr_name(c)
+            name = _attr_name(c)
+            c.role = name if name not in used else f"{name}_{c.side[0]}{c.index + 1}"
+            used.add(c.role)
 
 
 def _component(cols: list[Column], level: Column | None, host: Column | None) -> Column | None:
@@ -388,7 +412,7 @@ def _component(cols: list[Column], level: Column | None, host: Column | None) ->
 
 def _attr_name(col: Column) -> str:
     if col.kind == "bracket":
-        return "context" if col.side == "after" else f"context{col.index + 1}"
+        return "context"
     if col.kind == "file":
         return "logfile"
     side = "b" if col.side == "before" else "a"
@@ -467,8 +491,7 @@ def infer_layout(lines: Sequence[str], verify: int = 40) -> Inference | None:
         matched = _count(layout, sample, verify)
         if matched >= 0.95 * min(target, len(sample)) or not after:
             break
-        dropped = after.pop()
-        dropped.role = None
+        after.pop()
         assign_roles(before, after, spot.fmt.yearless)
     if not matched:
         return None
@@ -536,11 +559,20 @@ def choose_layout(lines: Sequence[str], tz: ZoneInfo) -> Choice | None:
         return Choice(det.layout, det.matched, det.sampled)
     inf = infer_layout(lines)
     known = det.matched / det.sampled if det else 0.0
-    if inf is not None and inf.matched / inf.sampled > known:
+    share = inf.matched / inf.sampled if inf is not None else 0.0
+    if inf is not None and (
+        share > known or (det is not None and share >= known and _richer(inf.layout, det))
+    ):
         return Choice(inf.layout, inf.matched, inf.sampled, inf)
     if det is not None:
         return Choice(det.layout, det.matched, det.sampled)
     return None
+
+
+def _richer(inferred: Layout, det: Detection) -> bool:
+    """On a tie with a generic known layout (a timestamp, maybe a level word), the inferred
+    one wins when it finds more fields."""
+    return det.layout.name.endswith("-generic") and len(inferred.groups) > len(det.layout.groups)
 
 
 def _describe_known(layout: Layout) -> dict[str, Any]:
