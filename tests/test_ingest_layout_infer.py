@@ -246,3 +246,25 @@ def test_cli_explain_writes_nothing(tmp_path: Path) -> None:
         app, ["--data-dir", str(data), "ingest", "metrics", "--explain", "x"]
     )
     assert result.exit_code == 1 and "--explain is for logs" in result.stderr
+
+
+def test_inference_beats_a_generic_known_layout_when_it_finds_more(tmp_path: Path) -> None:
+    """`iso8601-generic` parses these lines too, but only the time and a level word."""
+    text = (
+        "2024-01-01 00:00:00.001 12345 INFO nova.compute.manager [-] started\n"
+        "2024-01-01 00:00:01.001 12345 WARNING nova.compute.claims [req-1] low memory\n"
+    )
+    report, rows = _ingest(tmp_path, text)
+    assert report.files[0].format == "inferred (iso8601)"
+    assert [(r["service"], r["level"]) for r in rows] == [
+        ("nova.compute.manager", "info"),
+        ("nova.compute.claims", "warn"),
+    ]
+    assert rows[1]["message"] == "low memory"
+    assert _attrs(rows[1]) == {"pid": "12345", "context": "req-1"}
+
+
+def test_plain_time_level_text_keeps_the_generic_layout(tmp_path: Path) -> None:
+    report, rows = _ingest(tmp_path, "2024-01-01 00:00:00 ERROR cache eviction storm\n")
+    assert report.files[0].format == "iso8601-generic (iso8601)"
+    assert rows[0]["message"] == "cache eviction storm"

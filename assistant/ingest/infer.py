@@ -541,21 +541,24 @@ class Choice:
     def describe(self, sample: Sequence[str]) -> dict[str, Any]:
         """The layout in words, with the exact count of `sample` lines it parses."""
         lines = [ln for ln in sample if ln.strip()]
-        parsed = sum(
-            1 for ln in lines if (m := self.layout.compiled.match(ln)) and self.layout.accepts(m)
-        )
+        found = [m for ln in lines if (m := self.layout.compiled.match(ln))]
+        parsed = [m for m in found if self.layout.accepts(m)]
         out: dict[str, Any] = {"layout": self.layout.name}
         out.update(self.inference.describe() if self.inference else _describe_known(self.layout))
+        if parsed:
+            out["timestamp"]["example"] = parsed[0]["ts"]
         out["regex"] = self.layout.regex
-        out["sample"] = {"lines": len(lines), "parsed": parsed, "not_parsed": len(lines) - parsed}
+        n = len(parsed)
+        out["sample"] = {"lines": len(lines), "parsed": n, "not_parsed": len(lines) - n}
         return out
 
 
 def choose_layout(lines: Sequence[str], tz: ZoneInfo) -> Choice | None:
-    """A known layout when it parses the whole sample; else whichever of the known and the
-    inferred layouts parses the larger share of it (the known one on a tie)."""
+    """A specific known layout when it parses the whole sample; else whichever of the known
+    and the inferred layouts parses the larger share of it. On a tie the known one wins,
+    unless it is a generic one (a timestamp and maybe a level) and inference found more."""
     det = detect_layout(lines, tz)
-    if det is not None and det.matched >= det.sampled:
+    if det is not None and det.matched >= det.sampled and not _generic(det.layout):
         return Choice(det.layout, det.matched, det.sampled)
     inf = infer_layout(lines)
     known = det.matched / det.sampled if det else 0.0
@@ -572,7 +575,11 @@ def choose_layout(lines: Sequence[str], tz: ZoneInfo) -> Choice | None:
 def _richer(inferred: Layout, det: Detection) -> bool:
     """On a tie with a generic known layout (a timestamp, maybe a level word), the inferred
     one wins when it finds more fields."""
-    return det.layout.name.endswith("-generic") and len(inferred.groups) > len(det.layout.groups)
+    return _generic(det.layout) and len(inferred.groups) > len(det.layout.groups)
+
+
+def _generic(layout: Layout) -> bool:
+    return layout.name.endswith("-generic")
 
 
 def _describe_known(layout: Layout) -> dict[str, Any]:
