@@ -268,3 +268,18 @@ def test_plain_time_level_text_keeps_the_generic_layout(tmp_path: Path) -> None:
     report, rows = _ingest(tmp_path, "2024-01-01 00:00:00 ERROR cache eviction storm\n")
     assert report.files[0].format == "iso8601-generic (iso8601)"
     assert rows[0]["message"] == "cache eviction storm"
+
+
+def test_generic_layout_stays_when_inference_finds_no_level_column(tmp_path: Path) -> None:
+    """A postgres stderr log: what inference would read (`user@db` before `LOG:`) is no
+    better than the generic layout, whose host comes from --host."""
+    text = (
+        "2026-11-19 12:01:05.404 UTC [18991] checkout@shop LOG:  duration: 646.920 ms\n"
+        '2026-11-19 13:49:25.788 UTC [26533] checkout@shop ERROR:  duplicate key "k"\n'
+    )
+    report, rows = _ingest(tmp_path, text, host="db-01", service="postgres")
+    assert report.files[0].format == "iso8601-generic (iso8601)"
+    assert [(r["host"], r["service"], r["level"]) for r in rows] == [
+        ("db-01", "postgres", None),
+        ("db-01", "postgres", "error"),
+    ]

@@ -556,7 +556,7 @@ class Choice:
 def choose_layout(lines: Sequence[str], tz: ZoneInfo) -> Choice | None:
     """A specific known layout when it parses the whole sample; else whichever of the known
     and the inferred layouts parses the larger share of it. On a tie the known one wins,
-    unless it is a generic one (a timestamp and maybe a level) and inference found more."""
+    unless it is a generic one that misses the level column inference found."""
     det = detect_layout(lines, tz)
     if det is not None and det.matched >= det.sampled and not _generic(det.layout):
         return Choice(det.layout, det.matched, det.sampled)
@@ -564,7 +564,7 @@ def choose_layout(lines: Sequence[str], tz: ZoneInfo) -> Choice | None:
     known = det.matched / det.sampled if det else 0.0
     share = inf.matched / inf.sampled if inf is not None else 0.0
     if inf is not None and (
-        share > known or (det is not None and share >= known and _richer(inf.layout, det))
+        share > known or (det is not None and share >= known and _richer(inf, det, lines))
     ):
         return Choice(inf.layout, inf.matched, inf.sampled, inf)
     if det is not None:
@@ -572,10 +572,14 @@ def choose_layout(lines: Sequence[str], tz: ZoneInfo) -> Choice | None:
     return None
 
 
-def _richer(inferred: Layout, det: Detection) -> bool:
-    """On a tie with a generic known layout (a timestamp, maybe a level word), the inferred
-    one wins when it finds more fields."""
-    return _generic(det.layout) and len(inferred.groups) > len(det.layout.groups)
+def _richer(inf: Inference, det: Detection, lines: Sequence[str]) -> bool:
+    """On a tie with a generic known layout (a timestamp, then maybe a level word), the
+    inferred one wins when it reads a level column that the generic one misses on most
+    lines (`time - LEVEL ...`, `time pid LEVEL ...`). Otherwise the generic one stays."""
+    if not _generic(det.layout) or inf.layout.level != "group":
+        return False
+    found = [m for ln in lines[:LOCATE_LINES] if (m := det.layout.compiled.match(ln))]
+    return sum(1 for m in found if m.group("level")) < 0.5 * len(found)
 
 
 def _generic(layout: Layout) -> bool:
