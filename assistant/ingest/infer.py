@@ -199,6 +199,7 @@ def locate_timestamp(lines: Sequence[str]) -> TsSpot | None:
 
 # -- step 2: the columns ---------------------------------------------------------------
 _INT = re.compile(r"-?\d+")
+_EPOCH = re.compile(EPOCH.regex)
 _TAGGISH = re.compile(r"[^\s:\[\]]+(?:\[\d+\])?:|[^\s:\[\]]+\[\d+\]")
 _BRACKET = re.compile(r"\[[^\]]*\]")
 _DATE = re.compile(r"\d{4}[./-]\d{2}[./-]\d{2}")
@@ -217,7 +218,7 @@ def classify(values: list[str]) -> ColumnKind:
     present = [v for v in values if v]
     if not present:
         return "const"
-    if _share(present, re.compile(EPOCH.regex)) >= 0.95:
+    if _share(present, _EPOCH) >= 0.95:
         return "epoch"
     if _share(present, _INT) >= 0.95:
         return "int"
@@ -293,11 +294,11 @@ def _post_columns(rests: list[str], pipe: bool) -> list[Column]:
     else:
         n = MAX_COLUMNS
         rows = [_TOKEN.findall(r[:HEAD_CHARS])[:n] for r in rests]
-    return [
-        Column(classify(vals), "after", i, vals)
-        for i in range(min(n, MAX_COLUMNS))
-        if (vals := [r[i] if i < len(r) else "" for r in rows])
-    ]
+    columns = []
+    for i in range(min(n, MAX_COLUMNS)):
+        vals = [r[i] if i < len(r) else "" for r in rows]
+        columns.append(Column(classify(vals), "after", i, vals))
+    return columns
 
 
 def _header(cols: list[Column], pipe: bool) -> list[Column]:
@@ -469,13 +470,23 @@ def infer_layout(lines: Sequence[str], verify: int = 40) -> Inference | None:
     spot = locate_timestamp(sample[:LOCATE_LINES])
     if spot is None:
         return None
-    split = _split(sample[:LOCATE_LINES], spot)
+    found = _columns(sample[:LOCATE_LINES], spot)
+    if found is None:
+        return None
+    before, after, lead = found
+    target = min(spot.found * len(sample) / min(len(sample), LOCATE_LINES), len(sample))
+    return _fit(spot, before, after, lead, sample, target, verify)
+
+
+def _columns(lines: Sequence[str], spot: TsSpot) -> tuple[list[Column], list[Column], str] | None:
+    """The header columns before and after the timestamp (roles set), and the lead."""
+    split = _split(lines, spot)
     if not split.rests:
         return None
     before = [
         Column(classify(vals), "before", i, vals)
         for i in range(spot.before)
-        if (vals := [b[i] for b in split.before]) is not None
+        for vals in ([b[i] for b in split.before],)
     ]
     lead = _lead(split.rests)
     pipe = lead == "|"
@@ -485,17 +496,30 @@ def infer_layout(lines: Sequence[str], verify: int = 40) -> Inference | None:
     if dash is not None:
         after.append(dash)
     assign_roles(before, after, spot.fmt.yearless)
-    target = spot.found * len(sample) / min(len(sample), LOCATE_LINES)
+    return before, after, lead
+
+
+def _fit(
+    spot: TsSpot,
+    before: list[Column],
+    after: list[Column],
+    lead: str,
+    sample: list[str],
+    target: float,
+    verify: int,
+) -> Inference | None:
+    """The layout, shortened column by column from the end until it parses (95% of) the
+    `target` lines: those the timestamp was found in."""
     while True:
         layout = _layout(spot, before, after, lead)
         matched = _count(layout, sample, verify)
-        if matched >= 0.95 * min(target, len(sample)) or not after:
+        if matched >= 0.95 * target or not after:
             break
         after.pop()
         assign_roles(before, after, spot.fmt.yearless)
     if not matched:
         return None
-    return Inference(layout, spot, before + after, pipe, matched, len(sample))
+    return Inference(layout, spot, before + after, lead == "|", matched, len(sample))
 
 
 def _layout(spot: TsSpot, before: list[Column], after: list[Column], lead: str) -> Layout:
