@@ -12,15 +12,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from assistant import grounding
-from assistant.answer import compose
+from assistant.answer import compose, split_appendix
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError
 from assistant.execute import Executed, Executor
 from assistant.facts import Fact
-from assistant.ir import DocQuery
+from assistant.ir import DocQuery, TimeRange
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, WindowOut
 from assistant.phrasing import phrase_with_llm
 from assistant.planner import PlannedQuery
@@ -79,6 +79,9 @@ class Assistant:
         if und.plan.refusal or und.plan.clarification:
             text = und.refusal_text() if und.plan.refusal else (und.plan.clarification or "")
             ans = self._answer(und, text, [], [], conv_id, t0, planner,
+                               grounded=answer_grounded(text, [], und.time.range,
+                                                        [*und.allowed_tokens(),
+                                                         *quoted_examples(text)]),
                                refused=bool(und.plan.refusal),
                                clarification=bool(und.plan.clarification))
             self._remember(conv_id, und, ans)
@@ -106,7 +109,7 @@ class Assistant:
             errors=[ex.error_text() for ex in executed if not ex.ok],
             notes=und.notes(),
         )
-        text, grounded = composed.text(), True
+        text = composed.text()
         phrasing = opts.phrasing or self.settings.phrasing
         if phrasing == "llm" and self.services.chat is not None and facts:
             try:
@@ -131,6 +134,9 @@ class Assistant:
                                        "showing the computed answer")
         else:
             yield AssistantEvent(type="token", data={"text": text})
+        # The verdict of the grounding check on the text the user gets, never assumed.
+        grounded = answer_grounded(text, facts, und.time.range,
+                                   [*composed.allowed, *und.allowed_tokens(), *und.notes()])
         ans = self._answer(und, text, executed, facts, conv_id, t0, planner, grounded=grounded)
         self._remember(conv_id, und, ans)
         yield AssistantEvent(type="answer", data=ans.model_dump(mode="json"))
@@ -146,7 +152,7 @@ class Assistant:
         t0: float,
         planner: str,
         *,
-        grounded: bool = True,
+        grounded: bool,
         refused: bool = False,
         clarification: bool = False,
     ) -> Answer:
@@ -178,11 +184,18 @@ class Assistant:
     def _rejected(self, question: str, text: str, conv_id: str, t0: float,
                   planner: str) -> AssistantEvent:
         """The answer to input that is not a question (empty, too long, unreadable)."""
+        end = datetime.now(UTC)
+        # No window and no facts: the only numbers the message may state are the question's
+        # own length and the limit it broke.
+        grounded = answer_grounded(text, [], TimeRange(start=end - timedelta(seconds=1), end=end),
+                                   [question, str(len(question.strip())), str(MAX_QUESTION_CHARS),
+                                    *quoted_examples(text)])
         ans = Answer(
             question=question[:200],
             answer=text,
             language="en",
             time_range=None,
+            grounded=grounded,
             clarification=True,
             planner=planner,
             conversation_id=conv_id,
@@ -196,6 +209,24 @@ class Assistant:
 
 
 EVIDENCE_CHARS = 240
+
+
+def answer_grounded(text: str, facts: list[Fact], time_range: TimeRange,
+                    allowed: list[str]) -> bool:
+    """The grounding check's verdict on an answer's text: every number in its body (the
+    code-written "Queries run:" / "Sources:" appendix aside) traces to a fact, the window or
+    `allowed` text (the question, error messages, notes, linked names)."""
+    body, _appendix = split_appendix(text)
+    return grounding.check(body, facts, time_range, extra_allowed=allowed).grounded
+
+
+_QUOTED_EXAMPLE = re.compile(r"(?<!\w)'[^'\n]+'(?!\w)|“[^”\n]+”")
+
+
+def quoted_examples(text: str) -> list[str]:
+    """The example questions a canned message quotes ('the last 24 hours'): their numbers
+    are examples, not claims."""
+    return _QUOTED_EXAMPLE.findall(text)
 
 
 def with_evidence(pq: PlannedQuery, executed: list[Executed]) -> PlannedQuery:
