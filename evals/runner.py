@@ -1,24 +1,31 @@
-"""Run eval cases through the real assistant and score them; store each run for comparison."""
+"""Run eval cases through the real assistant and score them; store each run for comparison.
+
+Expected values never come from the system under test: a case's `sql` reference is run
+here directly with duckdb, read-only, on the store's raw tables (not through the IR, a
+connector or the product's SQL generation), and a `ground_truth` reference is read from the
+scenario truth the demo generator saved beside the data.
+"""
 
 from __future__ import annotations
 
 import json
-import statistics
+import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from pydantic import BaseModel, Field
 
 from assistant.conversation import ConversationStore
 from assistant.core import AskOptions, Assistant
 from assistant.errors import ConfigError, OpsaError
-from assistant.ir import TimeRange, parse_query
+from assistant.ir import TimeRange
 from assistant.services import Services
 from assistant.settings import Settings
-from connectors.base import Result
 from evals.schema import Case, FactRef, resolve_when
 from evals.scorers import (
     Score,
@@ -93,42 +100,40 @@ def ground_truth_value(gt: dict[str, Any], path: str) -> Any:
     return cur
 
 
-def reduce_result(res: Result, how: str, labels: dict[str, str]) -> Any:
-    series = [s for s in res.series if all(s.labels.get(k) == v for k, v in labels.items())]
-    values = [v for s in series for _, v in s.points]
-    match how:
-        case "max":
-            return max(values) if values else None
-        case "min":
-            return min(values) if values else None
-        case "avg":
-            return statistics.fmean(values) if values else None
-        case "sum":
-            return sum(values) if values else None
-        case "last":
-            return series[0].points[-1][1] if series and series[0].points else None
-        case "total":
-            return res.total if res.total is not None else len(res.logs) + len(res.events)
-        case "count":
-            return len(res.rows) or len(res.events) or len(res.logs)
-        case "top_template":
-            return res.rows[0].get("template") or res.rows[0].get("value") if res.rows else None
-        case "top_value":
-            return res.rows[0].get("value") if res.rows else None
-        case "max_series_avg" | "argmax_series_avg":
-            avgs = [(statistics.fmean(v for _, v in s.points), s) for s in series if s.points]
-            if not avgs:
-                return None
-            best = max(avgs, key=lambda x: x[0])
-            if how == "max_series_avg":
-                return best[0]
-            return ",".join(f"{v}" for _, v in sorted(best[1].labels.items()))
-        case "first_ts":
-            return min((p[0] for s in series for p in s.points), default=None)
-        case _:
-            if values:
-                return values[-1]
-            return res.rows[0].get("count") if res.rows else None
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+class ReferenceStore:
+    """The embedded store opened read-only for hand-written reference SQL."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """The first column of every row of `sql`, with `$name` bound from `params`."""
+        if self._con is None:
+            if not self.path.is_file():
+                raise ConfigError(f"no telemetry store at {self.path} for reference SQL")
+            self._con = duckdb.connect(str(self.path), read_only=True)
+            self._con.execute("SET TimeZone = 'UTC'")
+        names = set(_PARAM.findall(sql))
+        unknown = names - params.keys()
+        if unknown:
+            raise ConfigError(f"reference SQL uses unknown parameters {sorted(unknown)}")
+        try:
+            out = self._con.execute(sql, {k: params[k] for k in names}).fetchall()
+        except duckdb.Error as exc:
+            raise ConfigError(f"reference SQL failed: {exc}") from None
+        return [_plain(r[0]) for r in out if r and r[0] is not None]
+
+
+def _plain(v: Any) -> Any:
+    return float(v) if isinstance(v, Decimal) else v
+
+
+def _naive_utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None)
 
 
 class Runner:
@@ -138,23 +143,21 @@ class Runner:
         self.services = Services(self.settings)
         self.assistant = Assistant(self.services, ConversationStore())
         self.ground_truth = ground_truth or {}
+        self.store = ReferenceStore(self.settings.store_path)
         self.planner = planner
         self.phrasing = phrasing
 
-    def reference(self, ref: FactRef, case: Case, now: datetime) -> Any:
+    def reference(self, ref: FactRef, case: Case, now: datetime) -> list[Any]:
+        """The acceptable expected values of one fact (several when the reference ties)."""
         if ref.ground_truth is not None:
-            return ground_truth_value(self.ground_truth, ref.ground_truth)
-        assert ref.ir is not None
-        ir = dict(ref.ir)
-        if "time_range" not in ir and ir.get("kind") != "docs":
+            return [ground_truth_value(self.ground_truth, ref.ground_truth)]
+        assert ref.sql is not None
+        params: dict[str, Any] = {"now": _naive_utc(now)}
+        if case.expect.window is not None:
             w = case.expect.window
-            start = resolve_when(w.start, now) if w else now - timedelta(hours=1)
-            end = resolve_when(w.end, now) if w else now
-            ir["time_range"] = TimeRange(start=start, end=end, timezone=case.timezone
-                                         ).model_dump(mode="json")
-        q = parse_query(ir)
-        res = self.services.connector_for(q).run(q)
-        return reduce_result(res, ref.reduce, ref.labels)
+            params["start"] = _naive_utc(resolve_when(w.start, now))
+            params["end"] = _naive_utc(resolve_when(w.end, now))
+        return self.store.rows(ref.sql, params)
 
     def run_case(self, case: Case, tally: SlotTally) -> CaseResult:
         now = case.now or self.settings.now or DEFAULT_NOW
@@ -174,13 +177,12 @@ class Runner:
                               scores=[{"name": "error", "ok": ok, "detail": str(exc)}],
                               answer="", error=str(exc))
         latency = (time.perf_counter() - t0) * 1000
-        refs = []
+        refs: list[tuple[FactRef, list[Any] | str]] = []
         for ref in case.expect.facts:
             try:
                 refs.append((ref, self.reference(ref, case, now)))
-            except OpsaError as exc:
-                refs.append((ref, None))
-                _ = exc
+            except OpsaError as exc:  # the reference itself is broken: say why
+                refs.append((ref, str(exc)))
         gt_mentions = [str(ground_truth_value(self.ground_truth, p))
                        for p in case.expect.mentions_ground_truth]
         tr = None

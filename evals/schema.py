@@ -1,9 +1,20 @@
 """Eval cases are data: one strict schema for every case file (YAML, a list of cases).
 
-Expected *values* are never literal numbers. A fact expectation names a reference, either
-an IR query that the harness runs on the store at run time (reduced to one number or
-string), or a path into the scenario ground truth saved beside the demo data; so cases stay
-true when the demo data changes.
+Expected *values* are never literal numbers, and never come from the system under test. A
+fact expectation names a reference, either
+
+* `sql`: a hand-written DuckDB query over the embedded store's raw tables (`samples`,
+  `series`, `logs`, `events`, ...) that the harness runs directly with duckdb, with the
+  case's window bound to `$start` / `$end` (naive UTC timestamps). It is written by a
+  person, independently of the product's query generation (`connectors/sql/`); every row's
+  first column is an acceptable value (ties); or
+* `ground_truth`: a path into the scenario ground truth saved beside the demo data,
+
+so cases stay true when the demo data changes. An IR query (`ir`) is refused: run through
+the product's own connector it would ask the system under test for its own answer.
+
+A `mentions` string must not occur in the question: an answer that merely echoes the
+question would otherwise pass.
 """
 
 from __future__ import annotations
@@ -22,8 +33,7 @@ Tag = Literal[
     "metrics", "logs", "events", "docs", "why", "time", "follow-up", "ko", "en", "adversarial",
     "refusal", "injection", "unknown", "topk", "latency", "errors",
 ]
-Reduce = Literal["max", "min", "avg", "last", "sum", "total", "count", "top_template",
-                 "top_value", "first_ts", "value", "max_series_avg", "argmax_series_avg"]
+_WINDOW_PARAM = re.compile(r"\$(start|end)\b")
 _REL = re.compile(r"^(now)?\s*(?:([+-])\s*(\d+)\s*([smhd]))?$")
 
 
@@ -74,8 +84,9 @@ class FactRef(_Strict):
 
     fact: str
     labels: dict[str, str] = Field(default_factory=dict)
-    ir: dict[str, Any] | None = None
-    reduce: Reduce = "value"
+    sql: str | None = Field(
+        default=None, description="hand-written DuckDB SQL over the store's raw tables; "
+        "$start/$end are the case window; any row's first column is an acceptable value")
     ground_truth: str | None = None
     tolerance: float = Field(default=0.01, ge=0, description="relative, for numbers")
     label_key: str | None = Field(
@@ -84,11 +95,25 @@ class FactRef(_Strict):
         "template's text, an event's id) instead of with its value",
     )
     rank: int | None = Field(default=None, ge=1, description="only facts at this rank")
+    match: Literal["equal", "template"] = Field(
+        default="equal",
+        description="template: the fact's text is a log template whose <*> stand for any "
+        "text, and it must match the expected raw message",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_ir(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "ir" in data:
+            raise ValueError("an expected value may not come from an IR query (the system "
+                             "under test would answer its own check); use 'sql' over the "
+                             "raw tables or 'ground_truth'")
+        return data
 
     @model_validator(mode="after")
     def _one_ref(self) -> FactRef:
-        if (self.ir is None) == (self.ground_truth is None):
-            raise ValueError("a fact names exactly one reference: 'ir' or 'ground_truth'")
+        if (self.sql is None) == (self.ground_truth is None):
+            raise ValueError("a fact names exactly one reference: 'sql' or 'ground_truth'")
         return self
 
 
@@ -116,6 +141,18 @@ class Case(_Strict):
     tags: list[Tag] = Field(default_factory=list)
     must_pass: bool = False
     expect: Expect
+
+    @model_validator(mode="after")
+    def _mentions_not_echoes(self) -> Case:
+        asked = self.question.lower()
+        echoed = [m for m in self.expect.mentions if m.strip().lower() in asked]
+        if echoed:
+            raise ValueError(f"mentions {echoed} occur in the question: an answer that echoes "
+                             "the question would pass")
+        if any(f.sql is not None and _WINDOW_PARAM.search(f.sql) for f in self.expect.facts) \
+                and self.expect.window is None:
+            raise ValueError("a fact's sql uses $start/$end but the case states no window")
+        return self
 
 
 def load_cases(paths: list[Path]) -> list[Case]:

@@ -3,6 +3,11 @@
 Scorers: plan (per slot), window, numeric facts (relative tolerance), grounding (every
 number in the answer traces to a fact), sources (retrieval hit), refusal/clarification,
 language, mentions. A scorer that does not apply to a case returns None.
+
+Two scorers read the answer's own words, not what the system says about it: language is
+the share of Hangul among the letters of the answer's body (without the queries/sources
+appendix, code or quoted log text), and a mention counts only when the answer does not
+merely repeat the question's text.
 """
 
 from __future__ import annotations
@@ -17,10 +22,15 @@ from assistant import grounding
 from assistant.answer import split_appendix
 from assistant.facts import Fact
 from assistant.ir import TimeRange
-from assistant.models import Answer, FactOut
+from assistant.models import Answer
 from evals.schema import Case, ExpectedQuery, FactRef, resolve_when
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
+HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+# Quoted material is data (log lines, templates, commands), not the answer's own language.
+QUOTED = re.compile(r"```.*?```|`[^`\n]*`|“[^”\n]*”|\"[^\"\n]*\"", re.S)
+# A token in no natural language: a host, path, metric, label=value, version or number.
+IDENTIFIER = re.compile(r"[\d_=/@.:≥≤<>]")
+TEMPLATE_HOLE = "<*>"
 HOST_LABELS = ("host", "instance", "hostname", "node")
 SERVICE_LABELS = ("service", "job", "app")
 
@@ -124,13 +134,38 @@ def close(a: Any, b: Any, tol: float) -> bool:
     return str(a).strip().lower() == str(b).strip().lower()
 
 
-def score_facts(case: Case, ans: Answer, refs: list[tuple[FactRef, Any]]) -> Score | None:
+def template_matches(template: str, message: str) -> bool:
+    """`template` (a log template: `<*>` stands for any text) matches the whole `message`;
+    runs of whitespace are one space on both sides, case is ignored. Its fixed text must be
+    at least a third of the message, so that a template of holes matches nothing."""
+    tpl = " ".join(str(template).split())
+    msg = " ".join(str(message).split())
+    fixed = tpl.split(TEMPLATE_HOLE)
+    if 3 * len("".join(fixed).replace(" ", "")) < len(msg.replace(" ", "")):
+        return False
+    parts = [re.escape(p) for p in fixed]
+    return re.fullmatch(".*?".join(parts), msg, re.I | re.S) is not None
+
+
+def _agrees(got: Any, want: Any, ref: FactRef) -> bool:
+    if got is None:
+        return False
+    if ref.match == "template":
+        return template_matches(str(got), str(want))
+    return close(got, want, 0 if ref.label_key is not None else ref.tolerance)
+
+
+def score_facts(case: Case, ans: Answer, refs: list[tuple[FactRef, list[Any] | str]]
+                ) -> Score | None:
+    """Each expected fact against the answer's facts; a reference with several values (a
+    tie) accepts any of them; a string in place of the values is why the reference failed."""
     if not refs:
         return None
     problems = []
-    for ref, want in refs:
-        if want is None:
-            problems.append(f"{ref.fact}: the reference itself has no value")
+    for ref, wants in refs:
+        if isinstance(wants, str) or not wants:
+            why = wants if isinstance(wants, str) else "it has no value"
+            problems.append(f"{ref.fact}: no reference value ({why})")
             continue
         # "No log lines matched" (a no_data fact) states a count of zero.
         names = {ref.fact, "no_data"} if ref.fact in ("count", "total") else {ref.fact}
@@ -139,23 +174,14 @@ def score_facts(case: Case, ans: Answer, refs: list[tuple[FactRef, Any]]) -> Sco
         if ref.rank is not None:
             cands = [f for f in cands if f.rank == ref.rank]
         if ref.label_key is not None:
-            key = ref.label_key
-            ok = any(close(f.labels.get(key, ""), want, 0) for f in cands)
-            got: list[Any] = [f.labels.get(key) for f in cands][:3]
+            got: list[Any] = [f.labels.get(ref.label_key) for f in cands]
         else:
-            ok = any(close(_value(f, want), want, ref.tolerance) for f in cands)
-            got = [f.value for f in cands][:3]
+            got = [f.value for f in cands]
+        ok = any(_agrees(g, w, ref) for g in got for w in wants)
         if not ok:
-            problems.append(f"{ref.fact}{ref.labels or ''}: expected {want!r}, got {got}")
+            shown = wants[0] if len(wants) == 1 else wants[:3]
+            problems.append(f"{ref.fact}{ref.labels or ''}: expected {shown!r}, got {got[:3]}")
     return Score("numeric", not problems, "; ".join(problems))
-
-
-def _value(f: FactOut, want: Any) -> Any:
-    if isinstance(want, str) and isinstance(f.value, str):
-        return f.value
-    if isinstance(want, datetime):
-        return f.at.isoformat() if f.at else None
-    return f.value
 
 
 def score_grounding(ans: Answer, tr: TimeRange | None) -> Score | None:
@@ -192,19 +218,70 @@ def score_refusal(case: Case, ans: Answer) -> Score | None:
     return Score("refusal", not ans.refused, "" if not ans.refused else "refused wrongly")
 
 
+def own_text(answer: str) -> str:
+    """The answer's own words: its body without the queries/sources appendix, code, quoted
+    material (log lines, templates, titles) and identifiers (web-03, kind=alert, a/b/c)."""
+    body, _appendix = split_appendix(answer)
+    words = QUOTED.sub(" ", body).split()
+    return " ".join(w for w in words if HANGUL.search(w)
+                    or not IDENTIFIER.search(w.strip("()[]{},;:.!?'\"")))
+
+
+def hangul_share(text: str) -> float | None:
+    """Hangul among the letters of `text` (None: no letters at all).
+
+    Letters are counted as letters, not as characters: a Hangul syllable block is two or
+    three letters (jamo), as "web" is three, so a Korean sentence that names a service is
+    not outweighed by the name.
+    """
+    hangul = latin = 0
+    for c in text:
+        if "\uac00" <= c <= "\ud7a3":
+            hangul += 3 if (ord(c) - 0xAC00) % 28 else 2
+        elif HANGUL.match(c):
+            hangul += 1
+        elif c.isalpha():
+            latin += 1
+    total = hangul + latin
+    return hangul / total if total else None
+
+
 def score_language(case: Case, ans: Answer) -> Score:
-    has_ko = bool(HANGUL.search(ans.answer))
-    ok = has_ko if case.language == "ko" else ans.language == "en"
-    return Score("language", ok, "" if ok else f"expected {case.language} answer")
+    """Korean expected: the answer's own text is mostly Hangul among its letters; English
+    expected: it is not. What the system says the language is does not count."""
+    share = hangul_share(own_text(ans.answer))
+    if case.language == "ko":
+        ok = share is not None and share > 0.5
+    else:
+        ok = share is None or share <= 0.5
+    shown = "no letters" if share is None else f"{share:.0%} Hangul among letters"
+    return Score("language", ok, "" if ok else f"expected {case.language} answer ({shown})",
+                 case.language, shown)
 
 
 def score_mentions(case: Case, ans: Answer, gt_mentions: list[str]) -> Score | None:
+    """Each wanted string must be in the answer with the echoed question removed; no
+    forbidden string may be anywhere in the answer."""
     wanted = list(case.expect.mentions) + gt_mentions
     if not wanted and not case.expect.forbidden:
         return None
     text = ans.answer.lower()
-    missing = [m for m in wanted if m.lower() not in text]
+    missing = [m for m in wanted if not mentioned(ans.answer, m, case.question)]
     present = [m for m in case.expect.forbidden if m.lower() in text]
     ok = not missing and not present
-    detail = "; ".join([f"missing {m!r}" for m in missing] + [f"contains {m!r}" for m in present])
+    detail = "; ".join([f"missing {m!r}" + (" (only as an echo of the question)"
+                                            if m.lower() in text else "") for m in missing]
+                       + [f"contains {m!r}" for m in present])
     return Score("mentions", ok, detail)
+
+
+def mentioned(answer: str, mention: str, question: str) -> bool:
+    """`mention` occurs in `answer` outside any stretch that repeats the question's text.
+
+    Every substring of the question that the answer repeats is an echo and does not count.
+    An occurrence of `mention` lies inside such a stretch exactly when `mention` itself is
+    part of the question (the occurrence is that stretch), so: the answer contains it and
+    the question does not (case-insensitive).
+    """
+    m = mention.strip().lower()
+    return bool(m) and m in answer.lower() and m not in question.lower()
