@@ -225,7 +225,8 @@ class ComposedAnswer:
     def text(self, facts_text: str | None = None) -> str:
         """The whole answer; `facts_text` (e.g. grounded LLM phrasing) replaces the facts."""
         body = self.facts_text if facts_text is None else facts_text.strip()
-        parts = [self.window, *self.notes, *([body] if body else []), *self.error_sentences]
+        # The headline (what was found) first; then the window and assumptions it rests on.
+        parts = [*([body] if body else []), *self.error_sentences, self.window, *self.notes]
         out = "\n".join(parts)
         for title, lines in (("queries", self.queries), ("sources", self.sources)):
             if lines:

@@ -97,7 +97,8 @@ def test_english_answer_states_window_peak_and_average() -> None:
     text = compose_answer("peak CPU on web-03 in the last hour?", "en", TR, cpu_facts(),
                           [], [], [])
     lines = text.splitlines()
-    assert lines[0] == "Time window: 2026-11-20 13:30–14:30 UTC."
+    assert lines[0] == "CPU usage on web-03 peaked at 97.3% at 14:12."
+    assert "Time window: 2026-11-20 13:30–14:30 UTC." in lines
     assert "CPU usage on web-03 peaked at 97.3% at 14:12." in lines
     average = next(f for f in cpu_facts() if f.name == "average")
     assert f"CPU usage on web-03 averaged {average.display}." in lines
@@ -149,8 +150,8 @@ def test_notes_follow_the_window_and_the_appendix_splits_off() -> None:
 
 def test_no_data_is_said_plainly() -> None:
     text = compose_answer("peak CPU on web-09?", "en", TR, [], [], [], [])
-    assert text.splitlines() == ["Time window: 2026-11-20 13:30–14:30 UTC.",
-                                 "No data matched this question in the time window."]
+    assert text.splitlines() == ["No data matched this question in the time window.",
+                                 "Time window: 2026-11-20 13:30–14:30 UTC."]
     empty = facts_from_result(MetricQuery(metric="node_load1", time_range=TR,
                                           matchers=(Matcher(label="host", value="web-09"),)),
                               Result(connector="t", native="-"), 0)
@@ -182,8 +183,8 @@ def test_logs_and_events_sentences() -> None:
 def test_llm_text_replaces_only_the_fact_sentences() -> None:
     c = compose("peak?", "en", TR, cpu_facts(), ["q1"], [], ["prometheus: down"])
     text = c.text("CPU on web-03 topped out at 97.3%.")
-    assert text.splitlines()[:3] == [c.window, "CPU on web-03 topped out at 97.3%.",
-                                     "The prometheus backend did not answer: down."]
+    assert text.splitlines()[:3] == ["CPU on web-03 topped out at 97.3%.",
+                                     "The prometheus backend did not answer: down.", c.window]
 
 
 # --------------------------------------------------------------------------- korean
@@ -194,8 +195,8 @@ def test_korean_answer() -> None:
     text = compose_answer(question, detect_language(question), TR, cpu_facts(), [],
                           ["runbooks/cpu.md"], ["prometheus: timeout"])
     lines = text.splitlines()
-    assert lines[0] == "조회 기간: 2026-11-20 13:30–14:30 UTC."
-    assert lines[1] == "web-03의 CPU 사용률 최대값은 14:12에 97.3%였습니다."
+    assert lines[0] == "web-03의 CPU 사용률 최대값은 14:12에 97.3%였습니다."
+    assert "조회 기간: 2026-11-20 13:30–14:30 UTC." in lines
     assert "prometheus 백엔드가 응답하지 않았습니다: timeout." in lines
     assert lines[-2:] == ["출처:", "- runbooks/cpu.md"]
 

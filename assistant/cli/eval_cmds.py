@@ -35,8 +35,19 @@ def eval_cmd(
                                        "rate is below evals/threshold.json")] = False,
     live: Annotated[bool, typer.Option(help="Use the configured backends as they are "
                                        "(no demo ground truth)")] = False,
+    suite: Annotated[str, typer.Option(help="demo (the demo fleet's cases) | public (real "
+                                       "third-party data, see evals/public)")] = "demo",
+    systems: Annotated[str | None, typer.Option(help="public: only these systems (a,b)")] = None,
+    classes: Annotated[str | None, typer.Option(help="public: only these classes (a,b)")] = None,
+    work_dir: Annotated[Path | None, typer.Option(help="public: load the data sets here "
+                                                  "(default: a temporary directory)")] = None,
 ) -> None:
     """Score the assistant on eval cases (the embedded demo by default)."""
+    if suite == "public":
+        _public(planner, phrasing, systems, classes, work_dir, as_json, report, gate)
+        return
+    if suite != "demo":
+        raise ConfigError(f"unknown suite {suite!r}; use demo or public")
     from evals.report import compare as compare_runs
     from evals.report import html_report, markdown
     from evals.runner import Runner, load_run, save_run
@@ -89,4 +100,38 @@ def eval_cmd(
             problems.append(f"pass rate {summary.pass_rate:.1%} is below {threshold:.1%}")
         if problems:
             err_console.print("eval gate failed: " + "; ".join(problems))
+            raise typer.Exit(1)
+
+
+def _names(text: str | None) -> set[str] | None:
+    return {t.strip() for t in text.split(",") if t.strip()} if text else None
+
+
+def _public(planner: str, phrasing: str, systems: str | None, classes: str | None,
+            work_dir: Path | None, as_json: bool, report: Path | None, gate: bool) -> None:
+    from evals.public.report import html_report, text_summary
+    from evals.public.runner import gate as public_gate
+    from evals.public.runner import run_public
+
+    s = settings().model_copy(update={"planner": planner, "phrasing": phrasing})
+    with Progress(TextColumn("public eval"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console,
+                  disable=as_json and not err_console.is_terminal) as bar:
+        task = bar.add_task("loading", total=None)
+        summary = run_public(
+            s, _names(systems), _names(classes), work_dir,
+            progress=lambda cid: bar.update(task, advance=1, description=cid),
+            total=lambda n: bar.update(task, total=n))
+    if report:
+        report.write_text(html_report(summary) if report.suffix.lower() in (".html", ".htm")
+                          else json.dumps(summary.model_dump(mode="json", by_alias=True),
+                                          indent=1, ensure_ascii=False), encoding="utf-8")
+    if as_json:
+        print_json(summary.brief())
+    else:
+        console.print(text_summary(summary), markup=False, highlight=False)
+    if gate:
+        problem = public_gate(summary)
+        if problem:
+            err_console.print(f"eval gate failed: {problem}", markup=False)
             raise typer.Exit(1)
