@@ -139,7 +139,8 @@ def test_notes_follow_the_window_and_the_appendix_splits_off() -> None:
     note = "No time given: assumed the last 1 hour."
     text = compose_answer("cpu?", "en", TR, cpu_facts(), ["embedded: SELECT 1 LIMIT 50"],
                           ["runbooks/cpu.md"], [], notes=[note])
-    assert text.splitlines()[1] == note
+    lines = text.splitlines()
+    assert lines[lines.index("Time window: 2026-11-20 13:30–14:30 UTC.") + 1] == note
     body, appendix = split_appendix(text)
     assert "LIMIT 50" not in body and "peaked at 97.3%" in body
     assert appendix.startswith("Queries run:\n- embedded: SELECT 1 LIMIT 50")
@@ -209,7 +210,7 @@ def test_korean_durations_and_no_data() -> None:
     facts = facts_from_result(q, r, 0)
     text = compose_answer("인증서 만료 최소값?", "ko", TR, facts, [], [], [])
     assert "gateway 서비스의 인증서 만료까지 남은 시간 최소값은 14:30에 10.0분이었습니다." in text
-    assert compose_answer("?", "ko", TR, [], [], [], []).splitlines()[1] == (
+    assert compose_answer("?", "ko", TR, [], [], [], []).splitlines()[0] == (
         "이 기간에 질문과 일치하는 데이터가 없습니다.")
 
 
