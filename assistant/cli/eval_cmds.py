@@ -39,8 +39,10 @@ def eval_cmd(
                                        "third-party data, see evals/public)")] = "demo",
     systems: Annotated[str | None, typer.Option(help="public: only these systems (a,b)")] = None,
     classes: Annotated[str | None, typer.Option(help="public: only these classes (a,b)")] = None,
-    work_dir: Annotated[Path | None, typer.Option(help="public: load the data sets here "
-                                                  "(default: a temporary directory)")] = None,
+    work_dir: Annotated[Path | None, typer.Option(help="public: load the data sets here and "
+                                                  "keep them; a later run reuses what is "
+                                                  "loaded (default: a temporary directory)")
+                        ] = None,
 ) -> None:
     """Score the assistant on eval cases (the embedded demo by default)."""
     if suite == "public":

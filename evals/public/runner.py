@@ -111,8 +111,11 @@ class Workspaces:
         if name not in self.assistants and name not in self.errors:
             t0 = time.perf_counter()
             s = self.settings(name)
+            marker = s.data_dir / ".public-suite-loaded"
             try:
-                self._load(name, s)
+                if not marker.is_file():  # a kept work directory is loaded once
+                    self._load(name, s)
+                    marker.write_text(datetime.now(UTC).isoformat(), encoding="utf-8")
                 services = Services(s)
                 retriever = services.retriever()
                 if retriever is not None:
@@ -186,11 +189,10 @@ def _pct(values: list[float], q: float) -> float:
 
 @contextmanager
 def _work_dir(path: Path | None) -> Iterator[Path]:
+    """A temporary directory, or `path` kept after the run: data sets loaded there by an
+    earlier run are reused (delete the directory after changing ingestion or indexing)."""
     if path is not None:
         path.mkdir(parents=True, exist_ok=True)
-        if any(path.iterdir()):
-            raise ConfigError(f"work directory {path} is not empty; the suite loads into "
-                              "fresh stores (give an empty or new directory)")
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="opsa-public-") as tmp:
