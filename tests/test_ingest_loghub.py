@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -34,8 +33,8 @@ import duckdb
 import pytest
 
 from assistant.ingest.pipeline import IngestOptions, IngestReport, ingest_paths
+from tests.shared_data import shared_data
 
-LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 SYSTEMS = (
     "Android",
     "BGL",
@@ -75,13 +74,7 @@ Row = dict[str, str]
 
 
 def _data(system: str) -> Path:
-    folder = LOGHUB / system
-    if not (folder / f"{system}_2k.log").exists():
-        msg = f"LogHub data missing: {folder} (expected ../shared/data/loghub)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return folder
+    return shared_data("loghub", system, f"{system}_2k.log").parent
 
 
 def _structured(system: str) -> list[Row]:
