@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -143,3 +145,35 @@ def test_grade_none_numbers_phrases_and_language() -> None:
     steps = {"none": False, "values": [], "phrases": ["oc get pods -n openshift-etcd"]}
     assert g.grade({"language": "en"}, steps, "Run:\n  oc get pods  -n openshift-etcd").passed
     assert not g.grade({"language": "en"}, steps, "Check the pods.").passed
+
+
+# ------------------------------------------------------------------------------ the runner
+
+OPSA = (sys.executable, "-c", "from assistant.cli import main; main()")
+
+
+def test_public_run_on_one_system_reports_every_breakdown(tmp_path: Path) -> None:
+    shared_data("loghub", "Spark")
+    report = tmp_path / "report.html"
+    out = subprocess.run(
+        [*OPSA, "eval", "--suite", "public", "--systems",
+         "spark", "--json", "--report", str(report), "--work-dir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=300, check=True)
+    summary = json.loads(out.stdout)
+    spark = [c for c in load_cases() if c["system"] == "Spark"]
+    assert summary["cases"] == len(spark) and summary["by_system"]["Spark"]["cases"] == len(spark)
+    assert set(summary) >= {"cases", "passed", "pass_rate", "by_system", "by_class",
+                            "by_language", "by_answer", "latency_ms"}
+    assert summary["load_errors"] == {}
+    assert sum(v["cases"] for v in summary["by_class"].values()) == len(spark)
+    assert "<h1>Public suite" in report.read_text(encoding="utf-8")
+    # the loaded store is kept and reused by a second run
+    assert (tmp_path / "work" / "Spark" / ".public-suite-loaded").is_file()
+
+
+def test_unknown_system_is_one_clear_line() -> None:
+    out = subprocess.run(
+        [*OPSA, "eval", "--suite", "public", "--systems",
+         "Solaris"], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "unknown system Solaris" in out.stderr and "Traceback" not in out.stderr

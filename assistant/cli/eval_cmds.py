@@ -123,7 +123,8 @@ def _public(planner: str, phrasing: str, systems: str | None, classes: str | Non
         summary = run_public(
             s, _names(systems), _names(classes), work_dir,
             progress=lambda cid: bar.update(task, advance=1, description=cid),
-            total=lambda n: bar.update(task, total=n))
+            total=lambda n: bar.update(task, total=n),
+            note=lambda text: bar.update(task, description=text))
     if report:
         report.write_text(html_report(summary) if report.suffix.lower() in (".html", ".htm")
                           else json.dumps(summary.model_dump(mode="json", by_alias=True),

@@ -10,7 +10,8 @@ from evals.public.runner import PublicResult, PublicSummary
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0} td,th{border:1px solid #ddd;padding:4px 8px;
+table{border-collapse:collapse;margin:.5em 0} table.cases{table-layout:fixed;width:100%}
+table.cases td{overflow-wrap:anywhere} td,th{border:1px solid #ddd;padding:4px 8px;
 vertical-align:top;text-align:left} th{background:#f4f4f4}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#176b2c;font-weight:600} .fail{color:#a4161a;font-weight:600}
@@ -61,7 +62,10 @@ def html_report(s: PublicSummary) -> str:
         + (f"<p>Data sets that failed to load:</p><ul>{errors}</ul>" if errors else "")
         + _rate_table("system", s.by_system) + _rate_table("class", s.by_class)
         + _rate_table("language", s.by_language)
-        + "<h2>Cases (failures first)</h2><table><tr><th>id</th><th></th><th>question</th>"
+        + _rate_table("expected answer", s.by_answer)
+        + "<h2>Cases (failures first)</h2><table class=cases><colgroup><col width=11%>"
+        "<col width=4%><col width=17%><col width=17%><col width=24%><col width=23%>"
+        "<col width=4%></colgroup><tr><th>id</th><th></th><th>question</th>"
         "<th>expected</th><th>headline</th><th>why / answer</th><th>ms</th></tr>"
         f"{cases}</table></body></html>")
 
@@ -72,7 +76,7 @@ def text_summary(s: PublicSummary) -> str:
              f"{s.latency_ms['p50']:.0f} ms, p95 {s.latency_ms['p95']:.0f} ms; "
              f"{s.elapsed_s:.0f} s"]
     for title, rates in (("system", s.by_system), ("class", s.by_class),
-                         ("language", s.by_language)):
+                         ("language", s.by_language), ("expected answer", s.by_answer)):
         lines.append(f"\nby {title}:")
         lines.extend(f"  {k:<24} {int(v['passed']):>4}/{int(v['cases']):<4} "
                      f"{v['pass_rate']:>6.1%}" for k, v in rates.items())

@@ -63,6 +63,8 @@ class PublicSummary(BaseModel):
     by_system: dict[str, dict[str, float]]
     by_class: dict[str, dict[str, float]]
     by_language: dict[str, dict[str, float]]
+    by_answer: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="cases whose honest answer is a value vs 'none'")
     latency_ms: dict[str, float]
     load_s: dict[str, float]
     load_errors: dict[str, str]
@@ -97,8 +99,10 @@ def anomaly_events(root: Path) -> list[dict[str, Any]]:
 class Workspaces:
     """One fresh data directory per data set, loaded on first use and kept for the run."""
 
-    def __init__(self, root: Path, work: Path, base: Settings) -> None:
+    def __init__(self, root: Path, work: Path, base: Settings,
+                 note: Callable[[str], None] | None = None) -> None:
         self.root, self.work, self.base = root, work, base
+        self.note = note or (lambda _: None)
         self.assistants: dict[str, Assistant] = {}
         self.load_s: dict[str, float] = {}
         self.errors: dict[str, str] = {}
@@ -114,6 +118,7 @@ class Workspaces:
             marker = s.data_dir / ".public-suite-loaded"
             try:
                 if not marker.is_file():  # a kept work directory is loaded once
+                    self.note(f"loading {name}")
                     self._load(name, s)
                     marker.write_text(datetime.now(UTC).isoformat(), encoding="utf-8")
                 services = Services(s)
@@ -202,8 +207,10 @@ def _work_dir(path: Path | None) -> Iterator[Path]:
 def run_public(base: Settings, systems: set[str] | None = None,
                classes: set[str] | None = None, work_dir: Path | None = None,
                progress: Callable[[str], None] | None = None,
-               total: Callable[[int], None] | None = None) -> PublicSummary:
-    """Load, ask and grade; `progress` is called after each case with its id."""
+               total: Callable[[int], None] | None = None,
+               note: Callable[[str], None] | None = None) -> PublicSummary:
+    """Load, ask and grade; `progress` is called after each case with its id, `note` when
+    a data set starts loading."""
     root = data_root()
     if not root.is_dir():
         raise ConfigError(f"public data not found at {root}; set OPSA_PUBLIC_DATA to the "
@@ -221,7 +228,7 @@ def run_public(base: Settings, systems: set[str] | None = None,
     t0 = time.perf_counter()
     results = []
     with _work_dir(work_dir) as work:
-        spaces = Workspaces(root, work, base)
+        spaces = Workspaces(root, work, base, note)
         try:
             for case in sorted(cases, key=workspace_of):
                 results.append(_run_case(spaces, case, expected[case["id"]]))
@@ -237,6 +244,7 @@ def run_public(base: Settings, systems: set[str] | None = None,
         by_system=_rates(results, lambda r: r.system),
         by_class=_rates(results, lambda r: r.cls),
         by_language=_rates(results, lambda r: r.language),
+        by_answer=_rates(results, lambda r: "none" if r.none else "value"),
         latency_ms={"p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95),
                     "mean": round(statistics.fmean(lat), 1) if lat else 0.0},
         load_s=spaces.load_s, load_errors=spaces.errors,
