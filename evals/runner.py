@@ -229,7 +229,8 @@ def _rate(results: list[CaseResult], name: str) -> float:
     return round(sum(s["ok"] for s in scored) / len(scored), 4) if scored else 1.0
 
 
-def _pct(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank `q` quantile of `values`, rounded to 0.1 (0 when empty)."""
     if not values:
         return 0.0
     xs = sorted(values)
@@ -254,7 +255,7 @@ def summarise(results: list[CaseResult], tally: SlotTally, planner: str, phrasin
         numeric_accuracy=_rate(results, "numeric"),
         grounding_violations=sum(1 for r in results for s in r.scores
                                  if s["name"] == "grounding" and not s["ok"]),
-        latency_ms={"p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95)},
+        latency_ms={"p50": percentile(lat, 0.5), "p95": percentile(lat, 0.95)},
         must_pass_failed=[r.id for r in results if r.must_pass and not r.passed],
         slot_confusion=tally.counts,
         elapsed_s=round(elapsed, 1),

@@ -30,6 +30,7 @@ from assistant.services import Services
 from assistant.settings import Settings
 from evals.public.grade import grade
 from evals.public.oracle import EXPECTED, LOG_SYSTEMS, data_root, load_cases
+from evals.runner import percentile
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 """The clock the questions are asked at: long after every data set ends, as for a user."""
@@ -185,13 +186,6 @@ def _rates(results: list[PublicResult], key: Callable[[PublicResult], str]
     return out
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    xs = sorted(values)
-    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 1)
-
-
 @contextmanager
 def _work_dir(path: Path | None) -> Iterator[Path]:
     """A temporary directory, or `path` kept after the run: data sets loaded there by an
@@ -245,7 +239,7 @@ def run_public(base: Settings, systems: set[str] | None = None,
         by_class=_rates(results, lambda r: r.cls),
         by_language=_rates(results, lambda r: r.language),
         by_answer=_rates(results, lambda r: "none" if r.none else "value"),
-        latency_ms={"p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95),
+        latency_ms={"p50": percentile(lat, 0.5), "p95": percentile(lat, 0.95),
                     "mean": round(statistics.fmean(lat), 1) if lat else 0.0},
         load_s=spaces.load_s, load_errors=spaces.errors,
         elapsed_s=round(time.perf_counter() - t0, 1), results=results)
