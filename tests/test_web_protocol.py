@@ -252,6 +252,8 @@ def test_malformed_and_invalid_requests(client: httpx.Client) -> None:
     assert _error(r)["code"] == "invalid_json"
     r = client.post("/api/chat", content=b"question=hi",
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 415 and "application/json" in _error(r)["message"]
+    r = client.post("/api/chat", content=b'"hi"', headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "JSON object" in _error(r)["message"]
     r = client.post("/api/chat", json={"question": "hi", "colour": "red"})
     assert r.status_code == 422
@@ -437,3 +439,30 @@ def test_metrics_count_requests_questions_queries_and_errors(client: httpx.Clien
     assert delta("opsa_http_request_duration_seconds_count", route="/api/chat") == 3
     # Queries are counted from the answer; the scripted answer ran none.
     assert "opsa_queries_total" in a
+
+
+# -- cross-site requests (loopback mode, no token) -------------------------------------------
+def test_cross_site_writes_and_rebound_hosts_are_refused(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    with LiveServer(create_app(s, assistant=ScriptedAssistant(s), warm=False)) as srv:
+        event = json.dumps({"kind": "deploy", "ts": "2026-11-20T11:00:00Z", "title": "x"})
+        # A page on any site can make a browser send this without a CORS preflight.
+        plain = httpx.post(f"{srv.url}/api/events", content=event,
+                           headers={"Content-Type": "text/plain"})
+        assert plain.status_code == 415 and "application/json" in _error(plain)["message"]
+        hook = httpx.post(f"{srv.url}/api/alertmanager", content='{"alerts": []}',
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert hook.status_code == 415
+        assert not s.store_path.exists()  # nothing was written
+        # DNS rebinding: the browser sends the attacker's name as Host.
+        rebound = httpx.post(f"{srv.url}/api/chat", json={"question": "q"},
+                             headers={"Host": "attacker.example"})
+        assert rebound.status_code == 403 and "loopback" in _error(rebound)["message"]
+        other = httpx.post(f"{srv.url}/api/chat", json={"question": "q"},
+                           headers={"Origin": "http://evil.example"})
+        assert other.status_code == 403 and "cors_origins" in _error(other)["message"]
+        # The page itself (same origin) and plain clients (no Origin) still work.
+        own = httpx.post(f"{srv.url}/api/chat", json={"question": "q"},
+                         headers={"Origin": srv.url})
+        assert own.status_code == 200
+        assert httpx.post(f"{srv.url}/api/chat", json={"question": "q"}).status_code == 200

@@ -34,7 +34,7 @@ from assistant.settings import Settings
 from assistant.web import errors, ingest, sse
 from assistant.web.errors import ApiError
 from assistant.web.gate import StoreGate
-from assistant.web.guard import BodyLimit, RateLimiter, TokenAuth
+from assistant.web.guard import BodyLimit, CrossSiteCheck, RateLimiter, TokenAuth
 from assistant.web.health import Health, health
 from assistant.web.instruments import Instruments, RequestMetrics
 from assistant.web.refresh import EventsRefresher
@@ -44,7 +44,8 @@ log = logging.getLogger("opsa.web")
 
 STATIC_DIR = resources.files("assistant.web") / "static"
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422, 429, 502, 503, 504)
+    code: {"model": ErrorOut}
+    for code in (400, 401, 403, 404, 413, 415, 422, 429, 502, 503, 504)
 }
 
 
@@ -59,6 +60,7 @@ class WebContext:
     instruments: Instruments
     auth: TokenAuth
     limiter: RateLimiter
+    cross_site: CrossSiteCheck
     refresher: EventsRefresher | None = None
 
 
@@ -77,9 +79,11 @@ class ApiGuard:
                    for k, v in scope.get("headers") or []}
         client = scope.get("client")
         try:
+            self.ctx.cross_site.check_host(headers)
             caller = self.ctx.auth.check(headers.get("authorization"),
                                          client[0] if client else None)
             self.ctx.limiter.take(caller.key)
+            self.ctx.cross_site.check_request(str(scope.get("method", "GET")), headers)
         except ApiError as exc:
             resp = errors.error_response(exc.status, exc.code, exc.message, headers=exc.headers)
             await resp(scope, receive, send)
@@ -104,6 +108,7 @@ def create_app(
         settings=settings, services=assistant.services, assistant=assistant,
         gate=StoreGate(), instruments=Instruments(), auth=TokenAuth(settings.api_tokens),
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        cross_site=CrossSiteCheck(bool(settings.api_tokens), settings.cors_origins),
         refresher=EventsRefresher(assistant.services, settings.events_refresh_s)
         if settings.events_refresh_s > 0 else None,
     )

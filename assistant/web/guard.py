@@ -166,3 +166,53 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": data})
 
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _host_name(host: str) -> str:
+    """`127.0.0.1:8080` -> `127.0.0.1`, `[::1]:80` -> `::1`, `Example.com` -> `example.com`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class CrossSiteCheck:
+    """Refuses what a web page on another site could make a browser send to the API.
+
+    * `Host` must name a loopback host while no token is configured (loopback-only mode),
+      so a DNS-rebound name cannot reach the API through the user's browser;
+    * an `Origin` other than the server's own and the configured CORS origins is refused;
+    * requests that write (POST, ...) must be JSON: a cross-site form or `text/plain` POST,
+      which a browser sends without a CORS preflight, never reaches a handler.
+    """
+
+    def __init__(self, tokens_enabled: bool, cors_origins: list[str]) -> None:
+        self.tokens_enabled = tokens_enabled
+        self.origins = {o.rstrip("/").lower() for o in cors_origins}
+
+    def check_host(self, headers: dict[str, str]) -> None:
+        """Before authentication: loopback mode answers loopback names only."""
+        host = headers.get("host", "")
+        if not self.tokens_enabled and not is_loopback(_host_name(host)):
+            raise ApiError(403, f"Host {host[:100]!r} is not a loopback name; with no API "
+                           "tokens configured the API answers only on localhost "
+                           "(set OPSA_API_TOKENS to serve other names)", code="forbidden")
+
+    def check_request(self, method: str, headers: dict[str, str]) -> None:
+        """After authentication: the origin, and JSON bodies for writes."""
+        host = headers.get("host", "")
+        origin = headers.get("origin")
+        if origin is not None and origin.rstrip("/").lower() not in self.origins:
+            same = origin.lower().partition("://")[2].rstrip("/") == host.lower()
+            if not same:
+                raise ApiError(403, f"cross-site request from origin {origin[:100]!r} refused; "
+                               "add it to cors_origins to allow it", code="forbidden")
+        if method in _WRITE_METHODS:
+            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype != "application/json" and not (ctype.startswith("application/")
+                                                     and ctype.endswith("+json")):
+                raise ApiError(415, f"the body must be JSON (Content-Type: application/json), "
+                               f"not {ctype or 'none'!r}", code="unsupported_media_type")
