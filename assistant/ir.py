@@ -14,6 +14,12 @@ Evaluation semantics shared by every connector (so engines can be compared):
   ``avg_over_time`` with the range as window.
 * ``function == "raw"``: the last sample at or before each evaluation time, within a
   5 minute lookback (Prometheus' instant-vector selection).
+* ``function == "samples"``: every raw sample of the window ``[end - w, end]`` with its own
+  timestamp (``w``: ``window_s`` or the whole range), in either mode: PromQL's range-vector
+  selector ``metric{...}[w]`` evaluated as an instant query at ``end``. No aggregation; at
+  most ``MAX_SAMPLES`` samples come back (a capped result says so). The answer's numbers
+  (peak and minimum with their times, mean, quantile, time above ``threshold``, sums and
+  means per ``bucket_s``) are computed from them in code (`assistant.facts`).
 * ``function == "histogram_quantile"``: ``metric`` is the histogram's base name (``x`` for
   ``x_bucket``). With ``aggregation="sum"`` and ``by=(...)`` it means
   ``histogram_quantile(q, sum by (le, ...) (rate(x_bucket[w])))``; with ``aggregation="none"``
@@ -44,6 +50,8 @@ LOOKBACK_S = 300
 DEFAULT_WINDOW_S = 300
 MAX_POINTS = 11_000
 """Most evaluation steps one range query may ask for (Prometheus' own limit)."""
+MAX_SAMPLES = 200_000
+"""Most raw samples one ``samples`` query returns (about 2 years of one 5-minute series)."""
 
 MetricFunction = Literal[
     "raw",
@@ -58,6 +66,7 @@ MetricFunction = Literal[
     "last_over_time",
     "quantile_over_time",
     "histogram_quantile",
+    "samples",
 ]
 Aggregation = Literal[
     "none", "sum", "avg", "min", "max", "count", "p50", "p90", "p95", "p99", "topk", "bottomk"
@@ -69,6 +78,8 @@ LogField = Literal["service", "host", "level", "template"]
 
 AGG_QUANTILES: dict[str, float] = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 NEEDS_QUANTILE = {"quantile_over_time", "histogram_quantile"}
+SAMPLE_ONLY = ("threshold", "bucket_s")
+"""MetricQuery fields that only a ``samples`` query uses (they shape the facts)."""
 
 
 class _Strict(BaseModel):
@@ -150,16 +161,32 @@ class MetricQuery(_Strict):
     k: int | None = Field(default=None, ge=1, le=100, description="for topk / bottomk")
     time_range: TimeRange
     mode: Literal["range", "instant"] = "range"
+    threshold: float | None = Field(
+        default=None, description="samples only: count samples above it and time spent above"
+    )
+    bucket_s: int | None = Field(
+        default=None, ge=60, description="samples only: sums and means per bucket "
+        "(86400: per local day, 3600: per hour)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> MetricQuery:
         if self.function in NEEDS_QUANTILE and self.quantile is None:
             raise ValueError(f"function {self.function!r} needs 'quantile' (0..1)")
-        if self.function not in NEEDS_QUANTILE and self.quantile is not None:
+        if self.function not in {*NEEDS_QUANTILE, "samples"} and self.quantile is not None:
             raise ValueError(
-                f"'quantile' is only used with {sorted(NEEDS_QUANTILE)}; "
+                f"'quantile' is only used with {sorted({*NEEDS_QUANTILE, 'samples'})}; "
                 "for a quantile across series use aggregation p50/p90/p95/p99"
             )
+        if self.function == "samples" and self.aggregation != "none":
+            raise ValueError(
+                "function 'samples' returns each series' raw samples: use aggregation "
+                "'none' (the facts are computed from the samples)"
+            )
+        if self.function != "samples":
+            for name in SAMPLE_ONLY:
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name!r} is only used with function 'samples'")
         if self.aggregation in ("topk", "bottomk") and self.k is None:
             raise ValueError(f"aggregation {self.aggregation!r} needs 'k'")
         if self.aggregation not in ("topk", "bottomk") and self.k is not None:
@@ -172,14 +199,21 @@ class MetricQuery(_Strict):
         """The function's range-vector window in seconds (see module docstring)."""
         if self.window_s is not None:
             return self.window_s
-        if self.mode == "instant":
+        if self.mode == "instant" or self.function == "samples":
             return max(1, int(self.time_range.duration_s))
         return max(self.time_range.resolved_step(), DEFAULT_WINDOW_S)
 
     def eval_times(self) -> list[datetime]:
-        if self.mode == "instant":
+        if self.mode == "instant" or self.function == "samples":
             return [self.time_range.end.astimezone(UTC)]
         return self.time_range.steps()
+
+
+def sample_cap_warning(kept: int = MAX_SAMPLES) -> str:
+    """What a capped ``samples`` result says (every engine words it the same)."""
+    return (f"sample cap: only the first {kept:,} raw samples were read (at most "
+            f"{MAX_SAMPLES:,} per query); the figures cover them only: narrow the time "
+            "range or add a label filter")
 
 
 class LogQuery(_Strict):

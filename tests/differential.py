@@ -362,6 +362,11 @@ def fixture_cases() -> list[Case]:
             )
         ],
         c(
+            "fx-samples",
+            mq(metric="cpu_percent", function="samples", time_range=_tr(end, 50, 60)),
+            "window",
+        ),
+        c(
             "fx-quantile_over_time",
             mq(
                 metric="cpu_percent",

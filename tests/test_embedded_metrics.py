@@ -611,3 +611,36 @@ def test_catalog_lists_metrics_services_hosts(conn: EmbeddedConnector) -> None:
     assert cat.hosts == ["h1", "h2", "h3", "h4", "h9"]  # instance port stripped, logs host
     assert cat.event_kinds == ["deploy"] and cat.log_levels == ["warn"]
     assert conn.catalog() is cat  # cached
+
+
+# -- raw samples (function "samples") -------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["range", "instant"])
+def test_samples_are_every_raw_sample_of_the_window_at_its_own_time(
+    conn: EmbeddedConnector, mode: str
+) -> None:
+    q = MetricQuery(metric="cpu_percent", function="samples", mode=mode, time_range=tr(35))
+    lo, hi = q.time_range.start.timestamp(), q.time_range.end.timestamp()
+    want = {
+        key(dict(labels)): {t: v for t, v in pts if lo <= t <= hi}
+        for labels, pts in selected("cpu_percent").items()
+    }
+    r = conn.run(q)
+    assert not r.truncated
+    assert_same(as_map(r), want)
+    assert "LIMIT" in r.native and "raw samples" in r.native
+
+
+def test_samples_past_the_cap_are_cut_and_said(
+    conn: EmbeddedConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connectors.sql.connector as sql_connector
+    import connectors.sql.metrics as sql_metrics
+
+    monkeypatch.setattr(sql_metrics, "MAX_SAMPLES", 5)
+    monkeypatch.setattr(sql_connector, "MAX_SAMPLES", 5)
+    q = MetricQuery(metric="cpu_percent", function="samples", time_range=tr(35))
+    r = conn.run(q)
+    assert r.truncated and sum(len(s.points) for s in r.series) == 5
+    assert any("sample cap" in w for w in r.warnings)

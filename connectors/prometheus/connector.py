@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, assert_never
 import httpx
 
 from assistant.errors import BackendError, UnknownEntityError
-from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, Query
+from assistant.ir import (
+    MAX_SAMPLES,
+    DocQuery,
+    EventQuery,
+    LogQuery,
+    MetricQuery,
+    Query,
+    sample_cap_warning,
+)
 from assistant.settings import PrometheusSettings
 from connectors.base import Catalog, Connector, Result, Series
 from connectors.prometheus.catalog import discover, infer_unit
@@ -131,7 +139,7 @@ class PrometheusConnector(Connector):
         expr = compile_metric(q)
         t0 = time.perf_counter()
         tr = q.time_range
-        if q.mode == "instant":
+        if q.mode == "instant" or q.function == "samples":
             data, warnings = self.api.query(expr, tr.end)
         else:
             data, warnings = self.api.query_range(expr, tr.start, tr.end, tr.resolved_step())
@@ -143,7 +151,11 @@ class PrometheusConnector(Connector):
             shown = q.metric if q.function != "histogram_quantile" else bucket_metric(q.metric)
             warnings.append(f"no samples of {shown} match the query in the time range")
         kept, truncated = self._cap(series)
-        if truncated:
+        if q.function == "samples":
+            kept, truncated = _cap_samples(series)
+            if truncated:
+                warnings.append(sample_cap_warning())
+        elif truncated:
             warnings.append(
                 f"result truncated: {len(kept)} of {len(series)} series kept "
                 f"(limits: prometheus.max_series={self.config.max_series}, "
@@ -226,6 +238,21 @@ class PrometheusConnector(Connector):
             values = {str(v) for v in self.api.list_call(path, {"match[]": selector(metric)})}
             if m.value not in values:
                 raise UnknownEntityError(f"{m.label} (label of {metric})", m.value, values)
+
+
+def _cap_samples(series: list[Series]) -> tuple[list[Series], bool]:
+    """The first `MAX_SAMPLES` raw samples in label order (as the SQL engines cut them)."""
+    kept: list[Series] = []
+    left = MAX_SAMPLES
+    for s in series:
+        if left <= 0:
+            return kept, True
+        if len(s.points) > left:
+            kept.append(s.model_copy(update={"points": s.points[:left]}))
+            return kept, True
+        kept.append(s)
+        left -= len(s.points)
+    return kept, False
 
 
 def _dt(t: Any) -> datetime:

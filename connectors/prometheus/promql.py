@@ -1,7 +1,8 @@
 """IR -> PromQL: one pure function per layer (selector, function over time, aggregation).
 
 The compiled text follows the IR's evaluation semantics (see `assistant.ir`): the window is
-`MetricQuery.window()`, `raw` is a plain instant-vector selector (5 min lookback), and a
+`MetricQuery.window()`, `raw` is a plain instant-vector selector (5 min lookback),
+`samples` a range-vector selector ``metric{...}[w]`` (run as an instant query), and a
 histogram quantile aggregates bucket rates before interpolating::
 
     histogram_quantile(0.95, sum by (le, service) (rate(m_bucket{...}[300s])))
@@ -90,6 +91,8 @@ def compile_metric(q: MetricQuery) -> str:
         expr = f"histogram_quantile({_num(q.quantile)}, {rate})"
     elif q.function == "raw":
         expr = sel
+    elif q.function == "samples":
+        return f"{sel}{window}"  # a range vector: every raw sample (instant query at end)
     elif q.function == "quantile_over_time":
         assert q.quantile is not None
         expr = f"quantile_over_time({_num(q.quantile)}, {sel}{window})"

@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, assert_never
 
 from assistant.errors import BackendError, IRError, UnknownEntityError
-from assistant.ir import DocQuery, EventQuery, LogQuery, Matcher, MetricQuery, Query
+from assistant.ir import (
+    MAX_SAMPLES,
+    DocQuery,
+    EventQuery,
+    LogQuery,
+    Matcher,
+    MetricQuery,
+    Query,
+    sample_cap_warning,
+)
 from connectors.base import Catalog, Connector, LogLine, MetricInfo, Result, Series
 from connectors.sql.catalog import StoreCatalog, family, strip_port
 from connectors.sql.common import event_from_row, to_utc
@@ -179,6 +188,11 @@ class SqlConnector(Connector):
     def _run_metric(self, q: MetricQuery) -> Result:
         info, plan = self._metric_plan(q)
         data = self._columns(plan.sql, plan)
+        warnings = _metric_warnings(info, q)
+        capped = plan.raw_samples and len(data.get("value", [])) > MAX_SAMPLES
+        if capped:  # the SQL asked for one row more than the cap: the rest is cut, and said
+            data = {k: v[:MAX_SAMPLES] for k, v in data.items()}
+            warnings.append(sample_cap_warning())
         series = metric_series(
             plan, data, q, lambda ids: self._series_labels(ids, plan.series_source)
         )
@@ -187,7 +201,8 @@ class SqlConnector(Connector):
             native=plan.native,
             series=series,
             unit=_result_unit(info, q),
-            warnings=_metric_warnings(info, q),
+            truncated=capped,
+            warnings=warnings,
         )
 
     # -- logs ------------------------------------------------------------------------------

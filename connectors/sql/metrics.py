@@ -27,6 +27,10 @@ bucket interpolation itself (Prometheus' ``bucketQuantile``) runs in Python on t
 output (`connectors.sql.promql`), and so does any other aggregation of the
 per-series quantiles (``max by (...) (histogram_quantile(q, rate(...)))``). Points where
 Prometheus would return NaN (no observations, no ``+Inf`` bucket) are left out.
+
+``samples`` (PromQL ``metric{...}[w]`` at the range's end) is only ``sel`` and ``pts``: every
+sample of ``[end - w, end]`` with its own time in ``t`` (``i`` is 0), ordered by series and
+time, at most ``MAX_SAMPLES + 1`` rows so that a capped result can be told apart.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from assistant.ir import AGG_QUANTILES, LOOKBACK_S, Matcher, MetricQuery
+from assistant.ir import AGG_QUANTILES, LOOKBACK_S, MAX_SAMPLES, Matcher, MetricQuery
 from connectors.sql.common import num, one_line
 from connectors.sql.dialect import Dialect, DuckDB
 
@@ -100,6 +104,8 @@ class MetricPlan:
     notes: list[str] = field(default_factory=list)
     series_source: str = "series"
     """Where this plan's series and their labels are read (a table or a scoped view)."""
+    raw_samples: bool = False
+    """Rows are raw samples: ``t`` is each sample's own time (``times`` is unused)."""
 
     @property
     def columns(self) -> list[str]:
@@ -153,6 +159,8 @@ def build_metric_sql(
     histogram_quantile); `report_metric` is the name put on the result series."""
     d = dialect or DuckDB()
     tables = tables or MetricTables()
+    if q.function == "samples":
+        return _samples_plan(q, series_metric, report_metric, d, tables)
     times = q.eval_times()
     histogram = q.function == "histogram_quantile"
     function = "rate" if histogram else q.function
@@ -228,6 +236,32 @@ def build_metric_sql(
         python_aggregation=python_agg,
         notes=notes,
         series_source=series,
+    )
+
+
+def _samples_plan(
+    q: MetricQuery, series_metric: str, report_metric: str, d: Dialect, tables: MetricTables
+) -> MetricPlan:
+    """Every raw sample of the window, with its own time (PromQL ``metric{...}[w]``)."""
+    end = q.eval_times()[0]
+    w = q.window()
+    grid = _Grid(d=d, t0=end, n=1, step_s=w, window_s=w)
+    series, samples = tables.for_query(series_metric, *grid.span)
+    desc = selector_desc(series_metric, q.matchers)
+    ctes = [
+        ("sel", f"series matching {desc}", _sel_sql(d, series, series_metric, q.matchers)),
+        ("pts", f"every sample in [t - {w}s, t] at t = {end.isoformat()}",
+         _pts_sql(grid, samples, counter=False)),
+    ]
+    parts = [f"{name} AS (  -- {one_line(c)}\n  {body}\n)" for name, c, body in ctes]
+    sql = ("WITH " + ",\n".join(parts)
+           + "\nSELECT series_id, 0 AS i, ts AS t, value\nFROM pts\n"
+           f"ORDER BY series_id, t\nLIMIT {MAX_SAMPLES + 1}")
+    return MetricPlan(
+        sql=d.finish(sql), metric=report_metric, times=[end], key="series",
+        series_source=series, raw_samples=True,
+        notes=[f"-- {desc}[{w}s] at {end.isoformat()}: raw samples; "
+               "peak, mean, quantiles, time above a threshold computed from them in Python"],
     )
 
 

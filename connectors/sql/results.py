@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from assistant.ir import MetricQuery
 from connectors.base import Series
+from connectors.sql.common import to_utc
 from connectors.sql.metrics import MetricPlan
 from connectors.sql.promql import aggregate, bucket_quantile, parse_le
 
@@ -46,6 +47,13 @@ def metric_series(
     return series
 
 
+def sample_time(t: Any) -> datetime:
+    """A sample time as an engine returns it (naive UTC, aware, or epoch ns) in UTC."""
+    if isinstance(t, datetime):
+        return to_utc(t)
+    return datetime.fromtimestamp(int(t) / 1e9, UTC)
+
+
 def _row_keys(plan: MetricPlan, data: Columns) -> list[Any]:
     if plan.key == "series":
         return [int(x) for x in data["series_id"]]
@@ -56,9 +64,13 @@ def _row_keys(plan: MetricPlan, data: Columns) -> list[Any]:
 
 def _plain_series(plan: MetricPlan, data: Columns, labels_of: LabelLookup) -> list[Series]:
     points: dict[Any, list[tuple[datetime, float]]] = defaultdict(list)
-    times = plan.times
-    for key, i, v in zip(_row_keys(plan, data), data["i"], data["value"], strict=True):
-        points[key].append((times[int(i)], float(v)))
+    if plan.raw_samples:  # each sample at its own time
+        for key, t, v in zip(_row_keys(plan, data), data["t"], data["value"], strict=True):
+            points[key].append((sample_time(t), float(v)))
+    else:
+        times = plan.times
+        for key, i, v in zip(_row_keys(plan, data), data["i"], data["value"], strict=True):
+            points[key].append((times[int(i)], float(v)))
     if plan.key == "series":
         labels = labels_of(list(points))
         pairs = [(labels[sid], pts) for sid, pts in points.items()]
