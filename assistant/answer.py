@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from assistant.errors import OpsaError
 from assistant.facts import (
+    SAMPLES,
+    SIGNED,
     Fact,
     fact_names_in,
     format_change,
@@ -49,6 +51,35 @@ TEMPLATES: Templates = {
               "ko": "{where_ko}{subject} 값은 {display}{copula}"},
     "total": {"en": "{Subject}{where} totalled {display}.",
               "ko": "{where_ko}{subject} 합계는 {display}{copula}"},
+    "peak@samples": {"en": "{Subject}{where} peaked at {display} at {time} (peak of the "
+                           "{sample_count} raw samples).",
+                     "ko": "{where_ko}{subject} 최대값은 원시 샘플 {sample_count}개 중 {time}의 "
+                           "{display}{copula}"},
+    "min@samples": {"en": "{Subject}{where} was lowest at {display} at {time} (minimum of "
+                          "the {sample_count} raw samples).",
+                    "ko": "{where_ko}{subject} 최소값은 원시 샘플 {sample_count}개 중 {time}의 "
+                          "{display}{copula}"},
+    "average@samples": {"en": "{Subject}{where} averaged {display} (mean of {sample_count} "
+                              "samples).",
+                        "ko": "{where_ko}{subject} 평균은 샘플 {sample_count}개의 평균 "
+                              "{display}{copula}"},
+    "total@samples": {"en": "{Subject}{where} totalled {display} (sum of {sample_count} "
+                            "samples).",
+                      "ko": "{where_ko}{subject} 합계는 샘플 {sample_count}개의 합 "
+                            "{display}{copula}"},
+    "quantile": {"en": "{Subject}{where} was {display} (over the {sample_count} raw samples).",
+                 "ko": "{where_ko}{subject} 값은 원시 샘플 {sample_count}개 기준 "
+                       "{display}{copula}"},
+    "above_count": {"en": "{Subject}{where} was above {threshold} in {display} of the "
+                          "{sample_count} raw samples, about {above_time} in total.",
+                    "ko": "{where_ko}{subject} 값이 {threshold}보다 큰 샘플은 {sample_count}개 "
+                          "중 {display}개, 모두 약 {above_time}입니다."},
+    "bucket_change": {"en": "By mean per {period_word}, {subject}{where} changed by {display} "
+                            "from {first_period} ({bucket_first_mean}) to {period} "
+                            "({bucket_last_mean}).",
+                      "ko": "{period_word}별 평균으로 {where_ko}{subject} 값은 {first_period}"
+                            "({bucket_first_mean})에서 {period}({bucket_last_mean})까지 "
+                            "{display} 변했습니다."},
     "onset": {"en": "{Subject}{where} departed from its baseline of {baseline} at {time} "
                     "({display} at that point).",
               "ko": "{where_ko}{subject} 값이 {time}부터 기준선 {baseline}에서 벗어나기 "
@@ -85,6 +116,10 @@ LIST_TEMPLATES: Templates = {
     "top@logs": {"en": "Most frequent log {key}: {items}.",
                  "ko": "로그가 가장 많은 {key}: {items}."},
     "event": {"en": "Events: {items}.", "ko": "이벤트: {items}."},
+    "bucket_sum": {"en": "Sum of {subject}{where} per {period_word}: {items}.",
+                   "ko": "{where_ko}{subject} {period_word}별 합계: {items}."},
+    "bucket_mean": {"en": "Mean of {subject}{where} per {period_word}: {items}.",
+                    "ko": "{where_ko}{subject} {period_word}별 평균: {items}."},
 }
 """One sentence for all ranked facts (or events) of a query, joining `ITEM_TEMPLATES`."""
 
@@ -93,9 +128,17 @@ ITEM_TEMPLATES: dict[str, str] = {
     "bottom": "{item} {display}",
     "top@logs": "{item} ({display})",
     "event": "{time} {kind}{target}: \u201c{display}\u201d{status}",
+    "bucket_sum": "{period} {display}",
+    "bucket_mean": "{period} {display}",
 }
 LIST_JOINERS: dict[str, str] = {"event": "; "}
 LIST_JOINER = ", "
+
+PERIOD_WORDS: dict[str, dict[Language, str]] = {
+    "day": {"en": "day", "ko": "일"},
+    "hour": {"en": "hour", "ko": "시간"},
+}
+"""What one bucket of a per-day / per-hour list is called (`Fact.basis`)."""
 
 BASIS_PHRASES: dict[str, dict[Language, str]] = {
     "average": {"en": " (window average)", "ko": " (기간 평균)"},
@@ -153,8 +196,9 @@ PHRASES: dict[str, dict[Language, str]] = {
 }
 
 RENDER_ORDER: tuple[str, ...] = (
-    "no_data", "value", "peak", "average", "min", "last", "total", "count", "top", "bottom",
-    "onset", "change_vs_previous", "first_seen", "last_seen", "event", "series_count",
+    "no_data", "value", "peak", "quantile", "above_count", "average", "min", "last", "total",
+    "bucket_sum", "bucket_mean", "bucket_change", "count", "top", "bottom", "onset",
+    "change_vs_previous", "first_seen", "last_seen", "event", "series_count",
 )
 """Sentence order within one query's facts (facts the question asks about come first)."""
 OPTIONAL = frozenset({"min", "last", "series_count"})
@@ -162,11 +206,11 @@ OPTIONAL = frozenset({"min", "last", "series_count"})
 PER_SERIES = frozenset({"peak", "average", "min", "last", "value", "total",
                         "change_vs_previous"})
 """Per-series facts left out when the query has several series (the ranked list says it)."""
-LIST_NAMES = frozenset({"top", "bottom", "event"})
+LIST_NAMES = frozenset({"top", "bottom", "event", "bucket_sum", "bucket_mean"})
 
 _STANDARD_FIELDS = frozenset({
     "subject", "Subject", "where", "where_ko", "display", "time", "copula", "basis", "items",
-    "key",
+    "key", "period", "period_word", "first_period",
 })
 _KO_DIGIT_BATCHIM = frozenset("013678")  # 영 일 삼 육 칠 팔 end in a consonant
 _T = TypeVar("_T")
@@ -343,6 +387,8 @@ def _kind(f: Fact) -> str:
 
 
 def _lookup(table: dict[str, _T], f: Fact) -> _T | None:
+    if f.basis == SAMPLES and f"{f.name}@{SAMPLES}" in table:
+        return table[f"{f.name}@{SAMPLES}"]
     return table.get(f"{f.name}@{_kind(f)}", table.get(f.name))
 
 
@@ -417,11 +463,24 @@ class _Renderer:
             "target": " " + (f.labels.get("service") or f.labels.get("host") or "")
             if f.labels.get("service") or f.labels.get("host") else "",
             "status": f" ({f.labels['status']})" if f.labels.get("status") else "",
+            "period": self.period(f),
+            "period_word": PERIOD_WORDS.get(f.basis, {}).get(self.lang, f.basis),
         }
+        if "{first_period}" in template:
+            first = [g for g in group if g.name == "bucket_first_mean" and g.labels == f.labels]
+            out["first_period"] = self.period(first[0]) if first else ""
         for name in _field_names(template):
             if name not in out:
                 out[name] = self.sibling(name, f, group)
         return out
+
+    def period(self, f: Fact) -> str:
+        """The bucket a per-day / per-hour fact is about: "2015-03-03", "2015-03-03 14:00"."""
+        if f.at is None:
+            return ""
+        if f.basis == "day":
+            return f"{f.at.astimezone(self.tz):%Y-%m-%d}"
+        return format_clock(f.at, self.tz, True)
 
     def sibling(self, name: str, f: Fact, group: list[Fact]) -> str:
         for g in group:
@@ -432,7 +491,7 @@ class _Renderer:
     def display(self, f: Fact) -> str:
         if isinstance(f.value, str) or self.lang == "en":
             return f.display
-        if f.name == "change_vs_previous":
+        if f.name in SIGNED:
             return format_change(f.value, f.unit, self.lang)
         return format_value(f.value, f.unit, self.lang)
 

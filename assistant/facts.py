@@ -16,7 +16,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from statistics import fmean, median
 from typing import Any, Literal, assert_never
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -256,6 +257,11 @@ FACT_KEYWORDS: dict[str, re.Pattern[str]] = {
         "last_seen": r"last (?:seen|time|occur|appear|log|error|line)|latest (?:log|error|line)|"
         r"마지막",
         "event": r"deploy|alert|incident|change|배포|알림|경보|장애|변경",
+        "quantile": r"\bp\d\d|percentile|%ile|퍼센타일|백분위|분위",
+        "above_count": r"above|\bover\b|exceed|more than|greater than|넘|초과|이상",
+        "bucket_sum": r"total|\bsum|daily|hourly|per (?:day|hour)|합계|총|일별|시간별",
+        "bucket_mean": r"average|\bavg\b|\bmean\b|daily|hourly|per (?:day|hour)|평균|일별",
+        "bucket_change": r"compar|versus|\bvs\b|비교|대비",
     }.items()
 }
 """Words (English and Korean) that refer to each fact name: used to pick the facts a question
@@ -301,6 +307,10 @@ def detect_onset(values: Sequence[float]) -> tuple[int, float] | None:
 # --------------------------------------------------------------- fact building
 
 
+SIGNED = frozenset({"change_vs_previous", "bucket_change"})
+"""Facts written with a sign ("+35.2%")."""
+
+
 class _Builder:
     """Makes facts for one query: fills in index, metric, function and `display`."""
 
@@ -316,7 +326,7 @@ class _Builder:
     def num(self, name: str, value: float, unit: Unit, labels: dict[str, str] | None = None,
             at: datetime | None = None, **kw: Any) -> None:
         v: float | int = int(value) if unit == "count" and float(value).is_integer() else value
-        display = format_change(value, unit) if name == "change_vs_previous" else \
+        display = format_change(value, unit) if name in SIGNED else \
             format_value(value, unit)
         self.add(name, v, unit, labels, at, display, **kw)
 
@@ -328,10 +338,10 @@ class _Builder:
     def add(self, name: str, value: float | int | str, unit: Unit,
             labels: dict[str, str] | None, at: datetime | None, display: str,
             **kw: Any) -> None:
+        kw.setdefault("function", self.function)
         self.facts.append(Fact(
             name=name, value=value, unit=unit, labels=dict(labels or {}), at=at,
-            query_index=self.index, display=display, metric=self.metric,
-            function=self.function, **kw,
+            query_index=self.index, display=display, metric=self.metric, **kw,
         ))
 
 
@@ -368,6 +378,8 @@ def _builder(tr: TimeRange, index: int, metric: str, function: str) -> _Builder:
 
 
 def _function_name(q: MetricQuery) -> str:
+    if q.function == "samples":
+        return "samples"
     if q.quantile is not None:
         return quantile_name(q.quantile)
     if q.aggregation in ("p50", "p90", "p95", "p99"):
@@ -397,9 +409,116 @@ def _metric_facts(b: _Builder, q: MetricQuery, r: Result, previous: Result | Non
     if not series:
         b.num("no_data", 0, "count", _matcher_labels(q), scope="all")
         return
+    if q.function == "samples":
+        _sample_facts(b, q, series, unit)
+        return
     order: Literal["top", "bottom"] = "bottom" if q.aggregation == "bottomk" else "top"
     instant = q.mode == "instant" or all(len(s.points) == 1 for s in series)
     _series_facts(b, series, unit, instant, order, previous)
+
+
+# ------------------------------------------------------------ raw-sample facts
+
+SAMPLES = "samples"
+"""`Fact.basis` of a fact computed from every raw sample of the window (function
+``samples``), so the answer can say so ("peak of the 288 raw samples")."""
+
+
+def _sample_facts(b: _Builder, q: MetricQuery, series: list[Series], unit: Unit) -> None:
+    """Peak and minimum with their times, mean, last, and what `q` asks for (quantile,
+    time above a threshold, sums and means per bucket) from every raw sample."""
+    for s in series[:PER_SERIES_MAX]:
+        _one_sample_series(b, q, s, unit)
+    if len(series) > 1:
+        _overall(b, series, unit, False, [])
+        b.num("sample_count", sum(len(s.points) for s in series), "count", scope="all",
+              basis=SAMPLES)
+        _ranked(b, series, unit, "top", "average")
+        b.num("series_count", len(series), "count", scope="all")
+
+
+def _one_sample_series(b: _Builder, q: MetricQuery, s: Series, unit: Unit) -> None:
+    pts = sorted(s.points)
+    values = [v for _, v in pts]
+    labels = s.labels
+    hi = max(range(len(values)), key=lambda i: (values[i], -i))
+    lo = min(range(len(values)), key=lambda i: (values[i], i))
+    b.num("sample_count", len(values), "count", labels, basis=SAMPLES)
+    b.num("peak", values[hi], unit, labels, pts[hi][0], basis=SAMPLES)
+    b.num("min", values[lo], unit, labels, pts[lo][0], basis=SAMPLES)
+    b.num("average", fmean(values), unit, labels, basis=SAMPLES)
+    b.num("last", values[-1], unit, labels, pts[-1][0], basis=SAMPLES)
+    if q.quantile is not None:
+        b.num("quantile", sample_quantile(values, q.quantile), unit, labels, basis=SAMPLES,
+              function=quantile_name(q.quantile))
+    if q.threshold is not None:
+        n, seconds = time_above(pts, q.threshold)
+        b.num("threshold", q.threshold, unit, labels, basis=SAMPLES)
+        b.num("above_time", seconds, "seconds", labels, basis=SAMPLES)
+        b.num("above_count", n, "count", labels, basis=SAMPLES)
+    if q.bucket_s is not None:
+        _bucket_facts(b, q.bucket_s, pts, unit, labels)
+
+
+def sample_quantile(values: Sequence[float], q: float) -> float:
+    """The q-quantile of `values`, linearly interpolated (as PromQL's quantile_over_time)."""
+    xs = sorted(values)
+    rank = q * (len(xs) - 1)
+    i = math.floor(rank)
+    j = min(i + 1, len(xs) - 1)
+    return xs[i] + (xs[j] - xs[i]) * (rank - i)
+
+
+def time_above(points: Sequence[tuple[datetime, float]], threshold: float) -> tuple[int, float]:
+    """(samples above `threshold`, seconds spent above it).
+
+    A sample holds until the next one, but for at most the series' median gap between
+    samples (so a hole in the data is not counted as time above); the last sample holds
+    for one median gap.
+    """
+    n = sum(1 for _, v in points if v > threshold)
+    if len(points) < 2:
+        return n, 0.0
+    gaps = [(b[0] - a[0]).total_seconds() for a, b in pairwise(points)]
+    typical = median(gaps)
+    held = [min(g, typical) for g in gaps] + [typical]
+    return n, sum(h for (_, v), h in zip(points, held, strict=True) if v > threshold)
+
+
+def buckets(points: Sequence[tuple[datetime, float]], bucket_s: int,
+            tz: ZoneInfo) -> list[tuple[datetime, list[float]]]:
+    """Samples grouped by local-time bucket (86400: the local calendar day), in order."""
+    out: dict[datetime, list[float]] = {}
+    for t, v in points:
+        local = t.astimezone(tz).replace(tzinfo=None)
+        since = (local - datetime(1970, 1, 1)).total_seconds()
+        start = datetime(1970, 1, 1) + timedelta(seconds=since // bucket_s * bucket_s)
+        out.setdefault(start.replace(tzinfo=tz), []).append(v)
+    return sorted(out.items())
+
+
+def bucket_basis(bucket_s: int) -> str:
+    """ "day", "hour" or "<n>s": what one bucket of `bucket_s` seconds is called."""
+    return {86400: "day", 3600: "hour"}.get(bucket_s, f"{bucket_s}s")
+
+
+def _bucket_facts(b: _Builder, bucket_s: int, pts: Sequence[tuple[datetime, float]],
+                  unit: Unit, labels: dict[str, str]) -> None:
+    groups = buckets(pts, bucket_s, b.tz)
+    basis = bucket_basis(bucket_s)
+    b.num("total", math.fsum(v for _, v in pts), unit, labels, basis=SAMPLES)
+    for start, vals in groups:
+        b.num("bucket_sum", math.fsum(vals), unit, labels, start, basis=basis)
+    for start, vals in groups:
+        b.num("bucket_mean", fmean(vals), unit, labels, start, basis=basis)
+    if len(groups) >= 2:
+        (t0, first), (t1, last) = groups[0], groups[-1]
+        m0, m1 = fmean(first), fmean(last)
+        b.num("bucket_first_mean", m0, unit, labels, t0, basis=basis)
+        b.num("bucket_last_mean", m1, unit, labels, t1, basis=basis)
+        if m0 != 0:
+            b.num("bucket_change", (m1 - m0) / abs(m0) * 100, "percent", labels, t1,
+                  basis=basis)
 
 
 def _matcher_labels(q: MetricQuery) -> dict[str, str]:
@@ -608,6 +727,8 @@ __all__ = [
     "metric_base_unit",
     "normalize_unit",
     "quantile_name",
+    "sample_quantile",
     "spans_days",
+    "time_above",
     "zone",
 ]

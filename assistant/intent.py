@@ -117,6 +117,19 @@ TOP_TEMPLATES = _rx(
 COUNT_WORDS = _rx(
     "how many", "count", "number of", "몇 번", "몇번", "몇 건", "몇건", "개수", "건수"
 )
+THRESHOLD = re.compile(
+    r"(?:above|over|exceed(?:s|ed|ing)?|more than|greater than|higher than|>=?)\s*"
+    r"(-?\d[\d,]*(?:\.\d+)?)(?!\s*(?:min|minutes?|hours?|h|days?|d|s|sec|seconds?|분|시간|일)\b)"
+    r"|(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|퍼센트)?\s*(?:을|를|이|가)?\s*(?:넘|초과|이상)",
+    re.IGNORECASE,
+)
+"""A value the question compares against: "above 1000", "exceeded 90%", "80을 넘은"."""
+BUCKET_WORDS: list[tuple[int, re.Pattern[str]]] = [
+    (86400, _rx("daily", "per day", "each day", "by day", "a day", "day by day", "일별",
+                "날짜별", "하루별", "일자별")),
+    (3600, _rx("hourly", "per hour", "each hour", "by hour", "an hour", "시간별", "시간당")),
+]
+COMPARE = _rx("compare", "compared", "comparison", "versus", "vs", "vs.", "비교", "대비")
 QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`]{2,120})[\"“”'‘’`]")
 
 
@@ -134,6 +147,9 @@ class IntentReading:
     count: bool = False
     event_kinds: list[EventKind] = field(default_factory=list)
     quoted: list[str] = field(default_factory=list)
+    threshold: float | None = None  # "above 1000"
+    bucket_s: int | None = None  # "daily" 86400, "hourly" 3600
+    compare: bool = False  # "compare", "vs", "비교"
 
 
 def read_intent(text: str) -> IntentReading:
@@ -173,4 +189,9 @@ def read_intent(text: str) -> IntentReading:
     r.count = bool(COUNT_WORDS.search(text))
     r.event_kinds = [k for k, rx in EVENT_KIND_WORDS.items() if rx.search(text)]
     r.quoted = [q.strip() for q in QUOTED.findall(text)]
+    t = THRESHOLD.search(QUOTED.sub(" ", text))
+    if t:
+        r.threshold = float((t.group(1) or t.group(2)).replace(",", ""))
+    r.bucket_s = next((s for s, rx in BUCKET_WORDS if rx.search(text)), None)
+    r.compare = bool(COMPARE.search(text))
     return r

@@ -25,6 +25,7 @@ from assistant.ir import (
     Query,
     TimeRange,
 )
+from assistant.runbooks import asks_cause, question_role
 from connectors.base import Catalog, MetricInfo
 
 Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
@@ -155,6 +156,8 @@ def metric_query(
         quantile = 0.5 if stat == "avg" else AGG_QUANTILES.get(stat or "", 0.95)
     elif _is_counter(m):
         function = "increase" if (r.count or r.stat == "sum") and not r.rate else "rate"
+    elif wants_samples(r, inp.time_range):
+        return _samples_query(m, tuple(matchers), r, inp.time_range)
     if function != "raw":
         # Sum away every other label so each answer line is one host or one service.
         if host_label and (hosts or (r.topk and not services)):
@@ -175,6 +178,38 @@ def metric_query(
         aggregation=aggregation,
         by=by,
         time_range=inp.time_range,
+    )
+
+
+SAMPLE_STATS = frozenset({"peak", "lowest", "avg", "sum", *AGG_QUANTILES})
+SAMPLES_MAX_RANGE_S = 366 * 86400
+"""Longer ranges keep the step-sampled path (the raw samples would pass the sample cap)."""
+
+
+def wants_samples(r: IntentReading, tr: TimeRange) -> bool:
+    """A statistic of one gauge over the window (peak, minimum, mean, quantile, time above a
+    value, per-day sums, a comparison): computed from every raw sample, so a one-sample
+    spike between evaluation steps is not missed."""
+    if r.topk or r.rate or tr.duration_s > SAMPLES_MAX_RANGE_S:
+        return False
+    return (r.stat in SAMPLE_STATS or r.threshold is not None or r.bucket_s is not None
+            or r.compare)
+
+
+def _samples_query(
+    m: MetricInfo, matchers: tuple[Matcher, ...], r: IntentReading, tr: TimeRange
+) -> MetricQuery:
+    bucket = r.bucket_s
+    if bucket is None and (r.compare or r.stat == "sum"):
+        bucket = 86400 if tr.duration_s >= 86400 else 3600
+    return MetricQuery(
+        metric=m.name,
+        matchers=matchers,
+        function="samples",
+        quantile=AGG_QUANTILES.get(r.stat or ""),
+        threshold=r.threshold,
+        bucket_s=bucket,
+        time_range=tr,
     )
 
 
@@ -246,7 +281,8 @@ def plan_rules(inp: PlanInput) -> Plan:
     if "refuse" in intents:
         plan.refusal = "write"
         return plan
-    if links.unknown and not ("docs" in intents and not links.hosts and not links.services):
+    if links.unknown and not (("docs" in intents or question_role(inp.question))
+                              and not links.hosts and not links.services):
         # A how-to question may name things we do not monitor ("a JVM service"); a question
         # about telemetry must not silently drop an unknown host or service.
         plan.unknown = links.unknown[0]
@@ -254,6 +290,13 @@ def plan_rules(inp: PlanInput) -> Plan:
             f"{links.unknown[0].value!r}"
         return plan
 
+    role = question_role(inp.question)
+    if role is not None and not asks_cause(inp.question):
+        # "What does X mean?", "how do I fix X?": the runbook answers it, even when X looks
+        # like a metric or an alert; telemetry is not asked for.
+        plan.queries.append(PlannedQuery(DocQuery(text=inp.question, k=RUNBOOK_HITS), "docs",
+                                         f"runbooks ({role})"))
+        return plan
     named = _named_metrics(links, cat)
     if "why" in intents:
         return _plan_why(inp, named)
@@ -286,6 +329,7 @@ def plan_rules(inp: PlanInput) -> Plan:
 
 
 SECOND_METRIC_SCORE = 0.7
+RUNBOOK_HITS = 3
 WHY_RUNBOOKS = 5  # an investigation cites the alert catalogue, service page and runbook
 
 

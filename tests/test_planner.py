@@ -59,7 +59,7 @@ def only_metric(p: Plan) -> MetricQuery:
 def test_gauge_peak_on_host() -> None:
     q = only_metric(plan("peak CPU on web-03 in the last hour"))
     assert q.metric == "node_cpu_usage_percent"
-    assert q.function == "raw"
+    assert q.function == "samples"  # the peak of every raw sample, not of steps
     assert [(m.label, m.value) for m in q.matchers] == [("host", "web-03")]
     assert q.time_range.duration_s == 3600
 
