@@ -11,19 +11,20 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from assistant import grounding
+from assistant import grounding, runbooks
 from assistant.answer import compose, split_appendix
 from assistant.conversation import ConversationStore, Turn
-from assistant.errors import LLMError
+from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
 from assistant.facts import Fact
 from assistant.ir import DocQuery, TimeRange
-from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, WindowOut
+from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, SourceOut, WindowOut
 from assistant.phrasing import phrase_with_llm
 from assistant.planner import PlannedQuery
+from assistant.runbooks import RunbookQuote
 from assistant.services import Services
 from assistant.understand import Understanding, understand
 
@@ -99,6 +100,7 @@ class Assistant:
 
         facts = [f for ex in executed for f in ex.facts]
         und.extra_notes.extend(ex.note for ex in executed if ex.note)
+        quoted = self._runbook_quote(und, executed)
         composed = compose(
             question=question,
             language=und.language,
@@ -109,6 +111,15 @@ class Assistant:
             errors=[ex.error_text() for ex in executed if not ex.ok],
             notes=und.notes(),
         )
+        quote_text = ""
+        if quoted is not None:
+            quote_text = "\n".join(quoted.lines(und.language))
+            # The runbook's words are the answer to a docs question; beside facts, they follow
+            # them. Numbers inside the quote come from the source, so grounding allows them.
+            composed = replace(
+                composed,
+                fact_sentences=(*(composed.fact_sentences if facts else ()), quote_text),
+                allowed=(*composed.allowed, quoted.section_text))
         text = composed.text()
         phrasing = opts.phrasing or self.settings.phrasing
         if phrasing == "llm" and self.services.chat is not None and facts:
@@ -124,6 +135,7 @@ class Assistant:
                 # The enforced text is grounded by construction; say what was replaced.
                 body = "\n".join(line for line in body.splitlines()
                                  if not FENCE_LEAK.search(line))  # echoed prompt scaffolding
+                body = "\n".join(p for p in (body, quote_text) if p)
                 text = composed.text(facts_text=body or composed.facts_text)
                 if report.rewritten or report.used_fallback:
                     und.extra_notes.append(
@@ -202,6 +214,31 @@ class Assistant:
             elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
         return AssistantEvent(type="answer", data=ans.model_dump(mode="json"))
+
+    def _runbook_quote(self, und: Understanding, executed: list[Executed]) -> RunbookQuote | None:
+        """The runbook section a how-to / meaning / impact / diagnosis question asks for,
+        from the runbooks the docs queries found (or the one titled after the question's
+        alert); the cited section is listed first among the sources."""
+        role = runbooks.question_role(und.question)
+        docs = [ex for ex in executed if isinstance(ex.query, DocQuery) and ex.ok]
+        retriever = self.services.retriever() if role and docs else None
+        if role is None or retriever is None:
+            return None
+        try:
+            titles = retriever.titles("docs")
+            quoted = runbooks.quote(
+                und.question, role, [s.source for ex in docs for s in ex.sources], titles,
+                lambda src: [runbooks.Section(h.source, h.heading, h.text)
+                             for h in retriever.sections(src)])
+        except OpsaError as exc:
+            und.extra_notes.append(f"the runbook could not be read ({exc})")
+            return None
+        if quoted is not None and quoted.source is not None:
+            first = docs[0].sources
+            score = next((s.score for s in first if s.source == quoted.source), 0.0)
+            first[:] = [SourceOut(source=quoted.source, heading=quoted.heading, score=score),
+                        *(s for s in first if s.source != quoted.source)]
+        return quoted
 
     def _remember(self, conv_id: str, und: Understanding, ans: Answer) -> None:
         self.conversations.append(conv_id, Turn(question=und.question, answer=ans.answer,

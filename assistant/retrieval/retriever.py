@@ -536,6 +536,35 @@ class Retriever:
         return hits
 
 
+    @store.chroma_errors("reading")
+    def titles(self, collection: CollectionName = "docs") -> dict[str, str]:
+        """Every indexed source of `collection` and its document title (its heading where
+        the document has no title)."""
+        kw = self._loaded(collection)
+        out: dict[str, str] = {}
+        for i, meta in enumerate(kw.metadatas if kw is not None else []):
+            source = str(meta.get("source", kw.ids[i] if kw is not None else ""))
+            out.setdefault(source, str(meta.get("title") or meta.get("heading") or ""))
+        return out
+
+    @store.chroma_errors("reading")
+    def sections(self, source: str, collection: CollectionName = "docs") -> list[Hit]:
+        """Every chunk of one source, in the order they were indexed (score 0)."""
+        kw = self._loaded(collection)
+        if kw is None:
+            return []
+        found = [i for i, m in enumerate(kw.metadatas) if str(m.get("source", "")) == source]
+        return [Hit(collection=collection, id=kw.ids[i], source=source,
+                    heading=str(kw.metadatas[i].get("heading", "")), score=0.0,
+                    text=kw.texts[i], metadata=kw.metadatas[i]) for i in found]
+
+    def _loaded(self, collection: CollectionName) -> KeywordIndex | None:
+        current = self._current(collection)
+        if current is None:
+            return None
+        return self._keyword_index(collection, *current)
+
+
 @dataclass
 class _Stored:
     digest: str

@@ -1,0 +1,339 @@
+"""Runbook answers: which part of a runbook a question asks for, which runbook, and the quote.
+
+A runbook question ("what does X mean?", "how do I fix X?", "X 알림 영향은?") is answered
+with the runbook's own words: the section of the asked-for *role* (meaning, impact,
+diagnosis, mitigation), quoted with its steps and code blocks intact, cited by file and
+heading. The role is read from general operations wording (English and Korean); a
+section's role from its heading. The runbook is the one whose title or file name *is* the
+name in the question (exact, spelled in words, or with a small typo), else the best
+retrieval hit. A question naming an alert that no runbook is titled after gets "no
+runbook found", never a weak neighbour's text.
+
+The quoted text is data: it is shown as written (numbers in it come from the source and
+are allowed by grounding) and never read as instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import PurePosixPath
+from typing import Literal
+
+Role = Literal["meaning", "impact", "diagnosis", "mitigation"]
+ROLES: tuple[Role, ...] = ("meaning", "impact", "diagnosis", "mitigation")
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+# What the question asks for, checked in this order (a diagnosis question often also says
+# "how do I"; "what's the first step" of a diagnosis is still a diagnosis).
+QUESTION_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
+    ("diagnosis", _rx(
+        r"\bdiagnos", r"\btroubleshoot", r"\binvestigat", r"\bdebug", r"\btriage",
+        r"\bwhat (?:should|do|can) (?:i|we) (?:check|look at|look for)", r"\bcheck first\b",
+        r"\bwhere (?:do|should|can) (?:i|we) (?:start|begin)\b", r"\bwhere to (?:start|begin)\b",
+        r"\bfirst step", "진단", "점검", "조사", r"(?:뭐|무엇|어디)\s*부터",
+        r"(?:무엇|뭘|뭐)을?\s*확인")),
+    ("mitigation", _rx(
+        r"\bfix(?:es|ed|ing)?\b", r"\bmitigat", r"\bresolve\b", r"\bremediat", r"\brepair\b",
+        r"\bwork ?around", r"\bwhat (?:should|do|can) (?:i|we) do\b",
+        r"\bhow (?:do|should|can) (?:i|we) (?:handle|deal with|solve|clear|stop)\b",
+        "해결", "조치", "고치", "고쳐", "복구", "대응", "대처", "해소")),
+    ("impact", _rx(
+        r"\bimpact", r"\bconsequence", r"\bhow bad\b", r"\bhow serious\b",
+        r"\bwhat happens (?:when|if)\b", r"\bseverity\b", "영향", "심각")),
+    ("meaning", _rx(
+        r"\bmean(?:s|ing)?\b\s*\??\s*$", r"\bwhat does .{1,80}\bmean\b", r"\bmeaning\b",
+        r"\bexplain\b", r"\bdescribe\b", "뜻", "의미", "설명")),
+)
+# "what is the X alert (about)?" / "X 알림이 뭐야?": a meaning question only when it is
+# about an alert or a runbook, so "what is the peak CPU?" stays a metric question.
+WHAT_IS = _rx(r"\bwhat(?:'s| is| are)\b", "뭐야", "뭐지", "뭔가", "뭐예요", "무엇", "뭐임")
+ALERT_WORDS = _rx(r"\balerts?\b", r"\balarms?\b", r"\brunbooks?\b", "알림", "알람", "경보", "런북")
+# Questions that need the telemetry too ("why is X firing and what do I do").
+CAUSE = _rx(r"\bwhy\b", r"\broot cause\b", r"\bwhat happened\b", r"\bwhat'?s going on\b",
+            r"\bwhat is going on\b", "왜", "원인", "무슨 일", "무슨일")
+
+HEADING_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
+    ("mitigation", _rx(r"mitigat", r"remediat", r"resolution", r"resolv", r"\bfix",
+                       r"solution", r"recover", r"workaround", "해결", "조치", "대응")),
+    ("diagnosis", _rx(r"diagnos", r"troubleshoot", r"investigat", r"debug", r"triage",
+                      r"to check", r"checks?\b", r"log patterns", r"possible causes?",
+                      "진단", "확인", "점검")),
+    ("impact", _rx(r"impact", r"consequence", r"severity", r"effect", "영향")),
+    ("meaning", _rx(r"meaning", r"description", r"overview", r"summary", r"symptom",
+                    r"about", r"what (?:it|this) means", "의미", "설명", "개요", "증상")),
+)
+
+ROLE_NAMES = {"meaning": "Meaning", "impact": "Impact", "diagnosis": "Diagnosis",
+              "mitigation": "Mitigation"}
+ROLE_KO = {"meaning": "의미", "impact": "영향", "diagnosis": "진단", "mitigation": "조치"}
+
+MAX_LINES = 15
+NAME_RATIO = 0.9
+"""How alike a name in the question and a runbook's title must be to count as a typo of
+it (difflib ratio over the lower-cased letters and digits)."""
+MIN_FUZZY_CHARS = 8
+MAX_NGRAM = 8
+_WORD = re.compile(r"[A-Za-z0-9]+")
+# An alert-shaped identifier: one word with a lower-to-upper case change ("KubeJobFailed",
+# "etcdNoLeader"); "CPU" or "PDB" are abbreviations, not names.
+_IDENT = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")
+# Text in a document addressed to an assistant ("ignore previous instructions ...") is not a
+# runbook step: it is left out of the quote (and never followed).
+ADDRESSED_TO_AI = _rx(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions|prompt|rules)\b",
+    r"\b(?:as an?|you are an?) (?:ai|assistant|language model)\b", r"\bsystem prompt\b")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s")
+
+
+def question_role(question: str) -> Role | None:
+    """The runbook section a question asks for, or None when it asks for none."""
+    for role, rx in QUESTION_ROLES:
+        if rx.search(question):
+            return role
+    if WHAT_IS.search(question) and ALERT_WORDS.search(question):
+        return "meaning"
+    return None
+
+
+def asks_cause(question: str) -> bool:
+    """The question also asks what is happening (so telemetry is needed, not only docs)."""
+    return bool(CAUSE.search(question))
+
+
+def heading_role(heading: str) -> Role | None:
+    """The role of a section, from its heading ("Mitigation", "Metrics to check")."""
+    for role, rx in HEADING_ROLES:
+        if rx.search(heading):
+            return role
+    return None
+
+
+def _key(text: str) -> str:
+    return "".join(_WORD.findall(text)).lower()
+
+
+def doc_names(source: str, title: str) -> set[str]:
+    """The normalised names a runbook goes by: its title and its file name."""
+    stem = PurePosixPath(source).stem
+    return {k for k in (_key(title), _key(stem)) if k}
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    source: str
+    said: str  # the question's words that name it
+    exact: bool
+    ratio: float
+
+
+def name_candidates(question: str) -> list[tuple[str, str]]:
+    """(words as written, normalised key) for every run of 1..8 ASCII words."""
+    words = list(_WORD.finditer(question))
+    out: list[tuple[str, str]] = []
+    for i in range(len(words)):
+        for j in range(i + 1, min(len(words), i + MAX_NGRAM) + 1):
+            said = question[words[i].start():words[j - 1].end()]
+            out.append((said, "".join(w.group(0) for w in words[i:j]).lower()))
+    return out
+
+
+def match_title(question: str, titles: Mapping[str, str]) -> NameMatch | None:
+    """The runbook whose title or file name is a name in the question: exact first (the
+    longest), else the closest within `NAME_RATIO` (typos)."""
+    names = {source: doc_names(source, title) for source, title in titles.items()}
+    by_key: dict[str, str] = {}
+    for source, keys in names.items():
+        for k in keys:
+            by_key.setdefault(k, source)
+    cands = name_candidates(question)
+    exact = [(len(key), said, by_key[key]) for said, key in cands if key in by_key
+             and (len(key) >= 4)]
+    if exact:
+        _, said, source = max(exact)
+        return NameMatch(source=source, said=said, exact=True, ratio=1.0)
+    best: NameMatch | None = None
+    for said, key in cands:
+        if len(key) < MIN_FUZZY_CHARS:
+            continue
+        for k, source in by_key.items():
+            if abs(len(k) - len(key)) > 3 or k[:2] != key[:2]:
+                continue
+            sm = SequenceMatcher(None, key, k, autojunk=False)
+            if sm.real_quick_ratio() < NAME_RATIO or sm.quick_ratio() < NAME_RATIO:
+                continue
+            ratio = sm.ratio()
+            if ratio >= NAME_RATIO and (best is None or ratio > best.ratio):
+                best = NameMatch(source=source, said=said, exact=False, ratio=ratio)
+    return best
+
+
+def alert_names(question: str) -> list[str]:
+    """Alert-shaped identifiers written in the question ("KubeJobFailed")."""
+    return list(dict.fromkeys(m.group(0) for m in _IDENT.finditer(question)))
+
+
+@dataclass(frozen=True)
+class Section:
+    source: str
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RunbookQuote:
+    """What the answer quotes: the section, its role, the cut text; or what was missing."""
+
+    role: Role
+    source: str | None = None
+    heading: str = ""
+    excerpt: str = ""
+    section_text: str = ""
+    missing: str | None = None  # the name no runbook is titled after
+    role_found: bool = True  # False: the runbook has no section of that role
+
+    def lines(self, language: str) -> list[str]:
+        """The headline lines, in `language` (the quote itself stays as written)."""
+        ko = language == "ko"
+        if self.source is None:
+            name = self.missing or ""
+            return [f"'{name}'에 대한 런북이 없습니다. 색인된 문서 중 이 알림을 다루는 "
+                    "런북을 찾지 못했습니다." if ko else
+                    f"No runbook found for {name}: no indexed document is titled after it."]
+        cite = f"{self.source} § {self.heading}"
+        if ko:
+            what = ROLE_KO[self.role]
+            head = (f"런북의 '{self.heading}' 섹션({what})을 원문 그대로 인용합니다 "
+                    f"(출처 {cite}). 명령어와 단계는 원문 그대로입니다:")
+            if not self.role_found:
+                head = (f"이 런북에는 {what} 섹션이 없어 '{self.heading}' 섹션을 원문 그대로 "
+                        f"인용합니다 (출처 {cite}):")
+        else:
+            head = f"From the runbook's {ROLE_NAMES[self.role]} section ({cite}):"
+            if not self.role_found:
+                head = (f"The runbook has no {ROLE_NAMES[self.role]} section; its "
+                        f"'{self.heading}' section ({cite}):")
+        return [head, self.excerpt]
+
+
+def _units(body: str) -> list[list[str]]:
+    """Paragraphs, list items and whole code blocks, in order (blank lines dropped)."""
+    units: list[list[str]] = []
+    cur: list[str] = []
+    fence: str | None = None
+    for line in body.splitlines():
+        m = _FENCE.match(line)
+        if fence is not None:
+            cur.append(line)
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            cur.append(line)
+            continue
+        if not line.strip():
+            if cur:
+                units.append(cur)
+                cur = []
+            continue
+        if re.match(r"^\s{0,3}(?:[*+-]|\d+[.)])\s", line) and cur and not _FENCE.match(cur[0]):
+            units.append(cur)
+            cur = []
+        cur.append(line)
+    if cur:
+        units.append(cur)
+    return units
+
+
+def excerpt(text: str, role: Role, max_lines: int = MAX_LINES) -> str:
+    """The section's opening, whole sentences, steps and code blocks, at most about
+    `max_lines` lines; a diagnosis stops after its first step that carries a command."""
+    body = "\n".join(ln for ln in text.splitlines() if not _HEADING_LINE.match(ln)).strip("\n")
+    out: list[list[str]] = []
+    used = 0
+    for unit in _units(body):
+        if ADDRESSED_TO_AI.search(" ".join(unit)):
+            continue
+        if out and used + len(unit) > max_lines:
+            break
+        out.append(unit)
+        used += len(unit)
+        if role == "diagnosis" and any(_FENCE.match(ln) for ln in unit):
+            break
+    return "\n".join(_dedent(unit) for unit in out).rstrip()
+
+
+def _dedent(unit: list[str]) -> str:
+    indent = min((len(ln) - len(ln.lstrip()) for ln in unit if ln.strip()), default=0)
+    return "\n".join(ln[indent:] for ln in unit)
+
+
+def choose_section(sections: Sequence[Section], role: Role) -> tuple[Section | None, bool]:
+    """The section of `role` (consecutive parts joined), else the first one with a body."""
+    picked = [s for s in sections if heading_role(s.heading) == role]
+    if picked:
+        first = picked[0]
+        same = [s for s in picked if s.heading == first.heading]
+        return Section(first.source, first.heading, "\n".join(s.text for s in same)), True
+    body = [s for s in sections if s.text.strip() and not _only_heading(s.text)]
+    return (body[0] if body else None), False
+
+
+def _only_heading(text: str) -> bool:
+    return all(_HEADING_LINE.match(ln) or not ln.strip() for ln in text.splitlines())
+
+
+def quote(
+    question: str,
+    role: Role,
+    ranked_sources: Sequence[str],
+    titles: Mapping[str, str],
+    sections_of: Callable[[str], Sequence[Section]],
+) -> RunbookQuote | None:
+    """The runbook quote for `question`, or a "none found" quote, or None (nothing indexed).
+
+    `ranked_sources`: the retrieval's hits' sources, best first; `titles`: every indexed
+    source and its title; `sections_of(source)`: that source's sections in order.
+    """
+    match = match_title(question, titles)
+    named = alert_names(question)
+    source: str | None = match.source if match else None
+    if source is None:
+        # An alert named in the question that no runbook is titled after: say so rather
+        # than quote a neighbour that merely shares words with it.
+        if named:
+            return RunbookQuote(role=role, missing=named[0])
+        source = next(iter(ranked_sources), None)
+    if source is None:
+        return None
+    section, found = choose_section(sections_of(source), role)
+    if section is None:
+        return None
+    return RunbookQuote(role=role, source=source, heading=section.heading,
+                        excerpt=excerpt(section.text, role), section_text=section.text,
+                        role_found=found)
+
+
+__all__ = [
+    "ROLES",
+    "NameMatch",
+    "Role",
+    "RunbookQuote",
+    "Section",
+    "alert_names",
+    "asks_cause",
+    "choose_section",
+    "excerpt",
+    "heading_role",
+    "match_title",
+    "question_role",
+    "quote",
+]
