@@ -74,7 +74,33 @@ Aggregation = Literal[
 Level = Literal["trace", "debug", "info", "warn", "error", "fatal"]
 LEVELS: tuple[Level, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
 EventKind = Literal["alert", "deploy", "incident", "change"]
-LogField = Literal["service", "host", "level", "template"]
+LogField = Literal["service", "host", "level", "template", "message", "extracted"]
+"""What `LogQuery.count_by` groups on; ``service`` is also the program/component column of
+logs that name one, ``extracted`` is the value `LogQuery.extract` reads from each message."""
+ExtractKind = Literal[
+    "ipv4", "ip_port", "user", "block_id", "request_id", "session_id", "uuid", "hex_id",
+    "pid", "port", "status_code", "number", "key", "regex",
+]
+TimeUnit = Literal["minute", "hour", "day"]
+
+EXTRACT_PATTERNS: dict[str, str] = {
+    "ipv4": r"\b((?:\d{1,3}\.){3}\d{1,3})\b",
+    "ip_port": r"\b((?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?)\b",
+    "user": r"(?i)\b(?:user|for)(?:\s+(?:invalid|illegal|unknown)\s+user)?[\s=:]+['\"]?"
+            r"([A-Za-z_][A-Za-z0-9._@-]*)",
+    "block_id": r"\b(blk_-?\d+)\b",
+    "request_id": r"\b(req-[0-9A-Za-z-]+)",
+    "session_id": r"(?i)\bsession(?:[ _-]?id)?[\s=:#]+['\"]?([0-9A-Za-z_-]+)",
+    "uuid": r"\b([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\b",
+    "hex_id": r"\b(0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8,})\b",
+    "pid": r"(?i)\bpid[\s=:]+(\d+)",
+    "port": r"(?i)\bport[\s=:]+(\d+)",
+    "status_code": r"(?i)(?:\bstatus(?:[ _]?code)?|\bcode|HTTP/\d(?:\.\d)?\"?)[\s=:]+([1-5]\d\d)\b",
+    "number": r"(-?\d+(?:\.\d+)?)",
+}
+"""Named value patterns (RE2 and Python alike): group 1 is the value. ``key`` reads the
+value of ``key=value`` / ``key: value`` for `Extract.key`; ``regex`` takes `Extract.pattern`
+(group 1 if it has a group, else the whole match)."""
 
 AGG_QUANTILES: dict[str, float] = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 NEEDS_QUANTILE = {"quantile_over_time", "histogram_quantile"}
@@ -216,13 +242,68 @@ def sample_cap_warning(kept: int = MAX_SAMPLES) -> str:
             "range or add a label filter")
 
 
+class Extract(_Strict):
+    """A value read from each line's message at query time by a named pattern (regexp in
+    SQL, the same on every engine): an IPv4 address (with its port: ``ip_port``), the user
+    name after "user"/"for", a block/request/session id, a UUID or hex id, the number after
+    ``pid``/``port``, an HTTP status code, the first number, a ``key=value`` value, or a
+    regular expression of the caller's. Lines where it is absent are left out."""
+
+    kind: ExtractKind
+    key: str | None = Field(default=None, min_length=1, max_length=100,
+                            description="for kind='key': the key of key=value")
+    pattern: str | None = Field(default=None, min_length=1,
+                                description="for kind='regex': group 1, else the whole match")
+
+    @model_validator(mode="after")
+    def _check(self) -> Extract:
+        if (self.kind == "key") != (self.key is not None):
+            raise ValueError("'key' is required with kind='key' and only with it")
+        if (self.kind == "regex") != (self.pattern is not None):
+            raise ValueError("'pattern' is required with kind='regex' and only with it")
+        if self.pattern is not None:
+            import re
+
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"'pattern' is not a valid regular expression: {exc}") from exc
+        return self
+
+    @property
+    def name(self) -> str:
+        """How answers name the value: the key, the pattern's name, or 'value'."""
+        if self.kind == "key":
+            return str(self.key)
+        return "value" if self.kind == "regex" else self.kind
+
+    def regex(self) -> str:
+        """The RE2 pattern whose group 1 is the value."""
+        import re
+
+        if self.kind == "key":
+            return rf"(?i)\b{re.escape(str(self.key))}\s*[=:]\s*[\"']?([^\s,;\"'&]+)"
+        if self.kind == "regex":
+            p = str(self.pattern)
+            return p if re.compile(p).groups else f"({p})"
+        return EXTRACT_PATTERNS[self.kind]
+
+
 class LogQuery(_Strict):
     """Search log lines; optionally count them, by a field or over time.
 
-    * no `count_by`, no `bucket_s`: the newest matching lines (up to `limit`)
-    * `count_by`: rows ``{value, count}`` sorted by count, top `top_k`
-      (`count_by="template"` groups lines that differ only in ids, IPs and numbers)
+    * no `count_by`, no `bucket_s`, no `busiest`: matching lines, newest first (or oldest
+      first with ``order="oldest"``: ``limit=1`` is the first occurrence), up to `limit`,
+      each with its `extract`ed value among its fields
+    * `count_by`: rows ``{value, count}`` sorted by count, top `top_k`, and the number of
+      distinct values (`count_by="template"` groups lines that differ only in ids, IPs and
+      numbers; ``"extracted"`` groups on the `extract`ed value); with
+      ``aggregate="count_distinct"`` only the number of distinct values
     * `bucket_s`: a series of matching-line counts per time bucket
+    * `busiest`: matching-line counts per calendar minute, hour or day (in the log's own
+      clock), busiest first, top `top_k`
+
+    Every result states how many lines it covered (`Result.total`).
     """
 
     kind: Literal["logs"] = "logs"
@@ -232,9 +313,17 @@ class LogQuery(_Strict):
     level: Level | None = Field(default=None, description="minimum severity")
     text: str | None = Field(default=None, description="case-insensitive substring")
     pattern: str | None = Field(default=None, description="regular expression")
+    extract: Extract | None = Field(
+        default=None, description="a value read from each message; lines without it are left out")
     count_by: LogField | None = None
+    aggregate: Literal["count", "count_distinct"] = Field(
+        default="count", description="with count_by: counts per value, or only how many values")
     top_k: int = Field(default=10, ge=1, le=1000)
     bucket_s: int | None = Field(default=None, ge=1)
+    busiest: TimeUnit | None = Field(
+        default=None, description="count per calendar minute/hour/day, busiest first")
+    order: Literal["newest", "oldest"] = Field(
+        default="newest", description="line order: newest first, or oldest first")
     limit: int = Field(default=50, ge=1, le=10_000)
 
     @model_validator(mode="after")
@@ -246,9 +335,25 @@ class LogQuery(_Strict):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise ValueError(f"'pattern' is not a valid regular expression: {exc}") from exc
-        if self.count_by is not None and self.bucket_s is not None:
-            raise ValueError("use either 'count_by' or 'bucket_s', not both")
+        modes = [n for n, v in (("count_by", self.count_by), ("bucket_s", self.bucket_s),
+                                ("busiest", self.busiest)) if v is not None]
+        if len(modes) > 1:
+            raise ValueError(f"use only one of 'count_by', 'bucket_s', 'busiest' (got {modes})")
+        if self.count_by == "extracted" and self.extract is None:
+            raise ValueError("count_by='extracted' needs 'extract'")
+        if self.aggregate == "count_distinct" and self.count_by is None:
+            raise ValueError("aggregate='count_distinct' needs 'count_by' (the field)")
         return self
+
+    def mode(self) -> Literal["lines", "count_by", "distinct", "buckets", "busiest"]:
+        """Which of the shapes in the class docstring this query asks for."""
+        if self.bucket_s is not None:
+            return "buckets"
+        if self.busiest is not None:
+            return "busiest"
+        if self.count_by is not None:
+            return "distinct" if self.aggregate == "count_distinct" else "count_by"
+        return "lines"
 
 
 class EventQuery(_Strict):

@@ -82,6 +82,8 @@ class LogLine(_Model):
     message: str
     template_id: int | None = None
     template: str | None = None
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="values read from the message (LogQuery.extract)")
 
 
 class Event(_Model):
@@ -111,6 +113,8 @@ class Result(_Model):
         description="matching items before any limit: log lines (also for count_by, where "
         "`rows` are the top groups), events, or series",
     )
+    groups: int | None = Field(
+        default=None, description="count_by: how many distinct values there are in all")
     unit: str = ""
     truncated: bool = False
     elapsed_ms: float = 0.0

@@ -37,7 +37,7 @@ from assistant.errors import (
     ConfigError,
     UnknownEntityError,
 )
-from assistant.ir import LEVELS, EventQuery, LogQuery, MetricQuery, TimeRange
+from assistant.ir import LEVELS, EventQuery, Extract, LogQuery, MetricQuery, TimeRange
 from assistant.settings import ClickHouseLogTable, ClickHouseMetricTable, load_settings
 from connectors.base import Result
 from connectors.clickhouse import ClickHouseConnector
@@ -179,6 +179,27 @@ DIFF_QUERIES: dict[str, LogQuery | EventQuery] = {
     "buckets-10m": LogQuery(time_range=HOUR, bucket_s=600),
     "buckets-7m-errors": LogQuery(time_range=TWO_H, bucket_s=420, level="error"),
     "buckets-host": LogQuery(time_range=tr(30, 15), bucket_s=60, host="h3"),
+    "first-error": LogQuery(time_range=TWO_H, level="error", order="oldest", limit=1),
+    "oldest-5-ip": LogQuery(time_range=TWO_H, order="oldest", limit=5,
+                            extract=Extract(kind="ip_port")),
+    "last-user": LogQuery(time_range=TWO_H, limit=1, extract=Extract(kind="user")),
+    "busiest-minute": LogQuery(time_range=TWO_H, busiest="minute", top_k=5),
+    "busiest-hour-errors": LogQuery(time_range=TWO_H, busiest="hour", level="error"),
+    "busiest-day": LogQuery(time_range=TWO_H, busiest="day"),
+    "distinct-hosts": LogQuery(time_range=TWO_H, count_by="host", aggregate="count_distinct"),
+    "distinct-ipv4": LogQuery(time_range=TWO_H, count_by="extracted",
+                              aggregate="count_distinct", extract=Extract(kind="ipv4")),
+    "distinct-templates": LogQuery(time_range=HOUR, count_by="template",
+                                   aggregate="count_distinct"),
+    "top-ip-port": LogQuery(time_range=TWO_H, count_by="extracted", top_k=3,
+                            extract=Extract(kind="ip_port")),
+    "top-user-errors-none": LogQuery(time_range=TWO_H, count_by="extracted", level="error",
+                                     extract=Extract(kind="user")),
+    "top-regex-ms": LogQuery(time_range=TWO_H, count_by="extracted", top_k=4,
+                             extract=Extract(kind="regex", pattern=r"took (\d+) ms")),
+    "top-message": LogQuery(time_range=HOUR, count_by="message", top_k=3),
+    "hosts-with-users": LogQuery(time_range=TWO_H, count_by="host",
+                                 extract=Extract(kind="user")),
     "events-2h": EventQuery(time_range=tr(120)),
     "events-hour": EventQuery(time_range=HOUR),
     "events-alerts": EventQuery(time_range=tr(300), kinds=("alert",)),
@@ -188,7 +209,8 @@ DIFF_QUERIES: dict[str, LogQuery | EventQuery] = {
 }
 
 
-EMPTY_ON_PURPOSE = ("lines-none", "lines-text-no-wildcard", "lines-text-quote-backslash")
+EMPTY_ON_PURPOSE = ("lines-none", "lines-text-no-wildcard", "lines-text-quote-backslash",
+                    "top-user-errors-none")
 
 
 def comparable(r: Result) -> dict[str, Any]:
@@ -215,6 +237,41 @@ def test_differential_results_match_plain_python(ch: ClickHouseConnector) -> Non
     assert {row["value"]: row["count"] for row in r.rows} == Counter(ln.service for ln in in_hour)
     errs = [ln for ln in in_hour if LEVELS.index(ln.level) >= LEVELS.index("error")]
     assert ch.run(LogQuery(time_range=HOUR, level="error")).total == len(errs)
+
+
+def test_new_log_operations_match_plain_python(ch: ClickHouseConnector) -> None:
+    """First occurrence, busiest minute, distinct and top extracted values, recomputed."""
+    import re as _re
+
+    lines = sorted((ln for ln in LINES if TWO_H.start <= ln.ts <= TWO_H.end),
+                   key=lambda ln: ln.ts)
+    first = ch.run(LogQuery(time_range=TWO_H, order="oldest", limit=1))
+    assert first.logs[0].ts == lines[0].ts and first.total == len(lines)
+    per_minute = Counter(ln.ts.replace(second=0, microsecond=0) for ln in lines)
+    busiest = ch.run(LogQuery(time_range=TWO_H, busiest="minute", top_k=1))
+    top_minute, top_n = min(per_minute.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert busiest.rows[0] == {"value": top_minute.isoformat(), "count": top_n,
+                               "share": round(top_n / len(lines), 6)}
+    assert busiest.groups == len(per_minute) and busiest.total == len(lines)
+    ips = [m.group(1) for ln in lines
+           if (m := _re.search(r"\b((?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?)\b", ln.message))]
+    top = ch.run(LogQuery(time_range=TWO_H, count_by="extracted", top_k=1,
+                          extract=Extract(kind="ip_port")))
+    want_ip, want_n = min(Counter(ips).items(), key=lambda kv: (-kv[1], kv[0]))
+    assert (top.rows[0]["value"], top.rows[0]["count"]) == (want_ip, want_n)
+    assert top.total == len(ips) and top.groups == len(set(ips))
+    distinct = ch.run(LogQuery(time_range=TWO_H, count_by="extracted",
+                               aggregate="count_distinct", extract=Extract(kind="ip_port")))
+    assert (distinct.groups, distinct.total) == (len(set(ips)), len(ips))
+
+
+def test_text_with_newline_and_quote_is_one_literal(ch: ClickHouseConnector,
+                                                    emb: EmbeddedConnector) -> None:
+    """A newline in a filter value is part of the value, not re-indented SQL."""
+    for conn in (ch, emb):
+        q = LogQuery(time_range=TWO_H, count_by="template", text="refused\n    AND 1=1")
+        assert conn.run(q).total == 0
+        assert "refused\n    AND 1=1" in conn.native(q)
 
 
 def test_native_sql_is_read_only_select(ch: ClickHouseConnector) -> None:

@@ -102,7 +102,8 @@ def _render_result(r: Result) -> None:
     for line in r.logs:
         lvl = (line.level or "-").upper()
         where = " ".join(x for x in (line.service, line.host) if x)
-        console.print(Text(f"{_ts(line.ts)} {lvl:5} [{where}] {line.message}"))
+        fields = "".join(f" {{{k}={v}}}" for k, v in line.fields.items())
+        console.print(Text(f"{_ts(line.ts)} {lvl:5} [{where}] {line.message}{fields}"))
     if r.events:
         table = Table()
         for col in ("time", "end", "kind", "service", "host", "status", "title"):
@@ -115,6 +116,8 @@ def _render_result(r: Result) -> None:
         console.print(Text(f"warning: {w}", style="yellow"))
     items = len(r.series) or len(r.rows) or len(r.logs) or len(r.events)
     summary = f"{items} item(s)"
+    if r.groups is not None:
+        summary = f"{r.groups} distinct value(s), {summary}"
     if r.total is not None:
         summary += f" of {r.total}"
     if r.truncated:

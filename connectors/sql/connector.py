@@ -233,13 +233,19 @@ class SqlConnector(Connector):
                 series=[Series.model_construct(metric="log_lines", labels={}, points=pts)],
                 total=sum(counts.values()), unit="lines",
             )
-        if plan.mode == "count_by":
+        if plan.mode in ("count_by", "busiest"):
             return self._count_rows(q, plan.sql, rows)
-        total = int(rows[0][-1]) if rows else 0
+        if plan.mode == "distinct":
+            groups, lines = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
+            return Result(connector=self.name, native=plan.sql, total=lines, groups=groups,
+                          unit="lines")
+        total = int(rows[0][7]) if rows else 0
+        name = q.extract.name if q.extract is not None else ""
         logs = [
             LogLine(
                 ts=to_utc(r[0]), service=r[1], host=r[2], level=r[3], message=r[4],
                 template_id=None if r[5] is None else int(r[5]), template=r[6],
+                fields={name: str(r[8])} if name and r[8] else {},
             )
             for r in rows
         ]
@@ -260,6 +266,9 @@ class SqlConnector(Connector):
                     "template": template, "example": example,
                     "first_ts": to_utc(first).isoformat(), "last_ts": to_utc(last).isoformat(),
                 })
+            elif q.busiest is not None:  # the bucket's start, in the stored clock
+                start, count, groups, lines = r
+                out.append({"value": to_utc(start).isoformat(), "count": int(count)})
             else:
                 value, count, groups, lines = r
                 out.append({"value": value, "count": int(count)})
@@ -270,7 +279,8 @@ class SqlConnector(Connector):
             warnings.insert(0, f"{int(groups)} groups in all; showing the top {len(out)}")
         return Result(
             connector=self.name, native=sql, rows=out, total=int(lines or 0),
-            truncated=int(groups) > len(out), warnings=warnings, unit="lines",
+            groups=int(groups or 0), truncated=int(groups) > len(out), warnings=warnings,
+            unit="lines",
         )
 
     # -- events ----------------------------------------------------------------------------

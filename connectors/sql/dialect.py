@@ -82,6 +82,14 @@ class Dialect(ABC):
         """Every RE2 `pattern` match in `expr` replaced by the literal `repl`."""
 
     @abstractmethod
+    def extract(self, expr: str, pattern: str) -> str:
+        """Group 1 of the first RE2 `pattern` match in `expr`; '' when there is none."""
+
+    @abstractmethod
+    def trunc(self, unit: str, ts_expr: str) -> str:
+        """`ts_expr` truncated to the start of its minute, hour or day."""
+
+    @abstractmethod
     def map_value(self, map_expr: str, key: str) -> str:
         """The value under `key` in a string map; '' or NULL when absent (see `padded`)."""
 
@@ -173,6 +181,12 @@ class DuckDB(Dialect):
     def replace_all(self, expr: str, pattern: str, repl: str) -> str:
         return f"regexp_replace({expr}, {self.lit(pattern)}, {self.lit(repl)}, 'g')"
 
+    def extract(self, expr: str, pattern: str) -> str:
+        return f"regexp_extract({expr}, {self.lit(pattern)}, 1)"
+
+    def trunc(self, unit: str, ts_expr: str) -> str:
+        return f"date_trunc({self.lit(unit)}, {ts_expr})"
+
     def map_value(self, map_expr: str, key: str) -> str:
         return f"map_extract({map_expr}, {self.lit(key)})[1]"
 
@@ -260,6 +274,13 @@ class ClickHouse(Dialect):
 
     def replace_all(self, expr: str, pattern: str, repl: str) -> str:
         return f"replaceRegexpAll({expr}, {self.lit(pattern)}, {self.lit(repl)})"
+
+    def extract(self, expr: str, pattern: str) -> str:
+        return f"extract({expr}, {self.lit(pattern)})"
+
+    def trunc(self, unit: str, ts_expr: str) -> str:
+        fn = {"minute": "toStartOfMinute", "hour": "toStartOfHour", "day": "toStartOfDay"}[unit]
+        return f"toDateTime64({fn}({ts_expr}), 6, 'UTC')"  # a DateTime64 like the column
 
     def map_value(self, map_expr: str, key: str) -> str:
         return f"{map_expr}[{self.lit(key)}]"

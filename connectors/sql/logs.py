@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, assert_never
 
 from assistant.errors import ConfigError, IRError
 from assistant.ir import LEVELS, MAX_POINTS, LogQuery
@@ -127,12 +127,13 @@ class LogPlan:
     (the SQL returns only non-empty buckets, ``(i, count)``)."""
 
     sql: str
-    mode: Literal["lines", "count_by", "buckets"]
+    mode: Literal["lines", "count_by", "distinct", "buckets", "busiest"]
     bucket_times: tuple[datetime, ...] = ()
 
 
-def where_sql(q: LogQuery, c: LogColumns, d: Dialect) -> str:
-    """The WHERE clause shared by every mode."""
+def where_sql(q: LogQuery, c: LogColumns, d: Dialect, indent: str = "") -> str:
+    """The WHERE clause shared by every mode (`indent` before each continuation line; the
+    values are literals, never re-indented: a newline inside one stays as it is)."""
     tr = q.time_range
     conds = [f"{c.ts} BETWEEN {d.ts(tr.start)} AND {d.ts(tr.end)}"]
     if q.service is not None:
@@ -145,50 +146,89 @@ def where_sql(q: LogQuery, c: LogColumns, d: Dialect) -> str:
         conds.append(d.contains_ci(c.message, q.text))
     if q.pattern:
         conds.append(d.search(c.message, q.pattern))
-    return "WHERE " + "\n    AND ".join(conds)
+    if q.extract is not None:
+        conds.append(f"{extracted(q, c, d)} <> ''  -- lines with a {q.extract.name}")
+    return "WHERE " + f"\n{indent}    AND ".join(conds)
+
+
+def extracted(q: LogQuery, c: LogColumns, d: Dialect) -> str:
+    """The `extract`ed value of each line ('' where absent)."""
+    assert q.extract is not None
+    return d.extract(c.message, q.extract.regex())
+
+
+def _field(q: LogQuery, c: LogColumns, d: Dialect) -> str:
+    """The SQL expression `count_by` names (templates: the mined id, else the masked text)."""
+    match q.count_by:
+        case "service":
+            return c.service
+        case "host":
+            return c.host
+        case "level":
+            return c.level
+        case "message":
+            return c.message
+        case "extracted":
+            return extracted(q, c, d)
+        case "template":
+            return c.template_id if c.template_id is not None else c.normalised(d)
+        case None:
+            raise IRError("this log query has no count_by field")
+        case other:
+            assert_never(other)
 
 
 def build_log_sql(
     q: LogQuery, c: LogColumns, d: Dialect, limit: int | None = None, top_k: int | None = None
 ) -> LogPlan:
     """The plan for `q`; `limit`/`top_k` override the query's (a connector's row cap)."""
-    if q.bucket_s is not None:
+    mode = q.mode()
+    if mode == "buckets":
+        assert q.bucket_s is not None
         plan = _buckets(q, c, d, q.bucket_s)
         return LogPlan(d.finish(plan.sql), plan.mode, plan.bucket_times)
+    if mode == "busiest":
+        assert q.busiest is not None
+        return LogPlan(d.finish(_busiest(q, c, d, q.busiest, top_k or q.top_k)), "busiest")
+    if mode == "distinct":
+        return LogPlan(d.finish(_distinct(q, c, d)), "distinct")
     if q.count_by == "template":
         return LogPlan(d.finish(_count_by_template(q, c, d, top_k or q.top_k)), "count_by")
     if q.count_by is not None:
-        field = {"service": c.service, "host": c.host, "level": c.level}[q.count_by]
-        sql = _count_by_field(q, c, d, q.count_by, field, top_k or q.top_k)
+        sql = _count_by_field(q, c, d, q.count_by, _field(q, c, d), top_k or q.top_k)
         return LogPlan(d.finish(sql), "count_by")
     return LogPlan(d.finish(_lines(q, c, d, limit or q.limit)), "lines")
 
 
 def _lines(q: LogQuery, c: LogColumns, d: Dialect, limit: int) -> str:
+    """Matching lines newest (or oldest) first; `value` is the `extract`ed value or NULL."""
     tid = c.template_id or d.null_int()
+    way = "DESC" if q.order == "newest" else "ASC"
     tie = "line_id" if c.line_id else "message, host, service"
     out_tie = "n.line_id" + ("" if c.line_id else ", n.message, n.host, n.service")
+    value = extracted(q, c, d) if q.extract is not None else d.null_string()
     m = (
         "WITH m AS (  -- matching lines\n"
         f"  SELECT {c.ts} AS ts, {c.service} AS service, {c.host} AS host, {c.level} AS level,\n"
-        f"         {c.message} AS message, {tid} AS template_id, {c.line_id or '0'} AS line_id\n"
-        f"  FROM {c.table}\n  {where_sql(q, c, d)}\n"
+        f"         {c.message} AS message, {tid} AS template_id, {c.line_id or '0'} AS line_id,\n"
+        f"         {value} AS value\n"
+        f"  FROM {c.table}\n  {where_sql(q, c, d, '  ')}\n"
         "),\n"
-        f"newest AS (SELECT * FROM m ORDER BY ts DESC, {tie}"
+        f"{q.order} AS (SELECT * FROM m ORDER BY ts {way}, {tie}"
         f" LIMIT {limit})\n"
     )
+    fields = "       (SELECT count(*) FROM m) AS total, n.value\n"
     if c.templates_table is None:
         return (
             m + "SELECT n.ts, n.service, n.host, n.level, n.message, n.template_id,"
-            f" {d.null_string()} AS template,\n"
-            "       (SELECT count(*) FROM m) AS total\n"
-            f"FROM newest n\nORDER BY n.ts DESC, {out_tie}"
+            f" {d.null_string()} AS template,\n" + fields +
+            f"FROM {q.order} n\nORDER BY n.ts {way}, {out_tie}"
         )
     return (
         m + "SELECT n.ts, n.service, n.host, n.level, n.message, n.template_id, t.template,\n"
-        "       (SELECT count(*) FROM m) AS total\n"
-        f"FROM newest n LEFT JOIN {c.templates_table} t ON n.template_id = t.template_id\n"
-        f"ORDER BY n.ts DESC, {out_tie}"
+        + fields +
+        f"FROM {q.order} n LEFT JOIN {c.templates_table} t ON n.template_id = t.template_id\n"
+        f"ORDER BY n.ts {way}, {out_tie}"
     )
 
 
@@ -200,7 +240,7 @@ def _count_by_field(
         "       count(*) OVER () AS groups, sum(n) OVER () AS lines  -- before the limit\n"
         f"FROM (  -- matching lines per {name}\n"
         f"  SELECT {field} AS value, count(*) AS n FROM {c.table}\n"
-        f"  {where_sql(q, c, d)}\n"
+        f"  {where_sql(q, c, d, '  ')}\n"
         "  GROUP BY value\n"
         ") g\n"
         f"ORDER BY count DESC, value\nLIMIT {top_k}"
@@ -215,7 +255,7 @@ def _count_by_template(q: LogQuery, c: LogColumns, d: Dialect, top_k: int) -> st
     mined = c.template_id is not None
     key = c.template_id if mined else c.normalised(d)
     what = "mined template" if mined else "message with IPs, ids and numbers masked"
-    where = where_sql(q, c, d).replace("\n", "\n  ")
+    where = where_sql(q, c, d, "  ")
     head = (
         f"WITH k AS (  -- matching lines per {what}\n"
         f"  SELECT {key} AS key, count(*) AS n, min({c.ts}) AS first_ts, max({c.ts}) AS last_ts\n"
@@ -277,3 +317,26 @@ def _buckets(q: LogQuery, c: LogColumns, d: Dialect, bucket_s: int) -> LogPlan:
     start = tr.start.astimezone(UTC)
     times = tuple(start + timedelta(seconds=bucket_s * i) for i in range(n))
     return LogPlan(sql, "buckets", times)
+
+
+def _distinct(q: LogQuery, c: LogColumns, d: Dialect) -> str:
+    """How many distinct values `count_by` takes over the matching lines, and the lines."""
+    return (
+        f"SELECT count(DISTINCT {_field(q, c, d)}) AS groups,  -- distinct {q.count_by}\n"
+        "       count(*) AS lines\n"
+        f"FROM {c.table}\n{where_sql(q, c, d)}"
+    )
+
+
+def _busiest(q: LogQuery, c: LogColumns, d: Dialect, unit: str, top_k: int) -> str:
+    """Matching lines per calendar `unit` of the stored (the log's own) clock, most first."""
+    return (
+        "SELECT t, n AS count,\n"
+        "       count(*) OVER () AS groups, sum(n) OVER () AS lines  -- before the limit\n"
+        f"FROM (  -- matching lines per {unit}\n"
+        f"  SELECT {d.trunc(unit, c.ts)} AS t, count(*) AS n FROM {c.table}\n"
+        f"  {where_sql(q, c, d, '  ')}\n"
+        "  GROUP BY t\n"
+        ") g\n"
+        f"ORDER BY count DESC, t\nLIMIT {top_k}"
+    )
