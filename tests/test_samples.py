@@ -185,3 +185,36 @@ def test_statistics_of_a_gauge_are_planned_on_raw_samples(question: str, want: d
 def test_counters_charts_and_rankings_keep_the_step_path() -> None:
     assert planned("total http_requests_total on 2015-03-03").function == "increase"
     assert planned("twitter_volume_aapl on 2015-03-03").function == "raw"
+
+
+# -- Prometheus -------------------------------------------------------------------------------
+
+
+def test_prometheus_samples_are_one_instant_range_vector_query_capped_and_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import httpx
+
+    import connectors.prometheus.connector as prom
+    from assistant.settings import PrometheusSettings
+
+    seen: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        form = httpx.QueryParams(request.content.decode()) if request.content else {}
+        seen.append({"path": request.url.path, **dict(request.url.params), **dict(form)})
+        values = [[1425340800 + 300 * i + 53, str(10 + i)] for i in range(4)]
+        return httpx.Response(200, json={"status": "success", "data": {
+            "resultType": "matrix",
+            "result": [{"metric": {"__name__": "tweets", "host": h}, "values": values}
+                       for h in ("a", "b")]}})
+
+    monkeypatch.setattr(prom, "MAX_SAMPLES", 6)
+    conn = prom.PrometheusConnector(PrometheusSettings(url="http://prom.test"),
+                                    transport=httpx.MockTransport(handler))
+    q = MetricQuery(metric="tweets", function="samples", time_range=TR)
+    r = conn.run(q)
+    assert seen[0]["path"] == "/api/v1/query" and seen[0]["query"] == "tweets[172800s]"
+    assert [len(s.points) for s in r.series] == [4, 2] and r.truncated
+    assert r.series[0].points[0][0].second == 53  # each sample at its own time
+    assert any("sample cap" in w for w in r.warnings)
