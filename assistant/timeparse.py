@@ -534,6 +534,8 @@ class _Resolver:
     last_deploy: datetime | None
     notes: list[str] = field(default_factory=list)
     assumed: bool = False
+    data_span: tuple[date, date] | None = None
+    """First and last day the data holds: a date without a year falls inside it."""
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -599,6 +601,12 @@ class _Resolver:
                 years = [n for n in nums if n > 31]
                 year, month = (years[0] if years else None), mon
         try:
+            if year is None and self.data_span is not None:
+                d_in = _within(self.data_span, month, day)
+                if d_in is not None:
+                    self.note(f"{text.strip()!r} has no year; read as {d_in.isoformat()}, "
+                              "within the data", assumed=False)
+                    return d_in
             if year is None:
                 d = date(self.today.year, month, day)
                 if d > self.today:
@@ -856,6 +864,18 @@ class _Resolver:
         return self.point(pt, anchor)
 
 
+def _within(span: tuple[date, date], month: int, day: int) -> date | None:
+    """The latest `month`/`day` inside `span` (the data's first..last day), if any."""
+    for year in range(span[1].year, span[0].year - 1, -1):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            continue  # 29 February of a common year
+        if span[0] <= d <= span[1]:
+            return d
+    return None
+
+
 def _start(m: _Mention) -> int:
     return m.start
 
@@ -889,8 +909,12 @@ def resolve_time(
     tz: ZoneInfo,
     default_s: int = 3600,
     last_deploy: datetime | None = None,
+    data_span: tuple[datetime, datetime] | None = None,
 ) -> TimeResolution:
     """Resolve the time phrase in `question` against `now`, in the zone `tz`.
+
+    `data_span` (the first and last timestamp the data holds) places a date without a
+    year ("on March 17") in the year the data has it, not in the current year.
 
     Raises `TimeRangeError` for future or impossible ranges ("tomorrow", "next week",
     an end before its start) and for unreadable dates.
@@ -900,6 +924,8 @@ def resolve_time(
     if default_s <= 0:
         raise TimeRangeError(f"default_s must be positive, got {default_s}")
     r = _Resolver(now.astimezone(tz), tz, default_s, last_deploy)
+    if data_span is not None:
+        r.data_span = (data_span[0].astimezone(tz).date(), data_span[1].astimezone(tz).date())
     mentions = _scan(question)
 
     horizon: int | None = None

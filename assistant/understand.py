@@ -7,18 +7,23 @@ live catalog), the intent, and the conversation so far; then asks the chosen pla
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from assistant.content_words import TextFilter, text_filter, vocabulary
 from assistant.conversation import Turn
-from assistant.entities import Links, UnknownMention
+from assistant.data_window import asks_whole_span, outside, query_extent, union, whole_span
+from assistant.entities import Link, Links, UnknownMention
 from assistant.errors import OpsaError, TimeRangeError
+from assistant.intent import LEVEL_WORDS as INTENT_LEVEL_WORDS
 from assistant.intent import IntentReading, read_intent
-from assistant.ir import EventQuery, TimeRange
+from assistant.ir import DocQuery, EventQuery, LogQuery, TimeRange
 from assistant.language import detect_language
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
+from assistant.series_names import link_series
 from assistant.timeparse import TimeResolution, resolve_time, strip_time_phrases
+from connectors.base import Catalog, Connector, DataKind, Extent
 
 if TYPE_CHECKING:
     from assistant.services import Services
@@ -119,8 +124,9 @@ def understand(
     settings = services.settings
     language = detect_language(question)
     tz = settings.tz()
+    span = _data_span(services)
     try:
-        time = resolve_time(question, now, tz)
+        time = resolve_time(question, now, tz, data_span=span)
     except TimeRangeError as exc:
         msg = str(exc)
         if language == "ko":
@@ -128,10 +134,11 @@ def understand(
         return _clarify(question, language, now, settings.timezone, msg)
     if time.needs_last_deploy:
         last = _last_deploy(services, now, time.range.timezone)
-        time = resolve_time(question, now, tz, last_deploy=last)
+        time = resolve_time(question, now, tz, last_deploy=last, data_span=span)
     catalog = services.catalog
-    links = _strong(services.linker.link(question))
+    links = _by_name_tokens(question, _strong(services.linker.link(question)), services.catalog)
     reading = read_intent(strip_time_phrases(question))
+    text = _text_filter(question, links, reading, services)
     prev = history[-1].context if history else None
     followup = bool(prev) and _is_followup(question, reading, links)
     if followup and prev:
@@ -139,6 +146,14 @@ def understand(
     inp = PlanInput(question=strip_time_phrases(question), time_range=time.range,
                     reading=reading, links=links, catalog=catalog)
     plan = _plan(inp, services, planner, question)
+    if time.kind == "default" and not followup and plan.queries:
+        fitted = _fit_to_data(question, language, time, plan, services)
+        if fitted is not None:
+            time = fitted
+            inp = replace(inp, time_range=time.range)
+            plan = _plan(inp, services, planner, question)
+    if text is not None:
+        plan = _with_text(plan, text, language)
     if plan.unknown is not None and language == "ko":
         plan.clarification = _unknown_ko(plan.unknown)
     if time.horizon_s and FORECAST.search(question):
@@ -186,6 +201,28 @@ def _strong(links: Links) -> Links:
         "metrics": [m for m in links.metrics if m.score >= WEAK_METRIC_SCORE]})
 
 
+SERIES_OVERRIDE = 0.6
+"""A series named by its tokens this well replaces the linker's (non-exact) metric links."""
+SERIES_MARGIN = 0.1
+
+
+def _by_name_tokens(question: str, links: Links, catalog: Catalog) -> Links:
+    """The metric whose name tokens the question says best ("AAPL tweet volume" ->
+    twitter_volume_aapl), when it clearly beats every other metric."""
+    if any(m.how == "exact" for m in links.metrics):
+        return links
+    taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services))]
+    found = link_series(question, [m.name for m in catalog.metrics], taken)
+    if not found or (len(found) > 1 and found[0].score - found[1].score < SERIES_MARGIN):
+        return links
+    best = found[0]
+    if links.metrics and best.score < SERIES_OVERRIDE:
+        return links
+    link = Link(kind="metric", value=best.metric, span=best.span, how="alias",
+                score=min(1.0, best.score), text=question[best.span[0]:best.span[1]])
+    return links.model_copy(update={"metrics": [link]})
+
+
 def _unknown_ko(u: UnknownMention) -> str:
     text = f"'{u.value}'라는 {KIND_KO.get(u.kind, u.kind)}가 없습니다."
     if u.suggestions:
@@ -218,6 +255,95 @@ def _merge(
         reading.level = reading.level or prev.get("level")
         reading.event_kinds = reading.event_kinds or list(prev.get("event_kinds", []))
     return merged, time, reading
+
+
+def _text_filter(question: str, links: Links, reading: IntentReading,
+                 services: Services) -> TextFilter | None:
+    """The content words' text filter; a word that is in the logs makes a question with no
+    other subject a log question, and a word that set the level is text instead."""
+    try:
+        vocab = vocabulary(services.logs_backend.log_vocabulary())
+    except OpsaError:
+        return None  # no log store: nothing to match words against
+    taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services,
+                                                  *links.labels, *links.patterns))]
+    taken += [x.span for x in links.metrics if x.how != "semantic"]
+    tf = text_filter(question, taken, vocab)
+    if tf is None:
+        return None
+    if tf.found and not reading.intents & {"logs", "metric", "events", "why", "docs",
+                                           "refuse"}:
+        reading.intents.add("logs")
+    if reading.level is not None:
+        rest = list(question)
+        for s, e in tf.spans:
+            rest[s:e] = " " * (e - s)
+        rx = dict(INTENT_LEVEL_WORDS)[reading.level]
+        if not rx.search("".join(rest)):
+            reading.level = None  # "failed" was what the lines say, not their severity
+    return tf
+
+
+def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
+    """Log queries of `plan` (that search no text yet) filtered to the content words."""
+    out: list[PlannedQuery] = []
+    used = False
+    for pq in plan.queries:
+        q = pq.query
+        if isinstance(q, LogQuery) and q.text is None and q.pattern is None \
+                and pq.purpose != "errors":
+            q = LogQuery.model_validate({**q.model_dump(), "text": tf.text,
+                                         "pattern": tf.pattern})
+            used = True
+        out.append(PlannedQuery(q, pq.purpose, pq.why))
+    if used:
+        plan.queries = out
+        shown = tf.shown if tf.text else " or ".join(tf.pattern_words())
+        if language == "ko":
+            plan.notes.append(f"'{shown}'가 들어간 로그 줄만 셌습니다")
+        else:
+            plan.notes.append(f"counted only the lines that mention {shown!r}")
+    return plan
+
+
+def _data_span(services: Services) -> Extent | None:
+    """First..last timestamp of everything the connected stores hold (None: unknown)."""
+    seen: dict[int, Connector] = {}
+    try:
+        for c in (services.backend, services.logs_backend, services.events_backend):
+            seen.setdefault(id(c), c)
+    except OpsaError:
+        return None  # no store configured: questions keep the calendar's years
+    kinds: tuple[DataKind, ...] = ("logs", "metric", "events")
+    found: list[Extent | None] = []
+    for c in seen.values():
+        for kind in kinds:
+            try:
+                found.append(c.extent(kind))
+            except OpsaError:
+                continue
+    return union(found)
+
+
+def _fit_to_data(
+    question: str, language: str, time: TimeResolution, plan: Plan, services: Services
+) -> TimeResolution | None:
+    """The data's span for a question with no time, when it asks about all of the data
+    or the default window holds none of what the plan reads; else None."""
+    found: list[tuple[DataKind, Extent | None]] = []
+    for pq in plan.queries:
+        if isinstance(pq.query, DocQuery):
+            continue
+        try:
+            found.append(query_extent(services.connector_for(pq.query), pq.query))
+        except OpsaError:
+            continue
+    extent = union(e for _, e in found)
+    if extent is None:
+        return None
+    if not (asks_whole_span(question) or outside(extent, time.range)):
+        return None
+    return whole_span(time, extent, {k for k, e in found if e is not None}, language)
 
 
 def _last_deploy(services: Services, now: datetime, tz: str) -> datetime | None:

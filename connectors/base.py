@@ -18,6 +18,8 @@ from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, Query
 
 MetricType = Literal["counter", "gauge", "histogram", "summary", "unknown"]
 Scalar = str | int | float | None
+DataKind = Literal["metric", "logs", "events"]
+Extent = tuple[datetime, datetime]
 
 
 class _Model(BaseModel):
@@ -142,6 +144,16 @@ class Connector(ABC):
     def supports(self, query: Query) -> bool:
         return query.kind in self.handles
 
+    def extent(self, kind: DataKind, metric: str | None = None) -> Extent | None:
+        """First and last timestamp of the data of `kind` (one metric's samples when
+        `metric` is given); None when empty or the backend cannot say cheaply."""
+        return None
+
+    def log_vocabulary(self) -> list[str]:
+        """The texts log lines are made of (mined templates), for matching a question's
+        words to words that occur in the logs; empty when the backend has none."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
 
@@ -149,9 +161,11 @@ class Connector(ABC):
 __all__ = [
     "Catalog",
     "Connector",
+    "DataKind",
     "DocQuery",
     "Event",
     "EventQuery",
+    "Extent",
     "LogLine",
     "LogQuery",
     "MetricInfo",

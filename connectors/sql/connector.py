@@ -25,7 +25,16 @@ from assistant.ir import (
     Query,
     sample_cap_warning,
 )
-from connectors.base import Catalog, Connector, LogLine, MetricInfo, Result, Series
+from connectors.base import (
+    Catalog,
+    Connector,
+    DataKind,
+    Extent,
+    LogLine,
+    MetricInfo,
+    Result,
+    Series,
+)
 from connectors.sql.catalog import StoreCatalog, family, strip_port
 from connectors.sql.common import event_from_row, to_utc
 from connectors.sql.dialect import Dialect
@@ -35,6 +44,10 @@ from connectors.sql.metrics import MetricPlan, MetricTables, build_metric_sql
 from connectors.sql.results import Columns, columns_from_rows, metric_series
 
 Row = tuple[Any, ...]
+
+
+VOCABULARY_TEMPLATES = 20_000
+"""At most this many mined templates make up the log vocabulary."""
 
 
 class SqlConnector(Connector):
@@ -53,6 +66,8 @@ class SqlConnector(Connector):
     def __init__(self) -> None:
         self._store: StoreCatalog | None = None
         self._labels: dict[int, dict[str, str]] = {}
+        self._extents: dict[tuple[DataKind, str | None], Extent | None] = {}
+        self._vocabulary: list[str] | None = None
 
     # -- what a subclass provides --------------------------------------------------------
 
@@ -104,6 +119,49 @@ class SqlConnector(Connector):
                 assert_never(query)
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         return result
+
+    def extent(self, kind: DataKind, metric: str | None = None) -> Extent | None:
+        key = (kind, metric)
+        if key not in self._extents:
+            self._extents[key] = self._read_extent(kind, metric)
+        return self._extents[key]
+
+    def _read_extent(self, kind: DataKind, metric: str | None) -> Extent | None:
+        c, d = self.log_columns, self.dialect
+        if kind == "logs":
+            sql = f"SELECT min({c.ts}), max({c.ts}) FROM {c.table}"
+        elif kind == "events":
+            if self.events_table is None:
+                return None
+            sql = f"SELECT min(ts), max(ts) FROM {self.events_table}"
+        else:
+            t = self.metric_tables
+            if t.scoped is not None or not t.series:
+                return None  # views over a team's own tables: no cheap whole-store scan
+            sql = f"SELECT min(s.ts), max(s.ts) FROM {t.samples} s"
+            if metric is not None:
+                sql += (f" JOIN {t.series} x ON s.series_id = x.series_id "
+                        f"WHERE x.metric = {d.lit(metric)}")
+        try:
+            rows = self._rows(d.finish(sql))
+        except BackendError:
+            return None  # a layout without these columns: the caller keeps its default
+        if not rows or rows[0][0] is None or rows[0][1] is None:
+            return None
+        return to_utc(rows[0][0]), to_utc(rows[0][1])
+
+    def log_vocabulary(self) -> list[str]:
+        if self._vocabulary is None:
+            table = self.log_columns.templates_table
+            rows: list[Row] = []
+            if table is not None:
+                try:
+                    rows = self._rows(self.dialect.finish(
+                        f"SELECT template FROM {table} LIMIT {VOCABULARY_TEMPLATES}"))
+                except BackendError:
+                    rows = []
+            self._vocabulary = [str(r[0]) for r in rows if r[0]]
+        return self._vocabulary
 
     # -- catalog and validation ---------------------------------------------------------
 

@@ -1,0 +1,308 @@
+"""Content words -> a text filter on log messages, chosen from the logs' own vocabulary.
+
+"How many lines mention timeouts" is about the lines containing "timeout", not every line.
+After time phrases, linked entities and question words are taken, the words left over are
+matched against the texts the logs are made of (their mined templates): the longest run of
+adjacent words that occurs there becomes the filter, in the form the logs use it
+("timeouts" -> "timeout", which also finds "timeouts"). Korean words reach the logs'
+English vocabulary through a small glossary of general operations terms. A word that does
+not occur in the logs at all still filters when the question asks for lines that mention it,
+so the answer is an honest "no lines", not every line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+QUESTION_WORDS = frozenset(_words(
+    """
+    a an the of on in at for to from by with and or not no is are was were be been being am
+    what which who whom how why when where whose show me give get list tell find display
+    please any all each every there this that these those it its my our your their did do
+    does has have had can could would should will may might must i we you they them us
+    many much more most less least few number count counts counted total times time once
+    twice occurrence occurrences occur occurred occurs happen happened happens appear
+    appeared appears seen see logged recorded reported written printed shown
+    log logs line lines message messages entry entries record records event events text
+    mention mentions mentioning mentioned contain contains containing contained about
+    regarding related relating involving concerning word words term string say says said
+    data file dataset series whole entire overall ever so far than just only also
+    first last latest earliest newest oldest top busiest distinct unique different value
+    values kind kinds type types frequent common often
+    """
+))
+"""Words that shape the question rather than name what the lines are about."""
+
+FUNCTION_WORDS = frozenset(_words(
+    """
+    a an the of on in at for to from by with and or not no is are was were be been being am
+    what which who whom how why when where whose me please any all each every there this
+    that these those it its my our your their did do does has have had can could would
+    should will may might must i we you they them us many much so than just only also
+    """
+))
+"""Words never part of what lines say, not even inside a phrase."""
+
+LEVEL_WORDS = frozenset(_words(
+    "error errors err warn warning warnings fatal fatals critical info debug trace severe "
+    "notice emerg alert crit"
+))
+"""Severity names: alone they are a level filter, not a text filter."""
+
+MENTION = re.compile(
+    r"\b(?:mention\w*|contain\w*|about|regarding|related to|involving|concerning|with the "
+    r"(?:word|text|string))\b|관련|포함|언급|들어간|들어있",
+    re.IGNORECASE,
+)
+"""The question asks for lines by their text: a word not in the logs still filters."""
+
+KO_GLOSSARY: dict[str, tuple[str, ...]] = {
+    "타임아웃": ("timeout", "timed out"), "시간 초과": ("timeout", "timed out"),
+    "시간초과": ("timeout", "timed out"),
+    "에러": ("error",), "오류": ("error",), "실패": ("fail",), "거부": ("refused", "denied",
+                                                                   "rejected"),
+    "예외": ("exception",), "경고": ("warn",), "치명": ("fatal",),
+    "연결": ("connect",), "접속": ("connect",), "끊김": ("disconnect",),
+    "인증": ("auth",), "권한": ("permission",), "세션": ("session",), "로그인": ("login",),
+    "로그아웃": ("logout",), "비밀번호": ("password",), "암호": ("password",),
+    "사용자": ("user",), "메모리": ("memory",), "디스크": ("disk",), "파일": ("file",),
+    "재시작": ("restart",), "재부팅": ("reboot",), "종료": ("shutdown", "exit", "terminat"),
+    "시작": ("start",), "중지": ("stop",), "중단": ("abort", "stop"), "충돌": ("crash",),
+    "크래시": ("crash",), "패킷": ("packet",), "인터럽트": ("interrupt",), "커널": ("kernel",),
+    "네트워크": ("network",), "소켓": ("socket",), "포트": ("port",), "프록시": ("proxy",),
+    "요청": ("request",), "응답": ("response",), "스레드": ("thread",),
+    "프로세스": ("process",), "작업": ("job", "task"), "명령": ("command",),
+    "전원": ("power",), "온도": ("temperature",), "배터리": ("battery",),
+    "업데이트": ("update",), "설치": ("install",), "다운로드": ("download",),
+    "동기화": ("sync",), "캐시": ("cache",), "쿼리": ("query",),
+    "데이터베이스": ("database",), "손상": ("corrupt",), "누락": ("missing",),
+    "재시도": ("retry",), "중복": ("duplicate",), "하트비트": ("heartbeat",),
+    "스토리지": ("storage",), "볼륨": ("volume",), "인스턴스": ("instance",),
+    "컨테이너": ("container",), "이미지": ("image",), "블록": ("block",),
+    "알림": ("notification",), "잠금": ("lock",), "교착": ("deadlock",),
+    "메일": ("mail",), "브라우저": ("browser",), "화면": ("screen",),
+    "와이파이": ("wifi",), "블루투스": ("bluetooth",),
+}  # fmt: skip
+"""General operations vocabulary, Korean -> English stems as logs write them."""
+
+_KO_RX = re.compile("|".join(re.escape(k) for k in sorted(KO_GLOSSARY, key=len, reverse=True)))
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][a-z]+)?")
+_VOCAB_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "timeout": ("timeout", "timed out", "time out"),
+    "fail": ("fail",),
+    "refuse": ("refused", "refusing", "refuse"),
+    "deny": ("denied", "deny"),
+}
+"""Spellings of one idea that no suffix rule joins ("timed out" for "timeout")."""
+
+
+def stem(word: str) -> str:
+    """A crude English stem shared by question and log words ("timeouts" -> "timeout",
+    "failed" -> "fail", "interrupts" -> "interrupt", "denied" -> "deny")."""
+    w = word.lower()
+    if len(w) > 4 and w.endswith(("ies", "ied")):
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suffix in ("ing", "ed"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "ls":  # "stopped" -> "stop"
+                w = w[:-1]
+            break
+    return w
+
+
+@dataclass(frozen=True)
+class Word:
+    """One content word of the question: where it is and the stems it stands for."""
+
+    text: str
+    span: tuple[int, int]
+    stems: tuple[str, ...]
+    soft: bool = False
+    """A question word ("data", "time"): part of a phrase only next to a content word."""
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    """What the log lines must contain, and the question's words it came from."""
+
+    text: str | None
+    pattern: str | None
+    words: tuple[str, ...]
+    found: bool
+    """True when the text occurs in the logs' vocabulary."""
+    spans: tuple[tuple[int, int], ...] = ()
+    """Where its words are in the question."""
+
+    @property
+    def shown(self) -> str:
+        return self.text or " / ".join(self.words)
+
+    def pattern_words(self) -> list[str]:
+        """The spellings a pattern filter accepts ("timeout", "timed out")."""
+        if self.pattern is None:
+            return [self.shown]
+        inner = self.pattern.removeprefix("(?i)(?:").removesuffix(")")
+        return [re.sub(r"\\(.)", r"\1", p) for p in inner.split("|")]
+
+
+class Vocabulary:
+    """The token sequences of the logs' templates, for finding phrases and their spellings."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.lines: list[tuple[str, list[tuple[str, int, int]]]] = []
+        self.stems: set[str] = set()
+        for text in texts:
+            toks = [(stem(m.group(0)), m.start(), m.end()) for m in _VOCAB_WORD.finditer(text)]
+            if toks:
+                self.lines.append((text, toks))
+                self.stems.update(t[0] for t in toks)
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+    def phrase(self, stems: Sequence[str]) -> str | None:
+        """The text of the first template run whose stems are `stems`, its last word cut to
+        the shared stem ("timeouts" found as "timeout"), or None."""
+        if not all(s in self.stems for s in stems):
+            return None
+        n = len(stems)
+        for text, toks in self.lines:
+            for i in range(len(toks) - n + 1):
+                if all(toks[i + j][0] == stems[j] for j in range(n)):
+                    start, end = toks[i][1], toks[i + n - 1][2]
+                    last = text[toks[i + n - 1][1]: end]
+                    if last.lower().startswith(stems[-1]):
+                        end = toks[i + n - 1][1] + len(stems[-1])
+                    return text[start:end]
+        return None
+
+    def variants(self, stem_: str) -> list[str]:
+        """Spellings of `stem_` that occur in the logs (several only for VARIANTS)."""
+        forms = VARIANTS.get(stem_, (stem_,))
+        out = []
+        for form in forms:
+            parts = [stem(p) for p in form.split()]
+            found = self.phrase(parts)
+            if found is not None:
+                out.append(found)
+        return out
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(texts: tuple[str, ...]) -> Vocabulary:
+    return Vocabulary(texts)
+
+
+def vocabulary(texts: Sequence[str]) -> Vocabulary:
+    """A (cached) vocabulary over these template texts."""
+    return _vocabulary(tuple(texts))
+
+
+def content_words(question: str, taken: Iterable[tuple[int, int]]) -> list[Word]:
+    """The question's words outside `taken` spans that are not question words."""
+    spans = list(taken)
+
+    def free(s: int, e: int) -> bool:
+        return not any(s < b and a < e for a, b in spans)
+
+    out: list[Word] = []
+    for m in _EN_WORD.finditer(question):
+        w = m.group(0).lower()
+        if not free(m.start(), m.end()) or w in FUNCTION_WORDS or "'" in w or "’" in w:
+            continue
+        out.append(Word(m.group(0), m.span(), (stem(w),), soft=w in QUESTION_WORDS))
+    for m in _KO_RX.finditer(question):
+        if free(m.start(), m.end()):
+            stems = tuple(stem(x) if " " not in x else x for x in KO_GLOSSARY[m.group(0)])
+            out.append(Word(m.group(0), m.span(), stems))
+    return sorted(out, key=lambda w: w.span)
+
+
+def _runs(question: str, words: list[Word]) -> list[list[Word]]:
+    """Adjacent words (nothing but spaces and punctuation between) as runs."""
+    runs: list[list[Word]] = []
+    for w in words:
+        if runs and re.fullmatch(r"[\s\-_/:,.'\"]*", question[runs[-1][-1].span[1]: w.span[0]]):
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
+
+
+def text_filter(question: str, taken: Iterable[tuple[int, int]],
+                vocab: Vocabulary) -> TextFilter | None:
+    """The text filter the question's content words make, or None when they make none.
+
+    The longest run of adjacent words occurring in the logs wins; a single severity word
+    ("errors") is left to the level filter. With no word in the logs, the words still filter
+    when the question asks for lines mentioning them (the answer is then "no lines").
+    """
+    words = content_words(question, taken)
+    if not words:
+        return None
+    best: tuple[int, int, TextFilter] | None = None
+    for run in _runs(question, words):
+        for n in range(len(run), 0, -1):
+            for i in range(len(run) - n + 1):
+                part = run[i: i + n]
+                if all(w.soft for w in part):
+                    continue
+                found = _in_vocab(part, vocab)
+                if found is None:
+                    continue
+                if n == 1 and part[0].text.lower() in LEVEL_WORDS | {"에러", "오류", "경고"}:
+                    continue
+                key = (n, len(found.text or found.pattern or ""))
+                if best is None or key > best[:2]:
+                    best = (*key, found)
+    if best is not None:
+        return best[2]
+    if MENTION.search(question):
+        plain = [w for w in words if w.text.lower() not in LEVEL_WORDS and not w.soft]
+        if plain:
+            run = next(r for r in _runs(question, plain))
+            text = " ".join(w.text for w in run)
+            return TextFilter(text=text, pattern=None, words=tuple(w.text for w in run),
+                              found=False, spans=tuple(w.span for w in run))
+    return None
+
+
+def _in_vocab(part: list[Word], vocab: Vocabulary) -> TextFilter | None:
+    """The filter for a run of words if the logs hold them (one stem reading per word)."""
+    words = tuple(w.text for w in part)
+    spans = tuple(w.span for w in part)
+    if len(part) == 1:
+        spellings: list[str] = []
+        for s in part[0].stems:
+            spellings += [v for v in vocab.variants(s) if v not in spellings]
+        if not spellings:
+            return None
+        if len(spellings) == 1:
+            return TextFilter(text=spellings[0], pattern=None, words=words, found=True,
+                              spans=spans)
+        alts = "|".join(re.escape(s) for s in spellings)
+        return TextFilter(text=None, pattern=f"(?i)(?:{alts})", words=words, found=True,
+                          spans=spans)
+    first = [w.stems[0] for w in part]
+    text = vocab.phrase(first)
+    if text is None:
+        return None
+    return TextFilter(text=text, pattern=None, words=words, found=True, spans=spans)
+
+
+__all__ = ["TextFilter", "Vocabulary", "Word", "content_words", "stem", "text_filter",
+           "vocabulary"]

@@ -1,0 +1,177 @@
+"""Understanding fitted to the data: its time span, its words, its series names.
+
+An old log (2005) in a real embedded store, asked about with no time, with dates that have
+no year, and with content words; series named in words against made-up metric names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assistant.content_words import Vocabulary, stem, text_filter
+from assistant.core import AskOptions, Assistant
+from assistant.ir import LogQuery
+from assistant.series_names import link_series
+from assistant.services import Services
+from assistant.settings import load_settings
+from assistant.timeparse import resolve_time
+from connectors.embedded import schema
+from connectors.embedded.connector import EmbeddedConnector
+from connectors.embedded.schema import LEVEL_NUM
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+START = datetime(2005, 6, 3, 15, 0, tzinfo=UTC)
+TEMPLATES = {
+    1: "Connection to <*> timed out after <*> ms",
+    2: "request timeout on queue <*>",
+    3: "session opened for user <*>",
+    4: "disk quota exceeded on volume <*>",
+    5: "worker <*> failed to start",
+}
+# (template, message, level, hours after START)
+LINES = [
+    (1, "Connection to 10.0.0.1 timed out after 300 ms", "error", 1),
+    (1, "Connection to 10.0.0.2 timed out after 500 ms", "error", 30),
+    (2, "request timeout on queue q1", "warn", 26),
+    (2, "request timeout on queue q7", "warn", 27),
+    (2, "request timeout on queue q9", "warn", 800),
+    (3, "session opened for user root", "info", 2),
+    (3, "session opened for user bob", "info", 25),
+    (3, "session opened for user eve", "info", 900),
+    (4, "disk quota exceeded on volume v3", "error", 28),
+    (5, "worker 7 failed to start", "error", 29),
+]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("oldlog")
+    con = schema.connect(root / "telemetry.duckdb")
+    try:
+        for tid, text in TEMPLATES.items():
+            con.execute("INSERT INTO log_templates VALUES (?, ?)", [tid, text])
+        for i, (tid, msg, level, hours) in enumerate(LINES):
+            ts = (START + timedelta(hours=hours)).replace(tzinfo=None)
+            h = int.from_bytes(hashlib.blake2b(f"{i}".encode(), digest_size=7).digest(), "big")
+            con.execute(
+                "INSERT INTO logs (ts, service, host, level, level_num, message, template_id, "
+                "line_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [ts, "app", "node-1", level, LEVEL_NUM[level], msg, tid, h])
+    finally:
+        con.close()
+    return root
+
+
+@pytest.fixture(scope="module")
+def bot(data_dir: Path) -> Assistant:
+    s = load_settings(data_dir=data_dir, now=NOW.isoformat(), timezone="UTC")
+    services = Services(s)
+    services.__dict__["_retriever"] = None
+    services.problems["retrieval"] = "retrieval is not configured in this test"
+    return Assistant(services)
+
+
+def ask(bot: Assistant, question: str) -> tuple[str, list[LogQuery]]:
+    ans = bot.ask(question, options=AskOptions(now=NOW))
+    logs = [LogQuery.model_validate(q.ir) for q in ans.queries if q.ir.get("kind") == "logs"]
+    return ans.answer, logs
+
+
+def test_the_store_reports_its_extent_and_vocabulary(data_dir: Path) -> None:
+    conn = EmbeddedConnector(data_dir / "telemetry.duckdb")
+    try:
+        first, last = conn.extent("logs") or (None, None)
+        assert first == START + timedelta(hours=1)
+        assert last == START + timedelta(hours=900)
+        assert conn.extent("events") is None  # no events at all
+        assert "request timeout on queue <*>" in conn.log_vocabulary()
+    finally:
+        conn.close()
+
+
+def test_no_time_given_covers_the_whole_log(bot: Assistant) -> None:
+    text, logs = ask(bot, "how many error lines are there?")
+    assert logs and logs[0].time_range.start.year == 2005
+    assert logs[0].time_range.end > START + timedelta(hours=900)
+    assert "whole log" in text
+    assert text.splitlines()[0].startswith("4 ")  # 4 lines at error level or worse
+
+
+def test_content_words_filter_lines_in_the_logs_own_spelling(bot: Assistant) -> None:
+    text, logs = ask(bot, "how many lines mention timeouts?")
+    q = logs[0]
+    assert q.pattern is not None and q.text is None  # "timeout" and "timed out"
+    assert text.splitlines()[0].startswith("5 ")
+    _, logs = ask(bot, "how many lines are about sessions in this log?")
+    assert logs[0].text == "session"
+
+
+def test_a_word_the_logs_never_say_counts_nothing(bot: Assistant) -> None:
+    text, logs = ask(bot, "how many lines mention kangaroos?")
+    assert logs[0].text == "kangaroos"
+    assert text.lower().startswith("no ")
+
+
+def test_failed_is_what_lines_say_not_a_level(bot: Assistant) -> None:
+    _, logs = ask(bot, "how many lines say failed?")
+    assert logs[0].level is None and logs[0].text == "fail"
+
+
+def test_korean_words_reach_the_logs_through_the_glossary(bot: Assistant) -> None:
+    _, logs = ask(bot, "타임아웃이 몇 번 났어?")
+    assert logs and logs[0].pattern is not None and "timeout" in logs[0].pattern
+
+
+def test_a_date_without_year_falls_in_the_data(bot: Assistant) -> None:
+    _, logs = ask(bot, "how many lines on June 4 between 14:00 and 16:00?")
+    tr = logs[0].time_range
+    assert (tr.start, tr.end) == (datetime(2005, 6, 4, 14, tzinfo=UTC),
+                                  datetime(2005, 6, 4, 16, tzinfo=UTC))
+
+
+def test_year_from_the_data_span_only_when_the_date_is_inside_it() -> None:
+    span = (datetime(2005, 6, 3, tzinfo=UTC), datetime(2006, 1, 3, tzinfo=UTC))
+    tz = ZoneInfo("UTC")
+    assert resolve_time("errors on 12월 23일", NOW, tz, data_span=span).range.start.date() \
+        == date(2005, 12, 23)
+    assert resolve_time("errors on March 17", NOW, tz, data_span=span).range.start.date() \
+        == date(2026, 3, 17)  # not in the data: the calendar's most recent one
+
+
+def test_stems_join_inflections() -> None:
+    assert {stem(w) for w in ("timeout", "timeouts")} == {"timeout"}
+    assert stem("failed") == stem("fails") == "fail"
+    assert stem("denied") == "deny"
+
+
+def test_longest_phrase_the_logs_hold_wins() -> None:
+    vocab = Vocabulary(["disk quota exceeded on volume <*>", "quota check ok"])
+    tf = text_filter("how many disk quota warnings?", [], vocab)
+    assert tf is not None and tf.text == "disk quota"
+    assert text_filter("how many errors?", [], vocab) is None  # a level, not a text
+
+
+NAMES = ["wind_speed_site_12", "wind_speed_site_40", "rainfall_mm_site_12",
+         "ads_cpc_eu", "ads_cpm_eu", "pageviews_total"]
+
+
+@pytest.mark.parametrize(("question", "metric"), [
+    ("peak wind speed at site 40", "wind_speed_site_40"),
+    ("how much rainfall at site 12 yesterday", "rainfall_mm_site_12"),
+    ("average cost per click for ads in the eu", "ads_cpc_eu"),
+    ("page views over the whole series", "pageviews_total"),
+    ("12번 사이트 풍속 말고 속도", "wind_speed_site_12"),
+])
+def test_series_named_in_words(question: str, metric: str) -> None:
+    found = link_series(question, NAMES)
+    assert found and found[0].metric == metric
+
+
+def test_a_number_the_name_lacks_links_nothing() -> None:
+    assert all(x.metric != "wind_speed_site_12" for x in link_series("wind speed at site 7",
+                                                                     NAMES))
