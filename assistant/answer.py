@@ -99,6 +99,16 @@ TEMPLATES: Templates = {
                    "ko": "첫 로그는 {time}에 기록되었습니다."},
     "last_seen": {"en": "The last matching log line was at {time}.",
                   "ko": "마지막 로그는 {time}에 기록되었습니다."},
+    "first_occurrence": {"en": "The first matching log line was at {display}{where}: "
+                               "\u201c{text}\u201d.",
+                         "ko": "처음 일치한 로그는 {display}{origin_ko}: \u201c{text}\u201d."},
+    "last_occurrence": {"en": "The last matching log line was at {display}{where}: "
+                              "\u201c{text}\u201d.",
+                        "ko": "마지막으로 일치한 로그는 {display}{origin_ko}: \u201c{text}\u201d."},
+    "distinct_count": {"en": "{display} distinct {field} among the {count} matching log "
+                             "lines{where}.",
+                       "ko": "{where_ko}일치하는 로그 {count}건에서 서로 다른 {field}: "
+                             "{display}개."},
     "no_data": {"en": "No data for {subject}{where} in this window.",
                 "ko": "이 기간에 {where_ko}{subject} 데이터가 없습니다."},
     "no_data@logs": {"en": "No log lines matched{where} in this window.",
@@ -116,6 +126,8 @@ LIST_TEMPLATES: Templates = {
     "top@logs": {"en": "Most frequent log {key}: {items}.",
                  "ko": "로그가 가장 많은 {key}: {items}."},
     "event": {"en": "Events: {items}.", "ko": "이벤트: {items}."},
+    "busiest": {"en": "Busiest {period_word} by log lines: {items}.",
+                "ko": "로그가 가장 많은 {period_word}: {items}."},
     "bucket_sum": {"en": "Sum of {subject}{where} per {period_word}: {items}.",
                    "ko": "{where_ko}{subject} {period_word}별 합계: {items}."},
     "bucket_mean": {"en": "Mean of {subject}{where} per {period_word}: {items}.",
@@ -127,6 +139,7 @@ ITEM_TEMPLATES: dict[str, str] = {
     "top": "{item} {display}",
     "bottom": "{item} {display}",
     "top@logs": "{item} ({display})",
+    "busiest": "{period} ({display})",
     "event": "{time} {kind}{target}: \u201c{display}\u201d{status}",
     "bucket_sum": "{period} {display}",
     "bucket_mean": "{period} {display}",
@@ -135,8 +148,9 @@ LIST_JOINERS: dict[str, str] = {"event": "; "}
 LIST_JOINER = ", "
 
 PERIOD_WORDS: dict[str, dict[Language, str]] = {
-    "day": {"en": "day", "ko": "일"},
+    "day": {"en": "day", "ko": "날"},
     "hour": {"en": "hour", "ko": "시간"},
+    "minute": {"en": "minute", "ko": "분"},
 }
 """What one bucket of a per-day / per-hour list is called (`Fact.basis`)."""
 
@@ -148,7 +162,22 @@ KEY_PHRASES: dict[str, dict[Language, str]] = {
     "service": {"en": "services", "ko": "서비스"},
     "host": {"en": "hosts", "ko": "호스트"},
     "level": {"en": "levels", "ko": "레벨"},
+    "message": {"en": "messages", "ko": "메시지"},
+    "ipv4": {"en": "IP addresses", "ko": "IP 주소"},
+    "ip_port": {"en": "addresses", "ko": "주소"},
+    "user": {"en": "users", "ko": "사용자"},
+    "block_id": {"en": "blocks", "ko": "블록"},
+    "request_id": {"en": "requests", "ko": "요청"},
+    "session_id": {"en": "sessions", "ko": "세션"},
+    "uuid": {"en": "ids", "ko": "ID"},
+    "hex_id": {"en": "ids", "ko": "ID"},
+    "pid": {"en": "process ids", "ko": "PID"},
+    "port": {"en": "ports", "ko": "포트"},
+    "status_code": {"en": "status codes", "ko": "상태 코드"},
+    "number": {"en": "numbers", "ko": "숫자"},
+    "value": {"en": "values", "ko": "값"},
 }
+"""What the values of a log field (a column or an extracted value) are called."""
 
 SUBJECTS: dict[str, dict[Language, str]] = {
     "node_cpu_usage_percent": {"en": "CPU usage", "ko": "CPU 사용률"},
@@ -197,21 +226,26 @@ PHRASES: dict[str, dict[Language, str]] = {
 
 RENDER_ORDER: tuple[str, ...] = (
     "no_data", "value", "peak", "quantile", "above_count", "average", "min", "last", "total",
-    "bucket_sum", "bucket_mean", "bucket_change", "count", "top", "bottom", "onset",
+    "bucket_sum", "bucket_mean", "bucket_change", "first_occurrence", "last_occurrence",
+    "busiest", "distinct_count", "top", "bottom", "count", "onset",
     "change_vs_previous", "first_seen", "last_seen", "event", "series_count",
 )
-"""Sentence order within one query's facts (facts the question asks about come first)."""
+"""Sentence order within one query's facts (facts the question asks about come first): an
+operation's own result (first line, busiest period, distinct count, top values) before the
+number of lines it covered."""
 OPTIONAL = frozenset({"min", "last", "series_count"})
 """Rendered only when the question asks for them (see `facts.FACT_KEYWORDS`)."""
 PER_SERIES = frozenset({"peak", "average", "min", "last", "value", "total",
                         "change_vs_previous"})
 """Per-series facts left out when the query has several series (the ranked list says it)."""
-LIST_NAMES = frozenset({"top", "bottom", "event", "bucket_sum", "bucket_mean"})
+LIST_NAMES = frozenset({"top", "bottom", "event", "bucket_sum", "bucket_mean", "busiest"})
 
 _STANDARD_FIELDS = frozenset({
     "subject", "Subject", "where", "where_ko", "display", "time", "copula", "basis", "items",
-    "key", "period", "period_word", "first_period",
+    "key", "period", "period_word", "first_period", "text", "field", "origin_ko",
 })
+TEXT_MAX = 200
+"""A log line quoted in an answer is cut to this many characters."""
 _KO_DIGIT_BATCHIM = frozenset("013678")  # 영 일 삼 육 칠 팔 end in a consonant
 _T = TypeVar("_T")
 _BACKEND_ERROR = re.compile(r"^([A-Za-z][\w.-]{0,40}):\s*(.+)$", re.DOTALL)
@@ -465,6 +499,9 @@ class _Renderer:
             "status": f" ({f.labels['status']})" if f.labels.get("status") else "",
             "period": self.period(f),
             "period_word": PERIOD_WORDS.get(f.basis, {}).get(self.lang, f.basis),
+            "text": _cut(str(f.value)) if isinstance(f.value, str) else "",
+            "field": KEY_PHRASES.get(f.basis, {}).get(self.lang, f.basis),
+            "origin_ko": self.origin_ko(f.labels),
         }
         if "{first_period}" in template:
             first = [g for g in group if g.name == "bucket_first_mean" and g.labels == f.labels]
@@ -524,6 +561,16 @@ class _Renderer:
             out += f"{service} 서비스의 "
         return out
 
+    def origin_ko(self, labels: dict[str, str]) -> str:
+        """ " R02-M1 (KERNEL, ip=…)에서" : where a line came from, in Korean."""
+        host, service = labels.get("host"), labels.get("service")
+        rest = _other_labels(labels)
+        inner = ", ".join(x for x in (service if host else None, rest) if x)
+        where = host or service or ""
+        if not where and not inner:
+            return ""
+        return f" {where}" + (f" ({inner})" if inner else "") + "에서"
+
     def key_phrase(self, labels: dict[str, str]) -> str:
         key = next(iter(labels), "")
         return KEY_PHRASES.get(key, {}).get(self.lang, key)
@@ -531,8 +578,15 @@ class _Renderer:
     def item(self, labels: dict[str, str]) -> str:
         if "template" in labels:
             return f"\u201c{labels['template']}\u201d"
+        if len(labels) == 1 and next(iter(labels)) in KEY_PHRASES:  # a log field's value
+            return next(iter(labels.values())) or "-"
         return labels.get("host") or labels.get("service") or ", ".join(
             f"{k}={v}" for k, v in labels.items()) or "-"
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "\u2026"
 
 
 def _capitalize(text: str) -> str:

@@ -32,7 +32,9 @@ from connectors.base import Event, LogLine, Result, Series
 PER_SERIES_MAX = 5
 """Up to this many series, each gets its own peak/average/min/last facts."""
 TOP_K = 5
-"""Longest ranked list (series, log templates, count-by rows)."""
+"""Longest ranked list (series, log templates, busiest buckets)."""
+LIST_MAX = 20
+"""Most values of a log field listed (the query's `top_k` says how many were asked for)."""
 EVENTS_MAX = 20
 """Most events listed one by one."""
 ONSET_MAX = 3
@@ -60,7 +62,8 @@ class Fact(BaseModel):
 
     name: str = Field(description="peak, average, min, last, value, total, top, bottom, "
                       "change_vs_previous, previous_average, onset, baseline, count, "
-                      "first_seen, last_seen, event, series_count, no_data")
+                      "first_seen, last_seen, first_occurrence, last_occurrence, busiest, "
+                      "bucket_count, distinct_count, event, series_count, no_data")
     value: float | int | str
     unit: Unit = ""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -256,6 +259,11 @@ FACT_KEYWORDS: dict[str, re.Pattern[str]] = {
         "first_seen": r"first (?:seen|time|occur|appear|log|error|line)|earliest|처음|첫",
         "last_seen": r"last (?:seen|time|occur|appear|log|error|line)|latest (?:log|error|line)|"
         r"마지막",
+        "first_occurrence": r"first|earliest|처음|최초|첫",
+        "last_occurrence": r"\blast\b|latest|most recent|마지막|최근",
+        "busiest": r"busiest|peak|most (?:log|line|activity)|가장 (?:바쁜|많)|바빴",
+        "distinct_count": r"distinct|unique|different|how many (?:\w+ )?(?:different|kinds)|"
+        r"서로 다른|고유|몇 (?:개|종류)|몇개",
         "event": r"deploy|alert|incident|change|배포|알림|경보|장애|변경",
         "quantile": r"\bp\d\d|percentile|%ile|퍼센타일|백분위|분위",
         "above_count": r"above|\bover\b|exceed|more than|greater than|넘|초과|이상",
@@ -457,7 +465,10 @@ def _one_sample_series(b: _Builder, q: MetricQuery, s: Series, unit: Unit) -> No
         b.num("above_time", seconds, "seconds", labels, basis=SAMPLES)
         b.num("above_count", n, "count", labels, basis=SAMPLES)
     if q.bucket_s is not None:
-        _bucket_facts(b, q.bucket_s, pts, unit, labels)
+        # calendar buckets are half-open: a sample at the range's end (midnight of the next
+        # day) starts the next bucket, it is not a bucket of its own
+        end = q.time_range.end
+        _bucket_facts(b, q.bucket_s, [p for p in pts if p[0] < end], unit, labels)
 
 
 def sample_quantile(values: Sequence[float], q: float) -> float:
@@ -505,6 +516,8 @@ def bucket_basis(bucket_s: int) -> str:
 def _bucket_facts(b: _Builder, bucket_s: int, pts: Sequence[tuple[datetime, float]],
                   unit: Unit, labels: dict[str, str]) -> None:
     groups = buckets(pts, bucket_s, b.tz)
+    if not groups:
+        return
     basis = bucket_basis(bucket_s)
     b.num("total", math.fsum(v for _, v in pts), unit, labels, basis=SAMPLES)
     for start, vals in groups:
@@ -630,6 +643,21 @@ def _log_filters(q: LogQuery) -> dict[str, str]:
 
 def _log_facts(b: _Builder, q: LogQuery, r: Result) -> None:
     filters = _log_filters(q)
+    mode = q.mode()
+    if mode in ("busiest", "distinct") and not r.total:
+        b.num("no_data", 0, "count", filters, scope="all")
+        return
+    if mode == "busiest":
+        _busiest_facts(b, q, r, filters)
+        return
+    if mode == "distinct":
+        b.num("distinct_count", r.groups or 0, "count", filters, scope="all",
+              basis=field_name(q))
+        b.num("count", r.total or 0, "count", filters, scope="all")
+        return
+    if mode == "lines" and (q.order == "oldest" or q.limit == 1) and r.logs:
+        _occurrence_facts(b, q, r, filters)
+        return
     if r.series:
         series = _clean(r.series)
         total = sum(v for s in series for _, v in s.points)
@@ -638,7 +666,8 @@ def _log_facts(b: _Builder, q: LogQuery, r: Result) -> None:
             _series_facts(b, series, "count", False, "top", None)
         return
     if q.count_by is not None and r.rows:
-        _count_by_facts(b, q.count_by, r, filters)
+        _count_by_facts(b, field_name(q), r, filters,
+                        TOP_K if q.count_by == "template" else min(q.top_k, LIST_MAX))
         return
     count = r.total if r.total is not None else len(r.logs)
     if count == 0 and not r.logs:
@@ -670,7 +699,39 @@ def _top_templates(b: _Builder, logs: list[LogLine]) -> None:
         b.num("top", n, "count", {"template": text}, first[text], rank=rank, basis="count")
 
 
-def _count_by_facts(b: _Builder, field: str, r: Result, filters: dict[str, str]) -> None:
+def field_name(q: LogQuery) -> str:
+    """What a log query groups or reads: a column, or the extracted value's name."""
+    if q.count_by == "extracted" and q.extract is not None:
+        return q.extract.name
+    return q.count_by or (q.extract.name if q.extract is not None else "line")
+
+
+def _occurrence_facts(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str]) -> None:
+    """The first (oldest-first query) or last (newest-first) matching line: its time (to the
+    minute, with the date, in the store's clock), where it was, its extracted value."""
+    line = r.logs[0]
+    name = "first_occurrence" if q.order == "oldest" else "last_occurrence"
+    labels = {k: v for k, v in (("host", line.host), ("service", line.service)) if v}
+    labels.update(line.fields)
+    b.add(name, line.message, "", labels, line.ts, format_clock(line.ts, b.tz, True),
+          scope="all")
+    b.num("count", r.total if r.total is not None else len(r.logs), "count", filters,
+          scope="all")
+
+
+def _busiest_facts(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str]) -> None:
+    """The busiest calendar buckets with their line counts, busiest first."""
+    unit = q.busiest or "hour"
+    for rank, row in enumerate(r.rows[:TOP_K], start=1):
+        at = datetime.fromisoformat(str(row["value"]))
+        b.num("busiest", float(row["count"] or 0), "count", {}, at, rank=rank, basis=unit)
+    b.num("count", r.total or 0, "count", filters, scope="all")
+    if r.groups is not None:
+        b.num("bucket_count", r.groups, "count", filters, scope="all", basis=unit)
+
+
+def _count_by_facts(b: _Builder, field: str, r: Result, filters: dict[str, str],
+                    top_k: int = TOP_K) -> None:
     rows = []
     for row in r.rows:
         count = row.get("count")
@@ -684,8 +745,10 @@ def _count_by_facts(b: _Builder, field: str, r: Result, filters: dict[str, str])
     rows.sort(key=lambda x: -x[1])
     total = r.total if r.total is not None else sum(c for _, c in rows)
     b.num("count", total, "count", filters, scope="all")
-    for rank, (value, n) in enumerate(rows[:TOP_K], start=1):
+    for rank, (value, n) in enumerate(rows[:top_k], start=1):
         b.num("top", n, "count", {field: value}, rank=rank, basis="count")
+    if r.groups is not None and field != "template":
+        b.num("distinct_count", r.groups, "count", filters, scope="all", basis=field)
 
 
 # ------------------------------------------------------------------------- events

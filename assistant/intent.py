@@ -110,7 +110,8 @@ LEVEL_WORDS: list[tuple[Level, re.Pattern[str]]] = [
     ("warn", _rx("warn", "warning", "warnings", "경고")),
 ]
 TOP_TEMPLATES = _rx(
-    "most frequent", "most common", "top error", "top errors", "top messages", "which errors",
+    "most frequent", "most common", "most often", "top error", "top errors", "top messages",
+    "가장 많이 나온", "가장 많이 찍힌", "가장 자주", "제일 많이", "which errors",
     "what errors", "kinds of error", "types of error", "error types", "group", "patterns",
     "가장 많은", "가장 흔한", "자주", "빈번", "종류", "유형",
 )
@@ -133,6 +134,90 @@ COMPARE = _rx("compare", "compared", "comparison", "versus", "vs", "vs.", "비�
 QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`]{2,120})[\"“”'‘’`]")
 
 
+# -- log operations: what is asked about the lines, and of which kind of value -------------
+
+
+def _rxa(*words: str) -> re.Pattern[str]:
+    """As `_rx`, but an ASCII word may be followed by a Korean particle ("IP는", "노드가")."""
+    parts = [rf"(?<![A-Za-z0-9_-]){re.escape(w)}(?![A-Za-z0-9_-])"
+             if re.fullmatch(r"[\w\s.%/:-]+", w, flags=re.ASCII) else re.escape(w)
+             for w in words]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+LOG_FIELD_WORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("ip_port", _rxa("ip:port", "ip and port", "address and port", "endpoint", "endpoints",
+                    "socket", "sockets", "ip 과 포트", "주소와 포트")),
+    ("ipv4", _rxa("ip", "ips", "ip address", "ip addresses", "ipv4", "address", "addresses",
+                 "client address", "source address", "source ip", "client ip", "아이피",
+                 "IP 주소", "주소")),
+    ("user", _rxa("user", "users", "username", "usernames", "user name", "account", "accounts",
+                 "login name", "사용자", "유저", "계정", "아이디")),
+    ("block_id", _rxa("block", "blocks", "block id", "block ids", "블록")),
+    ("request_id", _rxa("request id", "request ids", "req id", "요청 id", "요청 ID")),
+    ("session_id", _rxa("session", "sessions", "session id", "session ids", "세션")),
+    ("uuid", _rxa("uuid", "uuids", "instance id", "instance ids")),
+    ("pid", _rxa("pid", "pids", "process id", "process ids", "프로세스 id", "프로세스 ID")),
+    ("status_code", _rxa("status code", "status codes", "http status", "response code",
+                        "response codes", "상태 코드", "상태코드", "응답 코드")),
+    ("port", _rxa("port", "ports", "포트")),
+    ("host", _rxa("host", "hosts", "node", "nodes", "machine", "machines", "server", "servers",
+                 "hostname", "computer", "호스트", "노드", "서버", "장비", "머신")),
+    ("service", _rxa("component", "components", "program", "programs", "module", "modules",
+                    "process", "processes", "service", "services", "app", "apps",
+                    "application", "applications", "source", "sources", "daemon",
+                    "컴포넌트", "프로그램", "모듈", "프로세스", "서비스", "앱", "애플리케이션")),
+    ("level", _rxa("level", "levels", "severity", "severities", "log level", "레벨", "심각도")),
+    ("template", _rxa("message", "messages", "error message", "error messages", "log message",
+                     "event type", "event types", "메시지", "문구")),
+]
+"""A small glossary of kinds of values a log question asks about, most specific first:
+columns (host, service = program/component, level), message templates, or values read from
+the message (`assistant.ir.ExtractKind`)."""
+FIRST_WORDS = _rxa("first", "earliest", "first time", "처음", "최초", "맨 처음", "첫")
+LAST_WORDS = _rxa("last", "latest", "most recent", "last time", "마지막", "가장 최근",
+                 "최근에")
+WHEN_WORDS = _rxa("when", "what time", "which time", "at what", "언제", "몇 시", "시각", "시점")
+BUSY_WORDS = _rxa("busiest", "busy", "most active", "peak", "가장 바쁜", "바빴", "바쁜", "피크")
+MOST_WORDS = re.compile(
+    r"(?<![\w-])(?:most|the most|top|largest number|most often|most frequently)(?![\w-])"
+    r"|가장\s*많|제일\s*많|최다", re.IGNORECASE)
+UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("minute", _rxa("minute", "minutes", "몇 분", "어느 분", "분 단위")),
+    ("hour", _rxa("hour", "hours", "time of day", "시간대", "시간", "몇 시")),
+    ("day", _rxa("day", "days", "date", "dates", "날", "날짜", "일자", "하루", "요일")),
+]
+DISTINCT_WORDS = _rxa("distinct", "unique", "different", "서로 다른", "고유한", "고유", "다른 종류")
+LIST_WORDS = _rxa("which", "what", "list", "list the", "name the", "show the", "어떤", "어느",
+                 "무슨", "목록", "나열")
+HOW_MANY = re.compile(
+    r"(?<![\w-])(?:how many|number of|count of)(?![\w-])|몇\s*(?:개|명|곳|종류|가지|대)",
+    re.IGNORECASE)
+
+
+def _counts_values(text: str, field_at: int) -> bool:
+    """ "how many (distinct) nodes", "노드는 몇 개": a count of the values themselves."""
+    for m in HOW_MANY.finditer(text):
+        if m.group(0).startswith("몇"):  # "노드는 몇 개", "몇 개의 서로 다른 세션"
+            if field_at < m.start() or field_at - m.end() <= 12:
+                return True
+        elif 0 <= field_at - m.end() <= 25:
+            return True
+    return False
+
+
+def log_field(text: str) -> tuple[str, int] | None:
+    """The kind of value `text` asks about and where it is named, by the glossary."""
+    best: tuple[str, int] | None = None
+    for name, rx in LOG_FIELD_WORDS:
+        m = rx.search(text)
+        if m and (best is None or m.start() < best[1]):
+            best = (name, m.start())
+            if name in ("ip_port",):
+                break
+    return best
+
+
 @dataclass
 class IntentReading:
     """Everything the rules read from the wording (not from the catalog)."""
@@ -150,6 +235,9 @@ class IntentReading:
     threshold: float | None = None  # "above 1000"
     bucket_s: int | None = None  # "daily" 86400, "hourly" 3600
     compare: bool = False  # "compare", "vs", "비교"
+    log_op: str | None = None  # first, last, busiest, distinct_count, distinct_list, top_value
+    log_field: str | None = None  # a glossary name: host, service, ipv4, user, template ...
+    busiest_unit: str | None = None  # minute, hour, day
 
 
 def read_intent(text: str) -> IntentReading:
@@ -194,4 +282,38 @@ def read_intent(text: str) -> IntentReading:
         r.threshold = float((t.group(1) or t.group(2)).replace(",", ""))
     r.bucket_s = next((s for s, rx in BUCKET_WORDS if rx.search(text)), None)
     r.compare = bool(COMPARE.search(text))
+    _read_log_op(r, text)
     return r
+
+
+def _read_log_op(r: IntentReading, text: str) -> None:
+    """Which operation over log lines the wording asks for, and on which kind of value:
+    first/last occurrence, the busiest minute/hour/day, how many distinct values, the list of
+    values, or the value seen most. A question about metrics keeps its metric reading."""
+    unquoted = QUOTED.sub(" ", text)
+    found = log_field(unquoted)
+    field_name = found[0] if found else None
+    unit = next((u for u, rx in UNIT_WORDS if rx.search(unquoted)), None)
+    most = bool(MOST_WORDS.search(unquoted))
+    op: str | None = None
+    if (FIRST_WORDS.search(unquoted) or LAST_WORDS.search(unquoted)) and (
+            WHEN_WORDS.search(unquoted) or "logs" in r.intents):
+        op = "first" if FIRST_WORDS.search(unquoted) else "last"
+    elif unit and (BUSY_WORDS.search(unquoted) or most) and field_name in (None, "template"):
+        op, r.busiest_unit = "busiest", unit
+    elif field_name and field_name != "template" and most \
+            and not DISTINCT_WORDS.search(unquoted):
+        op = "top_value"
+    elif field_name and (_counts_values(unquoted, found[1] if found else 0) or (
+            DISTINCT_WORDS.search(unquoted) and r.count)):
+        op = "distinct_count"
+    elif field_name and field_name != "template" and (
+            LIST_WORDS.search(unquoted) or DISTINCT_WORDS.search(unquoted)):
+        op = "distinct_list"
+    if op is None:
+        return
+    if op in ("top_value", "distinct_list", "distinct_count") and "metric" in r.intents \
+            and "logs" not in r.intents and field_name in ("host", "service", "level"):
+        return  # "which host has the most requests": a metric question (hosts are labels)
+    r.log_op, r.log_field = op, field_name
+    r.intents.add("logs")

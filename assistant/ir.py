@@ -86,8 +86,8 @@ TimeUnit = Literal["minute", "hour", "day"]
 EXTRACT_PATTERNS: dict[str, str] = {
     "ipv4": r"\b((?:\d{1,3}\.){3}\d{1,3})\b",
     "ip_port": r"\b((?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?)\b",
-    "user": r"(?i)\b(?:user|for)(?:\s+(?:invalid|illegal|unknown)\s+user)?[\s=:]+['\"]?"
-            r"([A-Za-z_][A-Za-z0-9._@-]*)",
+    "user": r"(?i)\b(?:for\s+(?:(?:invalid|illegal|unknown)\s+)?user|(?:invalid|illegal|unknown)"
+            r"\s+user|user|for)[\s=:]+['\"]?([A-Za-z_][A-Za-z0-9._@-]*)",
     "block_id": r"\b(blk_-?\d+)\b",
     "request_id": r"\b(req-[0-9A-Za-z-]+)",
     "session_id": r"(?i)\bsession(?:[ _-]?id)?[\s=:#]+['\"]?([0-9A-Za-z_-]+)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from assistant.entities import Links, UnknownMention
 from assistant.intent import IntentReading
@@ -18,6 +18,9 @@ from assistant.ir import (
     Aggregation,
     DocQuery,
     EventQuery,
+    Extract,
+    ExtractKind,
+    LogField,
     LogQuery,
     Matcher,
     MetricFunction,
@@ -254,6 +257,44 @@ def _log_query(inp: PlanInput, *, top: bool) -> LogQuery:
     )
 
 
+COLUMN_FIELDS: dict[str, LogField] = {
+    "host": "host", "service": "service", "level": "level", "template": "template",
+}
+VALUES_LISTED = 20
+"""How many values a "which X" / "list the X" question lists."""
+RUNNER_UPS = 2
+"""Values named after the top one in a "which X ... most" answer."""
+
+
+def _log_op_query(inp: PlanInput) -> LogQuery | None:
+    """The log operation the wording asks for (`IntentReading.log_op`) as one query: the
+    first/last matching line, the busiest period, the number or list of distinct values of
+    a field, or its most frequent values. The field is a column or a value read from the
+    message by a named pattern (see `intent.LOG_FIELD_WORDS`)."""
+    r = inp.reading
+    if r.log_op is None:
+        return None
+    base = _log_query(inp, top=False)
+    column = COLUMN_FIELDS.get(r.log_field or "")
+    extract = None if r.log_field is None or column else \
+        Extract(kind=cast(ExtractKind, r.log_field))
+    update: dict[str, object] = {"extract": extract}
+    match r.log_op:
+        case "first" | "last":
+            update |= {"order": "oldest" if r.log_op == "first" else "newest", "limit": 1}
+        case "busiest":
+            update |= {"busiest": r.busiest_unit or "hour", "top_k": 3}
+        case "distinct_count":
+            update |= {"count_by": column or "extracted", "aggregate": "count_distinct"}
+        case "distinct_list":
+            update |= {"count_by": column or "extracted", "top_k": VALUES_LISTED}
+        case "top_value":
+            update |= {"count_by": column or "extracted", "top_k": 1 + RUNNER_UPS}
+        case _:
+            return None
+    return LogQuery.model_validate({**base.model_dump(), **update})
+
+
 def _event_query(inp: PlanInput, *, widen_s: int = 0) -> EventQuery:
     from datetime import timedelta
 
@@ -315,7 +356,10 @@ def plan_rules(inp: PlanInput) -> Plan:
             plan.queries.append(PlannedQuery(
                 metric_query(found, inp, force_status=kind == "errors"), "main",
                 f"{kind} {found.name}"))
-    if "logs" in intents or (r.level and not plan.queries and "events" not in intents):
+    op = _log_op_query(inp) if not plan.queries else None
+    if op is not None:
+        plan.queries.append(PlannedQuery(op, "logs", f"log {r.log_op}"))
+    elif "logs" in intents or (r.level and not plan.queries and "events" not in intents):
         plan.queries.append(PlannedQuery(_log_query(inp, top=True), "logs", "log templates"))
         if not (r.top_templates or r.count):
             plan.queries.append(PlannedQuery(_log_query(inp, top=False), "logs", "log lines"))
