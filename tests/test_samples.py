@@ -218,3 +218,12 @@ def test_prometheus_samples_are_one_instant_range_vector_query_capped_and_said(
     assert [len(s.points) for s in r.series] == [4, 2] and r.truncated
     assert r.series[0].points[0][0].second == 53  # each sample at its own time
     assert any("sample cap" in w for w in r.warnings)
+
+
+def test_a_sample_at_the_ranges_end_is_not_a_day_of_its_own() -> None:
+    day = TimeRange(start=DAY, end=DAY + timedelta(days=1))
+    pts = five_minutes([1.0] * 289, start=DAY, offset_s=0)  # 00:00 .. next day's 00:00
+    q = MetricQuery(metric="tweets", function="samples", bucket_s=86400, time_range=day)
+    facts = facts_from_result(q, samples_result(pts), 0)
+    assert [(f.at, f.value) for f in facts if f.name == "bucket_sum"] == [(DAY, 288.0)]
+    assert fact(facts, "total").value == 288.0
