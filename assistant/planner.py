@@ -203,7 +203,8 @@ def _samples_query(
     m: MetricInfo, matchers: tuple[Matcher, ...], r: IntentReading, tr: TimeRange
 ) -> MetricQuery:
     bucket = r.bucket_s
-    if bucket is None and (r.compare or r.stat == "sum"):
+    # "total" means per-day sums; "how many times above 1000" is a count of samples
+    if bucket is None and (r.compare or (r.stat == "sum" and r.threshold is None)):
         bucket = 86400 if tr.duration_s >= 86400 else 3600
     return MetricQuery(
         metric=m.name,

@@ -159,7 +159,7 @@ def planned(question: str) -> MetricQuery:
     ("p95 of twitter_volume_aapl on 2015-03-03", {"quantile": 0.95}),
     ("95th percentile twitter_volume_aapl on 2015-03-03", {"quantile": 0.95}),
     ("how many times did twitter_volume_aapl go above 1000 on 2015-03-03",
-     {"threshold": 1000.0}),
+     {"threshold": 1000.0, "bucket_s": None}),
     ("how long was twitter_volume_aapl over 50 on 2015-03-03", {"threshold": 50.0}),
     ("daily sums of twitter_volume_aapl between 2015-03-01 and 2015-03-05",
      {"bucket_s": 86400}),
