@@ -144,7 +144,7 @@ class Executor:
         if q.level is None or res is None or (res.total or len(res.logs) or len(res.rows)):
             return ex
         probe = q.model_copy(update={"level": None, "count_by": "level", "bucket_s": None,
-                                     "top_k": 20})
+                                     "busiest": None, "aggregate": "count", "top_k": 20})
         try:
             rows = conn.run(probe).rows
         except OpsaError:

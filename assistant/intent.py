@@ -174,7 +174,9 @@ LOG_FIELD_WORDS: list[tuple[str, re.Pattern[str]]] = [
 """A small glossary of kinds of values a log question asks about, most specific first:
 columns (host, service = program/component, level), message templates, or values read from
 the message (`assistant.ir.ExtractKind`)."""
-FIRST_WORDS = _rxa("first", "earliest", "first time", "처음", "최초", "맨 처음", "첫")
+FIRST_WORDS = _rxa("first", "earliest", "first time", "start", "started", "begin", "began",
+                   "처음", "최초", "맨 처음", "첫", "시작")
+"""With a "when" word: the first occurrence ("when did the failures start")."""
 LAST_WORDS = _rxa("last", "latest", "most recent", "last time", "마지막", "가장 최근",
                  "최근에")
 WHEN_WORDS = _rxa("when", "what time", "which time", "at what", "언제", "몇 시", "시각", "시점")
@@ -183,7 +185,8 @@ MOST_WORDS = re.compile(
     r"(?<![\w-])(?:most|the most|top|largest number|most often|most frequently)(?![\w-])"
     r"|가장\s*많|제일\s*많|최다", re.IGNORECASE)
 UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
-    ("minute", _rxa("minute", "minutes", "몇 분", "어느 분", "분 단위")),
+    ("minute", re.compile(r"(?<![A-Za-z0-9_-])minutes?(?![A-Za-z0-9_-])"
+                          r"|(?<![가-힣])분(?=[은는이가을를에의]?(?:\s|$|[?.,]))", re.I)),
     ("hour", _rxa("hour", "hours", "time of day", "시간대", "시간", "몇 시")),
     ("day", _rxa("day", "days", "date", "dates", "날", "날짜", "일자", "하루", "요일")),
 ]

@@ -296,6 +296,17 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
     return LogQuery.model_validate({**base.model_dump(), **update})
 
 
+def _asked_field_words(links: Links, r: IntentReading) -> Links:
+    """A question about the hosts (or services) themselves ("which node reported ...", "how
+    many hosts couldn't ...") has a word after "node" that is not a name: an unknown
+    mention of the asked-for kind without a digit or separator is dropped."""
+    if r.log_op is None or r.log_field not in ("host", "service") or not links.unknown:
+        return links
+    kept = [u for u in links.unknown
+            if u.kind != r.log_field or re.search(r"[\d._:-]", u.value)]
+    return links.model_copy(update={"unknown": kept})
+
+
 def _event_query(inp: PlanInput, *, widen_s: int = 0) -> EventQuery:
     from datetime import timedelta
 
@@ -323,6 +334,7 @@ def plan_rules(inp: PlanInput) -> Plan:
     if "refuse" in intents:
         plan.refusal = "write"
         return plan
+    links = _asked_field_words(links, r)
     if links.unknown and not (("docs" in intents or question_role(inp.question))
                               and not links.hosts and not links.services):
         # A how-to question may name things we do not monitor ("a JVM service"); a question

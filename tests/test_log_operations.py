@@ -201,3 +201,26 @@ def test_metric_questions_keep_their_metric_reading() -> None:
     assert r.log_op is None
     r = read_intent(strip_time_phrases("which host had the most requests"))
     assert r.log_op is None
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("which node reported the most errors today?", {"count_by": "host", "top_k": 3}),
+    ("how many hosts logged errors today?", {"count_by": "host",
+                                             "aggregate": "count_distinct"}),
+    ("when did the failures start today?", {"order": "oldest", "limit": 1}),
+    ("오늘 로그가 가장 많이 찍힌 분은 언제야?", {"busiest": "minute"}),
+])
+def test_asked_field_words_are_not_names(question: str, expected: dict[str, object]) -> None:
+    q = plan_log(question)
+    for key, want in expected.items():
+        assert getattr(q, key) == want, (question, key, q)
+
+
+def test_an_unknown_host_name_is_still_refused() -> None:
+    cat = demo_catalog()
+    question = "which node logged the most errors on web-99 today?"
+    stripped = strip_time_phrases(question)
+    p = plan_rules(PlanInput(question=stripped, time_range=resolve_time(
+        question, NOW, ZoneInfo("UTC")).range, reading=read_intent(stripped),
+        links=EntityLinker(cat).link(question), catalog=cat))
+    assert p.unknown is not None and p.unknown.value == "web-99"
