@@ -174,6 +174,10 @@ class Vocabulary:
     def __bool__(self) -> bool:
         return bool(self.lines)
 
+    def has(self, word: str) -> bool:
+        """True when the logs say `word` (in any inflection)."""
+        return stem(word) in self.stems
+
     def phrase(self, stems: Sequence[str]) -> str | None:
         """The text of the first template run whose stems are `stems`, its last word cut to
         the shared stem ("timeouts" found as "timeout"), or None."""

@@ -637,12 +637,19 @@ class _Run:
                 self.add("service", lk._service_alias[low], tok, "alias", 0.9)
             elif re.search(r"\d", low) and _host_key(low) in lk._host_keys and self.host_like(tok):
                 self.add("host", lk._host_keys[_host_key(low)], tok, "fuzzy", 0.9)
-            elif self.host_shaped(tok) or (self.host_context(tok) and self.unknown_word(tok)):
+            elif self.host_shaped(tok) or (self.host_context(tok) and self.unknown_word(tok)
+                                           and self.name_like(tok)):
                 self.unknown_host(tok)
                 continue
             else:
                 continue
             self.take(tok)
+
+    @staticmethod
+    def name_like(tok: _Tok) -> bool:
+        """Written like a name (a digit, a separator or a capital: "Apollo", "db_7"), not a
+        plain word: in "which node logged the most" the word after "node" is a verb."""
+        return bool(re.search(r"[\d\-._:]|[A-Z]", tok.text))
 
     def host_like(self, tok: _Tok) -> bool:
         return bool(re.match(r"[a-z]", tok.low)) and tok.low not in self.lk._label_values

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.content_words import TextFilter, text_filter, vocabulary
+from assistant.content_words import TextFilter, Vocabulary, text_filter, vocabulary
 from assistant.conversation import Turn
 from assistant.data_window import asks_whole_span, outside, query_extent, union, whole_span
 from assistant.entities import Link, Links, UnknownMention
 from assistant.errors import OpsaError, TimeRangeError
 from assistant.intent import LEVEL_WORDS as INTENT_LEVEL_WORDS
-from assistant.intent import IntentReading, read_intent
+from assistant.intent import IntentReading, field_word_spans, read_intent
 from assistant.ir import DocQuery, EventQuery, LogQuery, TimeRange
 from assistant.language import detect_language
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
@@ -138,7 +138,9 @@ def understand(
     catalog = services.catalog
     links = _by_name_tokens(question, _strong(services.linker.link(question)), services.catalog)
     reading = read_intent(strip_time_phrases(question))
-    text = _text_filter(question, links, reading, services)
+    vocab = _log_vocabulary(services)
+    links = _known_words_not_hosts(links, vocab)
+    text = _text_filter(question, links, reading, vocab)
     prev = history[-1].context if history else None
     followup = bool(prev) and _is_followup(question, reading, links)
     if followup and prev:
@@ -257,17 +259,31 @@ def _merge(
     return merged, time, reading
 
 
+def _log_vocabulary(services: Services) -> Vocabulary:
+    try:
+        return vocabulary(services.logs_backend.log_vocabulary())
+    except OpsaError:
+        return vocabulary([])  # no log store: no words to match
+
+
+def _known_words_not_hosts(links: Links, vocab: Vocabulary) -> Links:
+    """An unknown 'host' written as a plain name that the logs say ("from host Kernel") is
+    what the lines are about, not a host to ask about."""
+    keep = [u for u in links.unknown
+            if u.kind != "host" or re.search(r"\d", u.value) or not vocab.has(u.value)]
+    if len(keep) == len(links.unknown):
+        return links
+    return links.model_copy(update={"unknown": keep})
+
+
 def _text_filter(question: str, links: Links, reading: IntentReading,
-                 services: Services) -> TextFilter | None:
+                 vocab: Vocabulary) -> TextFilter | None:
     """The content words' text filter; a word that is in the logs makes a question with no
     other subject a log question, and a word that set the level is text instead."""
-    try:
-        vocab = vocabulary(services.logs_backend.log_vocabulary())
-    except OpsaError:
-        return None  # no log store: nothing to match words against
     taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services,
                                                   *links.labels, *links.patterns))]
     taken += [x.span for x in links.metrics if x.how != "semantic"]
+    taken += field_word_spans(question, reading.log_field if reading.log_op else None)
     tf = text_filter(question, taken, vocab)
     if tf is None:
         return None

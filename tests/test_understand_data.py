@@ -175,3 +175,20 @@ def test_series_named_in_words(question: str, metric: str) -> None:
 def test_a_number_the_name_lacks_links_nothing() -> None:
     assert all(x.metric != "wind_speed_site_12" for x in link_series("wind speed at site 7",
                                                                      NAMES))
+
+
+def test_a_plain_word_after_node_is_not_an_unknown_host() -> None:
+    from assistant.entities import EntityLinker
+    from connectors.base import Catalog
+
+    linker = EntityLinker(Catalog(hosts=["R01-M0-N4", "R02-M1-N0"]))
+    assert linker.link("which node logged the most fatal messages?").unknown == []
+    unknown = linker.link("how many lines from node R99-M0-N0?").unknown
+    assert unknown and unknown[0].value == "R99-M0-N0"  # a clear host reference still asks
+    assert linker.link("how many lines from host Apollo?").unknown[0].value == "Apollo"
+
+
+def test_an_unknown_host_word_the_logs_say_becomes_text(bot: Assistant) -> None:
+    text, logs = ask(bot, "how many lines from server Worker?")
+    assert logs and logs[0].text == "worker"
+    assert "no host" not in text
