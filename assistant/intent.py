@@ -221,6 +221,13 @@ def log_field(text: str) -> tuple[str, int] | None:
     return best
 
 
+def field_word_spans(question: str, field: str | None) -> list[tuple[int, int]]:
+    """Where `question` names the kind of value a log operation asks about ("node" in
+    "which node logged most"): the question's subject, not a name or text to search for."""
+    rx = dict(LOG_FIELD_WORDS).get(field or "")
+    return [m.span() for m in rx.finditer(question)] if rx is not None else []
+
+
 @dataclass
 class IntentReading:
     """Everything the rules read from the wording (not from the catalog)."""

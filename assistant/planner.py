@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from assistant.entities import Links, UnknownMention
-from assistant.intent import IntentReading
+from assistant.intent import LOG_FIELD_WORDS, IntentReading
 from assistant.ir import (
     AGG_QUANTILES,
     Aggregation,
@@ -275,6 +275,13 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
     r = inp.reading
     if r.log_op is None:
         return None
+    words = dict(LOG_FIELD_WORDS).get(r.log_field or "")
+    if words is not None:  # "which node ...": the field's own word filters nothing
+        links = inp.links
+        asked = {"hosts": [x for x in links.hosts if not words.fullmatch(x.text)],
+                 "services": [x for x in links.services if not words.fullmatch(x.text)]}
+        inp = PlanInput(inp.question, inp.time_range, r, links.model_copy(update=asked),
+                        inp.catalog)
     base = _log_query(inp, top=False)
     column = COLUMN_FIELDS.get(r.log_field or "")
     extract = None if r.log_field is None or column else \
