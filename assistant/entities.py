@@ -147,6 +147,7 @@ _STOP = _words(
 _HOST_WORDS = _words(
     "host hosts server servers node nodes instance instances machine machines box boxes vm vms"
 )
+_WHICH = _words("which what each every per by any all many how the a one")
 _KO_HOST_WORDS = ("호스트", "서버", "노드", "장비", "인스턴스", "머신")
 _NOT_HOSTS = frozenset({"utf-8", "utf-16", "sha-1", "sha-256", "x86-64", "x86_64", "iso-8601"})
 _SKIP_LABELS = frozenset({"le", "quantile", "__name__"})
@@ -638,7 +639,7 @@ class _Run:
             elif re.search(r"\d", low) and _host_key(low) in lk._host_keys and self.host_like(tok):
                 self.add("host", lk._host_keys[_host_key(low)], tok, "fuzzy", 0.9)
             elif self.host_shaped(tok) or (self.host_context(tok) and self.unknown_word(tok)
-                                           and self.name_like(tok)):
+                                           and (self.name_like(tok) or not self.asks_which(tok))):
                 self.unknown_host(tok)
                 continue
             else:
@@ -647,9 +648,14 @@ class _Run:
 
     @staticmethod
     def name_like(tok: _Tok) -> bool:
-        """Written like a name (a digit, a separator or a capital: "Apollo", "db_7"), not a
-        plain word: in "which node logged the most" the word after "node" is a verb."""
+        """Written like a name (a digit, a separator or a capital: "Apollo", "db_7")."""
         return bool(re.search(r"[\d\-._:]|[A-Z]", tok.text))
+
+    def asks_which(self, tok: _Tok) -> bool:
+        """The host word before `tok` is asked about ("which node logged the most"): the
+        plain word after it is the question going on, not a host name."""
+        before = re.findall(r"[A-Za-z]+", self.q[: tok.start].lower())
+        return len(before) >= 2 and before[-1] in _HOST_WORDS and before[-2] in _WHICH
 
     def host_like(self, tok: _Tok) -> bool:
         return bool(re.match(r"[a-z]", tok.low)) and tok.low not in self.lk._label_values
