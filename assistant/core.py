@@ -228,7 +228,8 @@ class Assistant:
             titles = retriever.titles("docs")
             quoted = runbooks.quote(
                 und.question, role, [s.source for ex in docs for s in ex.sources], titles,
-                lambda src: [runbooks.Section(h.source, h.heading, h.text)
+                lambda src: [runbooks.Section(h.source, h.heading, h.text,
+                                              str(h.metadata.get("section", "")))
                              for h in retriever.sections(src)])
         except OpsaError as exc:
             und.extra_notes.append(f"the runbook could not be read ({exc})")

@@ -41,7 +41,8 @@ QUESTION_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"(?:무엇|뭘|뭐)을?\s*확인")),
     ("mitigation", _rx(
         r"\bfix(?:es|ed|ing)?\b", r"\bmitigat", r"\bresolve\b", r"\bremediat", r"\brepair\b",
-        r"\bwork ?around", r"\bwhat (?:should|do|can) (?:i|we) do\b",
+        r"\bwork ?around", r"\bwhat (?:should|do|can) (?:i|we) do\b", r"\bsteps? to\b",
+        r"\bprocedure\b", "절차",
         r"\bhow (?:do|should|can) (?:i|we) (?:handle|deal with|solve|clear|stop)\b",
         "해결", "조치", "고치", "고쳐", "복구", "대응", "대처", "해소")),
     ("impact", _rx(
@@ -79,6 +80,8 @@ NAME_RATIO = 0.9
 """How alike a name in the question and a runbook's title must be to count as a typo of
 it (difflib ratio over the lower-cased letters and digits)."""
 MIN_FUZZY_CHARS = 8
+FILLER = frozenset({"a", "an", "the", "is", "are", "was", "on", "of", "in", "its", "it"})
+"""Words a person adds when saying a name aloud ("quota is low on space")."""
 MAX_NGRAM = 8
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # An alert-shaped identifier: one word with a lower-to-upper case change ("KubeJobFailed",
@@ -135,13 +138,20 @@ class NameMatch:
 
 
 def name_candidates(question: str) -> list[tuple[str, str]]:
-    """(words as written, normalised key) for every run of 1..8 ASCII words."""
+    """(words as written, normalised key) for every run of 2..8 ASCII words, and every
+    alert-shaped word alone: one plain word ("search") names a topic, not a runbook."""
     words = list(_WORD.finditer(question))
     out: list[tuple[str, str]] = []
     for i in range(len(words)):
-        for j in range(i + 1, min(len(words), i + MAX_NGRAM) + 1):
+        if _IDENT.fullmatch(words[i].group(0)):
+            out.append((words[i].group(0), words[i].group(0).lower()))
+        for j in range(i + 2, min(len(words), i + MAX_NGRAM) + 1):
             said = question[words[i].start():words[j - 1].end()]
-            out.append((said, "".join(w.group(0) for w in words[i:j]).lower()))
+            run = [w.group(0).lower() for w in words[i:j]]
+            out.append((said, "".join(run)))
+            kept = [w for w in run if w not in FILLER]
+            if len(kept) > 1 and len(kept) < len(run) and run[0] == kept[0]:
+                out.append((said, "".join(kept)))
     return out
 
 
@@ -182,9 +192,16 @@ def alert_names(question: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Section:
+    """One indexed chunk: its heading, the level 1-2 heading it sits under, its text."""
+
     source: str
     heading: str
     text: str
+    parent: str = ""
+
+    @property
+    def under(self) -> str:
+        return self.parent or self.heading
 
 
 @dataclass(frozen=True)
@@ -220,7 +237,11 @@ class RunbookQuote:
             if not self.role_found:
                 head = (f"The runbook has no {ROLE_NAMES[self.role]} section; its "
                         f"'{self.heading}' section ({cite}):")
-        return [head, self.excerpt]
+        more = self.excerpt.endswith("\n…")
+        quote = self.excerpt[:-2] if more else self.excerpt
+        tail = (["(이하 생략: 나머지 단계는 런북 원문을 참고하세요.)" if ko else
+                 "(The section continues in the runbook.)"] if more else [])
+        return [head, quote, *tail]
 
 
 def _units(body: str) -> list[list[str]]:
@@ -256,33 +277,59 @@ def _units(body: str) -> list[list[str]]:
 def excerpt(text: str, role: Role, max_lines: int = MAX_LINES) -> str:
     """The section's opening, whole sentences, steps and code blocks, at most about
     `max_lines` lines; a diagnosis stops after its first step that carries a command."""
-    body = "\n".join(ln for ln in text.splitlines() if not _HEADING_LINE.match(ln)).strip("\n")
+    lines = text.splitlines()
+    if lines and _HEADING_LINE.match(lines[0]):
+        lines = lines[1:]  # the section's own heading: the citation names it
+    # Deeper headings stay, as plain lines ("1. Verify the operator is running").
+    body = "\n".join(_HEADING_LINE.sub("", ln) if _HEADING_LINE.match(ln) else ln
+                     for ln in lines).strip("\n")
     out: list[list[str]] = []
     used = 0
-    for unit in _units(body):
-        if ADDRESSED_TO_AI.search(" ".join(unit)):
-            continue
-        if out and used + len(unit) > max_lines:
+    command = False
+    units = [u for u in _units(body) if not ADDRESSED_TO_AI.search(" ".join(u))]
+    for unit in units:
+        size = sum(1 for ln in unit if not _FENCE.match(ln))  # fence lines are not content
+        # A diagnosis or mitigation quote always reaches its first step with a command.
+        if out and used + size > max_lines and (command or role in ("meaning", "impact")
+                                                 or used + size > 2 * max_lines):
             break
         out.append(unit)
-        used += len(unit)
-        if role == "diagnosis" and any(_FENCE.match(ln) for ln in unit):
-            break
-    return "\n".join(_dedent(unit) for unit in out).rstrip()
+        used += size
+        command = command or _has_command(unit)
+    text_out = "\n".join(_dedent(unit) for unit in out).rstrip()
+    return text_out + ("\n…" if len(out) < len(units) else "")
+
+
+_COMMAND_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*(?:console|shell|sh|bash|zsh|terminal|"
+                            r"powershell|ps1|cmd|sql|promql)\b", re.IGNORECASE)
+
+
+def _has_command(unit: list[str]) -> bool:
+    """A code block of commands (a shell fence, or lines starting with a prompt)."""
+    if not any(_FENCE.match(ln) for ln in unit):
+        return False
+    return any(_COMMAND_FENCE.match(ln) for ln in unit) or any(
+        ln.lstrip().startswith(("$ ", "# ", "> ")) for ln in unit if not _FENCE.match(ln))
 
 
 def _dedent(unit: list[str]) -> str:
-    indent = min((len(ln) - len(ln.lstrip()) for ln in unit if ln.strip()), default=0)
-    return "\n".join(ln[indent:] for ln in unit)
+    """The unit moved left; a code block by its closing fence's indent (a chunk may have
+    lost the opening fence's indent)."""
+    if len(unit) > 1 and _FENCE.match(unit[0]) and _FENCE.match(unit[-1]):
+        indent = len(unit[-1]) - len(unit[-1].lstrip())
+    else:
+        indent = min((len(ln) - len(ln.lstrip()) for ln in unit if ln.strip()), default=0)
+    return "\n".join(ln[min(indent, len(ln) - len(ln.lstrip())):] for ln in unit)
 
 
 def choose_section(sections: Sequence[Section], role: Role) -> tuple[Section | None, bool]:
-    """The section of `role` (consecutive parts joined), else the first one with a body."""
-    picked = [s for s in sections if heading_role(s.heading) == role]
+    """The section of `role` (its chunks joined in order, subsections included), else the
+    first one with a body."""
+    picked = [s for s in sections if heading_role(s.under) == role]
     if picked:
         first = picked[0]
-        same = [s for s in picked if s.heading == first.heading]
-        return Section(first.source, first.heading, "\n".join(s.text for s in same)), True
+        same = [s for s in picked if s.under == first.under]
+        return Section(first.source, first.under, "\n\n".join(s.text for s in same)), True
     body = [s for s in sections if s.text.strip() and not _only_heading(s.text)]
     return (body[0] if body else None), False
 

@@ -110,12 +110,22 @@ def test_no_title_match_for_an_unrelated_name() -> None:
     assert rb.match_title("what does NodeClockSkewed mean?", TITLES) is None
 
 
-def test_diagnosis_excerpt_is_the_first_step_with_its_command() -> None:
+def test_diagnosis_excerpt_is_the_steps_with_their_commands_in_order() -> None:
     text = RUNBOOK.split("## Diagnosis")[1].split("## Mitigation")[0]
     out = rb.excerpt("## Diagnosis" + text, "diagnosis")
     assert out.splitlines() == [
         "Find the node from the alert's labels, then check its file systems:",
-        "```console", "$ df -h /var/lib/containers", "```"]
+        "```console", "$ df -h /var/lib/containers", "```",
+        "List the largest directories:", "```console", "$ du -xh /var | sort -rh | head",
+        "```"]
+
+
+def test_a_long_section_is_cut_after_the_first_command_and_says_it_continues() -> None:
+    prose = "\n\n".join(f"Background paragraph {i} about the alert." for i in range(20))
+    text = f"## Diagnosis\n\n{prose}\n\n```sh\nkubectl get pods\n```\n\nMore text.\n"
+    out = rb.excerpt(text, "diagnosis")
+    assert "kubectl get pods" in out and out.endswith("\n…") and "More text" not in out
+    assert rb.excerpt(text, "meaning").count("Background") == rb.MAX_LINES
 
 
 def test_mitigation_excerpt_keeps_steps_and_code_in_order_and_drops_injected_text() -> None:
@@ -178,7 +188,7 @@ def test_words_and_korean_find_the_runbook_and_keep_commands(
         runbook_assistant: Assistant) -> None:
     head, _ = _ask(runbook_assistant, "디스크 압박 높음 DiskPressureHigh 진단은 어떻게 해?")
     assert head.startswith("런북의 'Diagnosis' 섹션(진단)")
-    assert "$ df -h /var/lib/containers" in head and "du -xh" not in head
+    assert head.index("$ df -h /var/lib/containers") < head.index("$ du -xh /var")
     head, _ = _ask(runbook_assistant, "how do I fix queue backlog growing?")
     assert "QueueBacklogGrowing.md § Mitigation" in head and "Scale the consumers." in head
 
@@ -194,3 +204,24 @@ def test_why_and_what_to_do_gets_both(runbook_assistant: Assistant) -> None:
     kinds = {q.ir["kind"] for q in ans.queries}
     assert "metric" in kinds and len(kinds) > 1
     assert "crictl rmi --prune" in ans.answer
+
+
+def test_one_plain_word_does_not_name_a_runbook() -> None:
+    titles = {"services/search.md": "Search service", **TITLES}
+    assert rb.match_title("how do I fix slow search queries?", titles) is None
+
+
+def test_a_long_section_cut_at_deeper_headings_keeps_its_section() -> None:
+    from assistant.retrieval.documents import chunk_markdown
+
+    steps = "\n\n".join(f"### {i}. Step {i}\n\n" + "Check this thing carefully. " * 30
+                        for i in range(1, 4))
+    text = (f"# SomeAlert\n\n## Meaning\n\nIt fires.\n\n## Diagnosis\n\n{steps}\n\n"
+            "## Mitigation\n\nDo it.")
+    chunks = chunk_markdown("a/SomeAlert.md", text, limit=400)
+    diag = [c for c in chunks if c.section == "Diagnosis"]
+    assert {c.heading for c in diag} == {"1. Step 1", "2. Step 2", "3. Step 3"}
+    sections = [rb.Section(c.source, c.heading, c.text, c.section) for c in chunks]
+    got, found = rb.choose_section(sections, "diagnosis")
+    assert found and got is not None and got.heading == "Diagnosis"
+    assert got.text.index("1. Step 1") < got.text.index("3. Step 3")

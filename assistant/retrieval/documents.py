@@ -237,13 +237,13 @@ def chunk_markdown(
         if not _has_body(full, head):
             continue
         if len(full) <= limit:
-            chunks.append(_chunk(source, doc_title, head, full, 1))
+            chunks.append(_chunk(source, doc_title, head, full, 1, head.heading))
             continue
         for sec in group:  # too long: each deeper heading on its own, then by paragraphs
             if not _has_body(sec.body, sec):
                 continue
             for i, piece in enumerate(_pieces(sec.body, limit), start=1):
-                chunks.append(_chunk(source, doc_title, sec, piece, i))
+                chunks.append(_chunk(source, doc_title, sec, piece, i, head.heading))
     return chunks
 
 
@@ -252,11 +252,11 @@ def _has_body(text: str, sec: _Section) -> bool:
     return bool(body.strip())
 
 
-def _chunk(source: str, title: str, sec: _Section, text: str, part: int) -> Chunk:
+def _chunk(source: str, title: str, sec: _Section, text: str, part: int,
+           section: str = "") -> Chunk:
     heading = sec.heading or title
-    return Chunk(
-        source=source, anchor=sec.anchor, heading=heading, title=title, text=text, part=part
-    )
+    return Chunk(source=source, anchor=sec.anchor, heading=heading, title=title, text=text,
+                 part=part, section=section or heading)
 
 
 def chunk_text(source: str, text: str, limit: int = MAX_CHUNK_CHARS) -> list[Chunk]:

@@ -30,6 +30,7 @@ def chunk_entry(chunk: Chunk, front: dict[str, Any], digest: str, root: str = ""
         "heading": chunk.heading,
         "title": chunk.title,
         "part": chunk.part,
+        "section": chunk.section or chunk.heading,
         "digest": digest,
         "root": root,
         "kind": _scalar(front.get("kind")) or "doc",

@@ -33,6 +33,8 @@ class Chunk(_Model):
     title: str = Field(description="the document's title")
     text: str = Field(description="the section's text, heading line included")
     part: int = Field(default=1, description="1, or 2.. when a long section was split")
+    section: str = Field(default="", description="the level 1-2 heading the chunk sits under "
+                         "(its own heading unless a long section was cut at deeper ones)")
 
     @property
     def id(self) -> str:
