@@ -37,6 +37,9 @@ QUESTION_WORDS = frozenset(_words(
     data file dataset series whole entire overall ever so far than just only also
     first last latest earliest newest oldest top busiest distinct unique different value
     values kind kinds type types frequent common often
+    write writes wrote writing emit emits emitted output outputs produce produced generate
+    generated throw threw thrown raise raised return returned get got come came go went
+    take took make made give gave print prints show shows showed report reports send
     """
 ))
 """Words that shape the question rather than name what the lines are about."""
