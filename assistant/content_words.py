@@ -167,27 +167,33 @@ class Vocabulary:
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.lines: list[tuple[str, list[tuple[str, int, int]]]] = []
-        self.stems: set[str] = set()
+        self.where: dict[str, list[int]] = {}  # stem -> the lines that hold it
         for text in texts:
             toks = [(stem(m.group(0)), m.start(), m.end()) for m in _VOCAB_WORD.finditer(text)]
             if toks:
+                for s in dict.fromkeys(t[0] for t in toks):
+                    self.where.setdefault(s, []).append(len(self.lines))
                 self.lines.append((text, toks))
-                self.stems.update(t[0] for t in toks)
+
+    @property
+    def stems(self) -> set[str]:
+        return set(self.where)
 
     def __bool__(self) -> bool:
         return bool(self.lines)
 
     def has(self, word: str) -> bool:
         """True when the logs say `word` (in any inflection)."""
-        return stem(word) in self.stems
+        return stem(word) in self.where
 
     def phrase(self, stems: Sequence[str]) -> str | None:
         """The text of the first template run whose stems are `stems`, its last word cut to
         the shared stem ("timeouts" found as "timeout"), or None."""
-        if not all(s in self.stems for s in stems):
+        if not stems or not all(s in self.where for s in stems):
             return None
         n = len(stems)
-        for text, toks in self.lines:
+        for k in min((self.where[s] for s in stems), key=len):
+            text, toks = self.lines[k]
             for i in range(len(toks) - n + 1):
                 if all(toks[i + j][0] == stems[j] for j in range(n)):
                     start, end = toks[i][1], toks[i + n - 1][2]
