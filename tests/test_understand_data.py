@@ -192,3 +192,18 @@ def test_an_unknown_host_word_the_logs_say_becomes_text(bot: Assistant) -> None:
     text, logs = ask(bot, "how many lines from server Worker?")
     assert logs and logs[0].text == "worker"
     assert "no host" not in text
+
+
+def test_name_tokens_replace_a_tie_of_weak_metric_links() -> None:
+    from assistant.entities import Link, Links
+    from assistant.understand import _by_name_tokens
+    from connectors.base import Catalog, MetricInfo
+
+    cat = Catalog(metrics=[MetricInfo(name=n) for n in NAMES])
+    tie = [Link(kind="metric", value=n, span=(5, 15), how="alias", score=0.9)
+           for n in ("wind_speed_site_12", "wind_speed_site_40")]
+    got = _by_name_tokens("peak wind speed at site 40", Links(metrics=tie), cat)
+    assert [m.value for m in got.metrics] == ["wind_speed_site_40"]
+    exact = [Link(kind="metric", value="pageviews_total", span=(0, 15), how="exact", score=1)]
+    kept = _by_name_tokens("pageviews_total at site 40", Links(metrics=exact), cat)
+    assert [m.value for m in kept.metrics] == ["pageviews_total"]  # a name as written wins
