@@ -165,6 +165,7 @@ KEY_PHRASES: dict[str, dict[Language, str]] = {
     "message": {"en": "messages", "ko": "메시지"},
     "ipv4": {"en": "IP addresses", "ko": "IP 주소"},
     "ip_port": {"en": "addresses", "ko": "주소"},
+    "mac": {"en": "MAC addresses", "ko": "MAC 주소"},
     "user": {"en": "users", "ko": "사용자"},
     "block_id": {"en": "blocks", "ko": "블록"},
     "request_id": {"en": "requests", "ko": "요청"},

@@ -148,6 +148,8 @@ def _rxa(*words: str) -> re.Pattern[str]:
 LOG_FIELD_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("ip_port", _rxa("ip:port", "ip and port", "address and port", "endpoint", "endpoints",
                     "socket", "sockets", "ip 과 포트", "주소와 포트")),
+    ("mac", _rxa("mac", "macs", "mac address", "mac addresses", "hardware address",
+                 "MAC 주소")),
     ("ipv4", _rxa("ip", "ips", "ip address", "ip addresses", "ipv4", "address", "addresses",
                  "client address", "source address", "source ip", "client ip", "아이피",
                  "IP 주소", "주소")),

@@ -78,7 +78,7 @@ LogField = Literal["service", "host", "level", "template", "message", "extracted
 """What `LogQuery.count_by` groups on; ``service`` is also the program/component column of
 logs that name one, ``extracted`` is the value `LogQuery.extract` reads from each message."""
 ExtractKind = Literal[
-    "ipv4", "ip_port", "user", "block_id", "request_id", "session_id", "uuid", "hex_id",
+    "ipv4", "ip_port", "mac", "user", "block_id", "request_id", "session_id", "uuid", "hex_id",
     "pid", "port", "status_code", "number", "key", "regex",
 ]
 TimeUnit = Literal["minute", "hour", "day"]
@@ -86,6 +86,7 @@ TimeUnit = Literal["minute", "hour", "day"]
 EXTRACT_PATTERNS: dict[str, str] = {
     "ipv4": r"\b((?:\d{1,3}\.){3}\d{1,3})\b",
     "ip_port": r"\b((?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?)\b",
+    "mac": r"\b([0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5})\b",
     "user": r"(?i)\b(?:for\s+(?:(?:invalid|illegal|unknown)\s+)?user|(?:invalid|illegal|unknown)"
             r"\s+user|user|for)[\s=:]+['\"]?([A-Za-z_][A-Za-z0-9._@-]*)",
     "block_id": r"\b(blk_-?\d+)\b",
@@ -244,7 +245,8 @@ def sample_cap_warning(kept: int = MAX_SAMPLES) -> str:
 
 class Extract(_Strict):
     """A value read from each line's message at query time by a named pattern (regexp in
-    SQL, the same on every engine): an IPv4 address (with its port: ``ip_port``), the user
+    SQL, the same on every engine): an IPv4 address (with its port: ``ip_port``), a MAC
+    address, the user
     name after "user"/"for", a block/request/session id, a UUID or hex id, the number after
     ``pid``/``port``, an HTTP status code, the first number, a ``key=value`` value, or a
     regular expression of the caller's. Lines where it is absent are left out."""

@@ -49,6 +49,7 @@ def test_ir_validates_the_new_operations() -> None:
     ("ip_port", "Connection refused to 10.0.0.7:5432", "10.0.0.7:5432"),
     ("ip_port", "accepted from 192.168.1.20 now", "192.168.1.20"),
     ("user", "Failed password for invalid user admin from 1.2.3.4", "admin"),
+    ("mac", "DHCPDISCOVER from 00:11:43:e3:ba:c3 via eth1", "00:11:43:e3:ba:c3"),
     ("user", "session opened for user root by (uid=0)", "root"),
     ("block_id", "Receiving block blk_-1608999687919862906 src", "blk_-1608999687919862906"),
     ("request_id", "[req-3f2a9c1e-77b1-4f0e] GET /v2", "req-3f2a9c1e-77b1-4f0e"),
@@ -186,6 +187,8 @@ def plan_log(question: str) -> LogQuery:
     ("오늘 가장 많은 에러를 남긴 노드는?", {"count_by": "host", "top_k": 3}),
     ("what's the most common message in today's logs?", {"count_by": "template"}),
     ("오늘 가장 많이 나온 메시지는 뭐야?", {"count_by": "template"}),
+    ("how many distinct MAC addresses asked for a lease today?",
+     {"aggregate": "count_distinct", "extract": "mac"}),
 ])
 def test_question_shapes_map_to_operations(question: str, expected: dict[str, object]) -> None:
     q = plan_log(question)
