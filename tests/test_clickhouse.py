@@ -265,6 +265,52 @@ def test_new_log_operations_match_plain_python(ch: ClickHouseConnector) -> None:
     assert (distinct.groups, distinct.total) == (len(set(ips)), len(ips))
 
 
+def _random_log_query(draw: Any) -> LogQuery:
+    """A random LogQuery over the fixture: filters, an extraction and one operation."""
+    from hypothesis import strategies as st
+
+    minutes = draw(st.integers(5, 150))
+    kw: dict[str, Any] = {
+        "time_range": tr(minutes, draw(st.integers(0, 30))),
+        "service": draw(st.sampled_from([None, None, "api", "web", "db"])),
+        "host": draw(st.sampled_from([None, None, "h1", "h3"])),
+        "level": draw(st.sampled_from([None, None, *LEVELS])),
+        "text": draw(st.sampled_from([None, None, "refused", "user", "o'k\\\n%", "TOOK"])),
+        "pattern": draw(st.sampled_from([None, None, r"\d{3} ms", "^panic"])),
+    }
+    extract = draw(st.sampled_from([None, Extract(kind="ipv4"), Extract(kind="ip_port"),
+                                    Extract(kind="user"), Extract(kind="number"),
+                                    Extract(kind="regex", pattern=r"took (\d+) ms")]))
+    kw["extract"] = extract
+    op = draw(st.sampled_from(["lines", "count_by", "distinct", "busiest"]))
+    fields = ["service", "host", "level", "template", "message"] + (
+        ["extracted"] if extract is not None else [])
+    if op == "lines":
+        kw |= {"order": draw(st.sampled_from(["newest", "oldest"])),
+               "limit": draw(st.integers(1, 20))}
+    elif op in ("count_by", "distinct"):
+        kw |= {"count_by": draw(st.sampled_from(fields)), "top_k": draw(st.integers(1, 8)),
+               "aggregate": "count" if op == "count_by" else "count_distinct"}
+    else:
+        kw |= {"busiest": draw(st.sampled_from(["minute", "hour", "day"])),
+               "top_k": draw(st.integers(1, 5))}
+    return LogQuery(**kw)
+
+
+def test_random_log_queries_agree(emb: EmbeddedConnector, ch: ClickHouseConnector) -> None:
+    """Generated IR (filters x extraction x operation): DuckDB and chDB give one result."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.composite(_random_log_query)())
+    def check(q: LogQuery) -> None:
+        assert comparable(ch.run(q)) == comparable(emb.run(q)), q
+
+    check()
+
+
 def test_text_with_newline_and_quote_is_one_literal(ch: ClickHouseConnector,
                                                     emb: EmbeddedConnector) -> None:
     """A newline in a filter value is part of the value, not re-indented SQL."""
