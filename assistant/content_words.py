@@ -203,6 +203,27 @@ class Vocabulary:
                     return text[start:end]
         return None
 
+    def in_order(self, stems: Sequence[str]) -> list[str] | None:
+        """The spellings of `stems` in the first template holding them all in this order
+        (each cut to its stem), or None."""
+        if not stems or not all(s in self.where for s in stems):
+            return None
+        for k in min((self.where[s] for s in stems), key=len):
+            text, toks = self.lines[k]
+            out: list[str] = []
+            i = 0
+            for s in stems:
+                while i < len(toks) and toks[i][0] != s:
+                    i += 1
+                if i == len(toks):
+                    break
+                word = text[toks[i][1]: toks[i][2]]
+                out.append(word[: len(s)] if word.lower().startswith(s) else word)
+                i += 1
+            if len(out) == len(stems):
+                return out
+        return None
+
     def variants(self, stem_: str) -> list[str]:
         """Spellings of `stem_` that occur in the logs (several only for VARIANTS)."""
         forms = VARIANTS.get(stem_, (stem_,))
@@ -268,7 +289,20 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
     if not words:
         return None
     best: tuple[int, int, TextFilter] | None = None
+    missing: list[list[Word]] = []
     for run in _runs(question, words):
+        core = _trim_soft(run)
+        if len(core) >= 2 and not any(_HANGUL.search(w.text) for w in run):
+            # An English noun phrase is meant whole: "kernel panics" is not any "panic".
+            phrase = _whole(run, core, vocab)
+            if phrase is not None:
+                n = len(phrase.words)
+                key = (n, len(phrase.text or phrase.pattern or ""))
+                if best is None or key > best[:2]:
+                    best = (*key, phrase)
+            elif (plain := [w for w in core if w.text.lower() not in LEVEL_WORDS]):
+                missing.append(plain)
+            continue
         for n in range(len(run), 0, -1):
             for i in range(len(run) - n + 1):
                 part = run[i: i + n]
@@ -284,6 +318,11 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
                     best = (*key, found)
     if best is not None:
         return best[2]
+    if missing:
+        run = missing[0]
+        text = " ".join(w.text for w in run)
+        return TextFilter(text=text, pattern=None, words=tuple(w.text for w in run),
+                          found=False, spans=tuple(w.span for w in run))
     if MENTION.search(question):
         plain = [w for w in words if w.text.lower() not in LEVEL_WORDS and not w.soft]
         if plain:
@@ -292,6 +331,47 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
             return TextFilter(text=text, pattern=None, words=tuple(w.text for w in run),
                               found=False, spans=tuple(w.span for w in run))
     return None
+
+
+_HANGUL = re.compile(r"[가-힣]")
+
+
+def _trim_soft(run: list[Word]) -> list[Word]:
+    i, j = 0, len(run)
+    while i < j and run[i].soft:
+        i += 1
+    while j > i and run[j - 1].soft:
+        j -= 1
+    return run[i:j]
+
+
+def _whole(run: list[Word], core: list[Word], vocab: Vocabulary) -> TextFilter | None:
+    """The phrase for all of `core` (with question words beside it where the logs have
+    them too), or its words in one template in that order, or None; severity words may
+    be left to the level filter."""
+    a, b = run.index(core[0]), run.index(core[-1]) + 1
+    spans = sorted(((i, j) for i in range(a + 1) for j in range(b, len(run) + 1)),
+                   key=lambda ij: ij[0] - ij[1])
+    for i, j in spans:
+        found = _in_vocab(run[i:j], vocab)
+        if found is not None:
+            return found
+    plain = [w for w in core if w.text.lower() not in LEVEL_WORDS]
+    if not plain:
+        return None
+    if len(plain) < len(core):
+        found = _in_vocab(plain, vocab) if len(plain) > 1 else None
+        if found is not None:
+            return found
+    spelled = vocab.in_order([w.stems[0] for w in plain])
+    if spelled is None:
+        return None if len(plain) > 1 or not vocab.has(plain[0].text) else _in_vocab(plain, vocab)
+    if len(spelled) == 1:
+        return TextFilter(text=spelled[0], pattern=None, words=tuple(w.text for w in plain),
+                          found=True, spans=tuple(w.span for w in plain))
+    pattern = "(?i)" + ".*".join(re.escape(x) for x in spelled)
+    return TextFilter(text=None, pattern=pattern, words=tuple(w.text for w in plain),
+                      found=True, spans=tuple(w.span for w in plain))
 
 
 def _in_vocab(part: list[Word], vocab: Vocabulary) -> TextFilter | None:

@@ -18,7 +18,7 @@ from assistant.entities import Link, Links, UnknownMention
 from assistant.errors import OpsaError, TimeRangeError
 from assistant.intent import LEVEL_WORDS as INTENT_LEVEL_WORDS
 from assistant.intent import IntentReading, field_word_spans, read_intent
-from assistant.ir import DocQuery, EventQuery, LogQuery, TimeRange
+from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, TimeRange
 from assistant.language import detect_language
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
 from assistant.series_names import link_series
@@ -140,6 +140,7 @@ def understand(
     reading = read_intent(strip_time_phrases(question))
     vocab = _log_vocabulary(services)
     links = _known_words_not_hosts(links, vocab)
+    _only_what_the_store_holds(reading, catalog, vocab)
     text = _text_filter(question, links, reading, vocab)
     prev = history[-1].context if history else None
     followup = bool(prev) and _is_followup(question, reading, links)
@@ -156,6 +157,8 @@ def understand(
             plan = _plan(inp, services, planner, question)
     if text is not None:
         plan = _with_text(plan, text, language)
+    if time.kind not in ("default", "data") and time.range.end < now:
+        plan.queries = [_half_open(pq) for pq in plan.queries]
     if plan.unknown is not None and language == "ko":
         plan.clarification = _unknown_ko(plan.unknown)
     if time.horizon_s and FORECAST.search(question):
@@ -257,6 +260,45 @@ def _merge(
         reading.level = reading.level or prev.get("level")
         reading.event_kinds = reading.event_kinds or list(prev.get("event_kinds", []))
     return merged, time, reading
+
+
+def _only_what_the_store_holds(reading: IntentReading, catalog: Catalog,
+                               vocab: Vocabulary) -> None:
+    """In a store that holds only logs, "events" are its lines and "requests" are counted
+    in them: a metric or event reading with no metric or event behind it reads the logs."""
+    if not (vocab or catalog.log_levels):
+        return
+    if not reading.intents - {"smalltalk"} and not catalog.metrics \
+            and not catalog.event_kinds and (reading.count or reading.stat == "sum"):
+        reading.intents.add("logs")  # "how many events were logged ...": its lines
+        return
+    kinds = reading.intents & {"metric", "events"}
+    missing = {k for k in kinds
+               if (k == "metric" and not catalog.metrics)
+               or (k == "events" and not catalog.event_kinds)}
+    if missing and missing == kinds:
+        reading.intents -= missing
+        reading.intents.add("logs")
+        if "events" in missing:
+            reading.event_kinds = []
+
+
+HALF_OPEN = timedelta(microseconds=1)
+
+
+def _half_open(pq: PlannedQuery) -> PlannedQuery:
+    """A window the question ended ("between 14:00 and 15:00", "on March 3") is half-open:
+    a line or sample at exactly its end belongs to the next window. Stores read `end`
+    inclusively, so log and raw-sample queries end one microsecond earlier."""
+    q = pq.query
+    if not isinstance(q, LogQuery | MetricQuery) or (
+            isinstance(q, MetricQuery) and q.function != "samples"):
+        return pq
+    tr = q.time_range
+    if tr.duration_s <= HALF_OPEN.total_seconds():
+        return pq
+    new_tr = tr.model_copy(update={"end": tr.end - HALF_OPEN})
+    return PlannedQuery(q.model_copy(update={"time_range": new_tr}), pq.purpose, pq.why)
 
 
 def _log_vocabulary(services: Services) -> Vocabulary:

@@ -128,10 +128,25 @@ def test_korean_words_reach_the_logs_through_the_glossary(bot: Assistant) -> Non
 
 
 def test_a_date_without_year_falls_in_the_data(bot: Assistant) -> None:
-    _, logs = ask(bot, "how many lines on June 4 between 14:00 and 16:00?")
+    text, logs = ask(bot, "how many lines on June 4 between 14:00 and 16:00?")
     tr = logs[0].time_range
+    # half-open: a line at 16:00:00 belongs to the next window (stores read `end` inclusively)
     assert (tr.start, tr.end) == (datetime(2005, 6, 4, 14, tzinfo=UTC),
-                                  datetime(2005, 6, 4, 16, tzinfo=UTC))
+                                  datetime(2005, 6, 4, 16, tzinfo=UTC) - timedelta(microseconds=1))
+    assert "2005-06-04 14:00–16:00" in text
+
+
+def test_a_store_without_events_reads_events_as_its_lines(bot: Assistant) -> None:
+    _, logs = ask(bot, "how many events were logged on June 4?")
+    assert logs and logs[0].time_range.start == datetime(2005, 6, 4, tzinfo=UTC)
+
+
+def test_an_english_phrase_is_meant_whole(bot: Assistant) -> None:
+    text, logs = ask(bot, "how many disk timeouts are in this log?")
+    assert logs[0].text == "disk timeouts"  # both words occur, never together
+    assert text.lower().startswith("no ")
+    _, logs = ask(bot, "how many lines say connection timed out?")  # one template, in order
+    assert logs[0].pattern is not None and logs[0].pattern.startswith("(?i)Connection.*")
 
 
 def test_year_from_the_data_span_only_when_the_date_is_inside_it() -> None:
