@@ -227,3 +227,22 @@ def test_an_unknown_host_name_is_still_refused() -> None:
         question, NOW, ZoneInfo("UTC")).range, reading=read_intent(stripped),
         links=EntityLinker(cat).link(question), catalog=cat))
     assert p.unknown is not None and p.unknown.value == "web-99"
+
+
+def test_operation_answers_are_grounded(emb: EmbeddedConnector) -> None:
+    """Every number in the new sentences traces back to a fact (both languages)."""
+    from assistant.answer import compose
+    from assistant.grounding import check
+
+    queries = [
+        LogQuery(time_range=TR, busiest="minute", top_k=3),
+        LogQuery(time_range=TR, order="oldest", limit=1, extract=Extract(kind="ip_port")),
+        LogQuery(time_range=TR, count_by="extracted", extract=Extract(kind="user"), top_k=3),
+        LogQuery(time_range=TR, count_by="host", aggregate="count_distinct", level="warn"),
+    ]
+    for q in queries:
+        facts = facts_from_result(q, emb.run(q), 0)
+        for language in ("en", "ko"):
+            composed = compose("q", language, q.time_range, facts)
+            report = check(composed.facts_text, facts, q.time_range, composed.allowed)
+            assert report.grounded, (q, language, report.violations)
