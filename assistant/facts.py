@@ -741,7 +741,8 @@ def _count_by_facts(b: _Builder, field: str, r: Result, filters: dict[str, str],
                 f"{row!r}; the connector must return rows {{value, count}}"
             )
         key = "value" if "value" in row else next((k for k in row if k != "count"), "value")
-        rows.append((str(row.get(key)), count))
+        value = row.get(key)
+        rows.append(("" if value is None else str(value), count))  # lines without one: "-"
     rows.sort(key=lambda x: -x[1])
     total = r.total if r.total is not None else sum(c for _, c in rows)
     b.num("count", total, "count", filters, scope="all")

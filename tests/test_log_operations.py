@@ -246,3 +246,11 @@ def test_operation_answers_are_grounded(emb: EmbeddedConnector) -> None:
             composed = compose("q", language, q.time_range, facts)
             report = check(composed.facts_text, facts, q.time_range, composed.allowed)
             assert report.grounded, (q, language, report.violations)
+
+
+def test_lines_without_the_field_are_a_dash_not_none() -> None:
+    q = LogQuery(time_range=TR, count_by="host", top_k=3)
+    r = Result(connector="t", native="-", total=5, groups=2, rows=[
+        {"value": None, "count": 3}, {"value": "h1", "count": 2}])
+    head = answer(q, r, "which host logged the most").split("\n")[0]
+    assert head == "Most frequent log hosts: - (3), h1 (2)."
