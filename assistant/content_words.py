@@ -40,6 +40,7 @@ QUESTION_WORDS = frozenset(_words(
     write writes wrote writing emit emits emitted output outputs produce produced generate
     generated throw threw thrown raise raised return returned get got come came go went
     take took make made give gave print prints show shows showed report reports send
+    up out off down goes going gone
     """
 ))
 """Words that shape the question rather than name what the lines are about."""
@@ -118,6 +119,8 @@ def stem(word: str) -> str:
         w = w[:-2]
     elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
+    if len(w) > 6 and w.endswith("ure") and w[-4] not in "aeiou":  # "failure" -> "fail"
+        return w[:-3]
     for suffix in ("ing", "ed"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)]
@@ -204,23 +207,21 @@ class Vocabulary:
         return None
 
     def in_order(self, stems: Sequence[str]) -> list[str] | None:
-        """The spellings of `stems` in the first template holding them all in this order
-        (each cut to its stem), or None."""
+        """The spellings of `stems` in the first template holding them all, in the order
+        the template has them (each cut to its stem), or None."""
         if not stems or not all(s in self.where for s in stems):
             return None
+        wanted = set(stems)
         for k in min((self.where[s] for s in stems), key=len):
             text, toks = self.lines[k]
             out: list[str] = []
-            i = 0
-            for s in stems:
-                while i < len(toks) and toks[i][0] != s:
-                    i += 1
-                if i == len(toks):
-                    break
-                word = text[toks[i][1]: toks[i][2]]
-                out.append(word[: len(s)] if word.lower().startswith(s) else word)
-                i += 1
-            if len(out) == len(stems):
+            seen: set[str] = set()
+            for st, a, b in toks:
+                if st in wanted and st not in seen:
+                    word = text[a:b]
+                    out.append(word[: len(st)] if word.lower().startswith(st) else word)
+                    seen.add(st)
+            if seen == wanted:
                 return out
         return None
 
@@ -277,13 +278,31 @@ def _runs(question: str, words: list[Word]) -> list[list[Word]]:
     return runs
 
 
+LEVEL_OF: dict[str, str] = {
+    "error": "error", "errors": "error", "err": "error", "에러": "error", "오류": "error",
+    "warn": "warn", "warning": "warn", "warnings": "warn", "경고": "warn",
+    "fatal": "fatal", "fatals": "fatal", "critical": "fatal", "crit": "fatal",
+    "info": "info", "debug": "debug", "trace": "trace",
+}  # fmt: skip
+"""Severity words and the level each names."""
+
+
+def _is_level(word: str, levels: frozenset[str] | None) -> bool:
+    """A severity word the store has as a level (any severity word when unknown)."""
+    low = word.lower()
+    if levels is None:
+        return low in LEVEL_WORDS or low in LEVEL_OF
+    return LEVEL_OF.get(low) in levels
+
+
 def text_filter(question: str, taken: Iterable[tuple[int, int]],
-                vocab: Vocabulary) -> TextFilter | None:
+                vocab: Vocabulary, levels: frozenset[str] | None = None) -> TextFilter | None:
     """The text filter the question's content words make, or None when they make none.
 
     The longest run of adjacent words occurring in the logs wins; a single severity word
-    ("errors") is left to the level filter. With no word in the logs, the words still filter
-    when the question asks for lines mentioning them (the answer is then "no lines").
+    ("errors") is left to the level filter where the store has that level (`levels`).
+    With no word in the logs, the words still filter when the question asks for lines
+    mentioning them (the answer is then "no lines").
     """
     words = content_words(question, taken)
     if not words:
@@ -311,7 +330,7 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
                 found = _in_vocab(part, vocab)
                 if found is None:
                     continue
-                if n == 1 and part[0].text.lower() in LEVEL_WORDS | {"에러", "오류", "경고"}:
+                if n == 1 and _is_level(part[0].text, levels):
                     continue
                 key = (n, len(found.text or found.pattern or ""))
                 if best is None or key > best[:2]:
@@ -364,6 +383,11 @@ def _whole(run: list[Word], core: list[Word], vocab: Vocabulary) -> TextFilter |
         if found is not None:
             return found
     spelled = vocab.in_order([w.stems[0] for w in plain])
+    if spelled is None and len(plain) >= 3:  # a trailing or leading verb ("... go out")
+        for part in (plain[:-1], plain[1:]):
+            found = _whole(part, part, vocab)
+            if found is not None:
+                return found
     if spelled is None:
         return None if len(plain) > 1 or not vocab.has(plain[0].text) else _in_vocab(plain, vocab)
     if len(spelled) == 1:

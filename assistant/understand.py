@@ -141,7 +141,7 @@ def understand(
     vocab = _log_vocabulary(services)
     links = _known_words_not_hosts(links, vocab)
     _only_what_the_store_holds(reading, catalog, vocab)
-    text = _text_filter(question, links, reading, vocab)
+    text = _text_filter(question, links, reading, vocab, catalog)
     prev = history[-1].context if history else None
     followup = bool(prev) and _is_followup(question, reading, links)
     if followup and prev:
@@ -319,14 +319,16 @@ def _known_words_not_hosts(links: Links, vocab: Vocabulary) -> Links:
 
 
 def _text_filter(question: str, links: Links, reading: IntentReading,
-                 vocab: Vocabulary) -> TextFilter | None:
+                 vocab: Vocabulary, catalog: Catalog) -> TextFilter | None:
     """The content words' text filter; a word that is in the logs makes a question with no
-    other subject a log question, and a word that set the level is text instead."""
+    other subject a log question, and a word that set the level is text instead (so is a
+    severity the logs have no level for: "errors" in a log without levels)."""
+    levels = frozenset(catalog.log_levels) if vocab else None
     taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services,
                                                   *links.labels, *links.patterns))]
     taken += [x.span for x in links.metrics if x.how != "semantic"]
     taken += field_word_spans(question, reading.log_field if reading.log_op else None)
-    tf = text_filter(question, taken, vocab)
+    tf = text_filter(question, taken, vocab, levels)
     if tf is None:
         return None
     if tf.found and not reading.intents & {"logs", "metric", "events", "why", "docs",

@@ -222,3 +222,18 @@ def test_name_tokens_replace_a_tie_of_weak_metric_links() -> None:
     exact = [Link(kind="metric", value="pageviews_total", span=(0, 15), how="exact", score=1)]
     kept = _by_name_tokens("pageviews_total at site 40", Links(metrics=exact), cat)
     assert [m.value for m in kept.metrics] == ["pageviews_total"]  # a name as written wins
+
+
+def test_a_severity_the_log_has_no_level_for_is_text() -> None:
+    vocab = Vocabulary(["Link error on port <*>", "link up"])
+    assert text_filter("how many errors?", [], vocab, frozenset({"error"})) is None
+    tf = text_filter("how many errors?", [], vocab, frozenset())  # no levels at all
+    assert tf is not None and tf.text == "error"
+
+
+def test_verbs_and_nouns_in_any_order_of_one_template() -> None:
+    vocab = Vocabulary(["Finished task <*> in stage <*>", "Lustre mount FAILED : <*>"])
+    tf = text_filter("how many tasks finished?", [], vocab)
+    assert tf is not None and tf.pattern == "(?i)Finish.*task"
+    tf = text_filter("when was the last Lustre mount failure?", [], vocab)
+    assert tf is not None and tf.text == "Lustre mount FAIL"  # a phrase, cut to the stem
