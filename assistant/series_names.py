@@ -34,6 +34,8 @@ _NAME_TOKEN = re.compile(r"[A-Za-z]+|\d+")
 _NOISE = frozenset({"the", "a", "an", "of", "on", "in", "at", "for", "and", "or", "to", "by",
                     "what", "was", "is", "when", "how", "did", "it", "its", "this", "that"})
 MIN_SCORE = 0.35
+NUMBER_APART = 0.6
+"""A number matches less when it does not follow the word before it in the name."""
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,16 @@ def score(metric: str, words: Sequence[_QTok],
         return 0.0, None
     got = total = 0.0
     spans: list[tuple[int, int]] = []
+    after: int | None = None  # the question word after the previous token's match
     for tok in toks:
-        best, where = 0.0, None
+        best, where, nxt = 0.0, None, None
         for i in range(len(words)):
             wgt, n = _token_weight(tok, words, i)
+            if wgt and tok.isdigit() and i != after:
+                wgt *= NUMBER_APART  # "exchange 4 ... above 2": the 2 is not exchange_2
             if wgt > best:
-                best, where = wgt, (words[i].span[0], words[i + n - 1].span[1])
+                best, where, nxt = wgt, (words[i].span[0], words[i + n - 1].span[1]), i + n
+        after = nxt
         if tok.isdigit() and best == 0.0 and any(w.word.isdigit() for w in words):
             return 0.0, None  # the question names another number
         weight = (idf or {}).get(tok, 1.0)

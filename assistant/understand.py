@@ -124,7 +124,9 @@ def understand(
     settings = services.settings
     language = detect_language(question)
     tz = settings.tz()
-    span = _data_span(services)
+    catalog = services.catalog
+    links = _by_name_tokens(question, _strong(services.linker.link(question)), catalog)
+    span = _metric_span(services, links) or _data_span(services)
     try:
         time = resolve_time(question, now, tz, data_span=span)
     except TimeRangeError as exc:
@@ -135,8 +137,6 @@ def understand(
     if time.needs_last_deploy:
         last = _last_deploy(services, now, time.range.timezone)
         time = resolve_time(question, now, tz, last_deploy=last, data_span=span)
-    catalog = services.catalog
-    links = _by_name_tokens(question, _strong(services.linker.link(question)), services.catalog)
     reading = read_intent(strip_time_phrases(question))
     vocab = _log_vocabulary(services)
     links = _known_words_not_hosts(links, vocab)
@@ -364,6 +364,16 @@ def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
         else:
             plan.notes.append(f"counted only the lines that mention {shown!r}")
     return plan
+
+
+def _metric_span(services: Services, links: Links) -> Extent | None:
+    """The span of the series the question names (its dates fall inside that series)."""
+    if not links.metrics:
+        return None
+    try:
+        return services.backend.extent("metric", links.metrics[0].value)
+    except OpsaError:
+        return None
 
 
 def _data_span(services: Services) -> Extent | None:

@@ -237,3 +237,9 @@ def test_verbs_and_nouns_in_any_order_of_one_template() -> None:
     assert tf is not None and tf.pattern == "(?i)Finish.*task"
     tf = text_filter("when was the last Lustre mount failure?", [], vocab)
     assert tf is not None and tf.text == "Lustre mount FAIL"  # a phrase, cut to the stem
+
+
+def test_a_number_counts_where_it_follows_its_word() -> None:
+    names = ["exchange_2_cpm", "exchange_4_cpm", "exchange_4_cpc"]
+    found = link_series("how many readings of exchange 4 cpm were above 2?", names)
+    assert found[0].metric == "exchange_4_cpm"
