@@ -237,7 +237,8 @@ class Assistant:
         if quoted is not None and quoted.source is not None:
             first = docs[0].sources
             score = next((s.score for s in first if s.source == quoted.source), 0.0)
-            first[:] = [SourceOut(source=quoted.source, heading=quoted.heading, score=score),
+            first[:] = [SourceOut(source=quoted.source, heading=quoted.heading, score=score,
+                                  quote=quoted.section_text),
                         *(s for s in first if s.source != quoted.source)]
         return quoted
 

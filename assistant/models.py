@@ -51,6 +51,9 @@ class SourceOut(_Model):
     heading: str = ""
     score: float = 0.0
     collection: str = "docs"
+    quote: str = ""
+    """The section text the answer quotes from this source, verbatim ("" if none): numbers
+    the answer repeats from it are the source's, not claims of the assistant."""
 
 
 class ChartSeries(_Model):

@@ -241,7 +241,7 @@ class RunbookQuote:
         quote = self.excerpt[:-2] if more else self.excerpt
         tail = (["(이하 생략: 나머지 단계는 런북 원문을 참고하세요.)" if ko else
                  "(The section continues in the runbook.)"] if more else [])
-        return [head, quote, *tail]
+        return [head, as_blockquote(quote), *tail]
 
 
 def _units(body: str) -> list[list[str]]:
@@ -255,10 +255,14 @@ def _units(body: str) -> list[list[str]]:
             cur.append(line)
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
                 fence = None
+                units.append(cur)  # a code block is a unit of its own
+                cur = []
             continue
         if m:
             fence = m.group(1)
-            cur.append(line)
+            if cur:
+                units.append(cur)
+            cur = [line]
             continue
         if not line.strip():
             if cur:
@@ -296,7 +300,7 @@ def excerpt(text: str, role: Role, max_lines: int = MAX_LINES) -> str:
         out.append(unit)
         used += size
         command = command or _has_command(unit)
-    text_out = "\n".join(_dedent(unit) for unit in out).rstrip()
+    text_out = "\n\n".join(_dedent(unit) for unit in out).rstrip()
     return text_out + ("\n…" if len(out) < len(units) else "")
 
 
@@ -310,6 +314,18 @@ def _has_command(unit: list[str]) -> bool:
         return False
     return any(_COMMAND_FENCE.match(ln) for ln in unit) or any(
         ln.lstrip().startswith(("$ ", "# ", "> ")) for ln in unit if not _FENCE.match(ln))
+
+
+def as_blockquote(excerpt_text: str) -> str:
+    """The excerpt for reading: each paragraph or step on one line behind "> " (the source's
+    words, marked as a quote), code blocks as they are so commands copy cleanly."""
+    out: list[str] = []
+    for unit in _units(excerpt_text):
+        if _FENCE.match(unit[0]):
+            out.extend(unit)
+        else:
+            out.append("> " + " ".join(ln.strip() for ln in unit))
+    return "\n".join(out)
 
 
 def _dedent(unit: list[str]) -> str:
@@ -358,7 +374,10 @@ def quote(
         # than quote a neighbour that merely shares words with it.
         if named:
             return RunbookQuote(role=role, missing=named[0])
-        source = next(iter(ranked_sources), None)
+        # The best hit that has a section of the asked role, else the best hit.
+        ranked = list(dict.fromkeys(ranked_sources))
+        source = next((s for s in ranked
+                       if choose_section(sections_of(s), role)[1]), next(iter(ranked), None))
     if source is None:
         return None
     section, found = choose_section(sections_of(source), role)

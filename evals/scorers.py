@@ -27,7 +27,8 @@ from evals.schema import Case, ExpectedQuery, FactRef, resolve_when
 
 HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 # Quoted material is data (log lines, templates, commands), not the answer's own language.
-QUOTED = re.compile(r"```.*?```|`[^`\n]*`|“[^”\n]*”|\"[^\"\n]*\"", re.S)
+# Quoted material: code blocks and spans, quoted strings, Markdown blockquote lines ("> ").
+QUOTED = re.compile(r"```.*?```|`[^`\n]*`|“[^”\n]*”|\"[^\"\n]*\"|^>[^\n]*", re.S | re.M)
 # A token in no natural language: a host, path, metric, label=value, version or number.
 IDENTIFIER = re.compile(r"[\d_=/@.:≥≤<>]")
 TEMPLATE_HOLE = "<*>"
@@ -191,7 +192,9 @@ def score_grounding(ans: Answer, tr: TimeRange | None) -> Score | None:
                   query_index=0, display=f.display, metric=f.metric, function=f.function,
                   rank=f.rank) for f in ans.facts]
     body, _appendix = split_appendix(ans.answer)
-    report = grounding.check(body, facts, tr, extra_allowed=[ans.question, *ans.notes])
+    # Numbers repeated from the runbook text an answer quotes are the source's, not claims.
+    quotes = [s.quote for s in ans.sources if s.quote]
+    report = grounding.check(body, facts, tr, extra_allowed=[ans.question, *ans.notes, *quotes])
     detail = "; ".join(f"{n!r} in {s[:60]!r}" for s, n in report.violations)
     return Score("grounding", report.grounded, detail)
 

@@ -113,7 +113,7 @@ def test_no_title_match_for_an_unrelated_name() -> None:
 def test_diagnosis_excerpt_is_the_steps_with_their_commands_in_order() -> None:
     text = RUNBOOK.split("## Diagnosis")[1].split("## Mitigation")[0]
     out = rb.excerpt("## Diagnosis" + text, "diagnosis")
-    assert out.splitlines() == [
+    assert [ln for ln in out.splitlines() if ln] == [
         "Find the node from the alert's labels, then check its file systems:",
         "```console", "$ df -h /var/lib/containers", "```",
         "List the largest directories:", "```console", "$ du -xh /var | sort -rh | head",
@@ -131,9 +131,16 @@ def test_a_long_section_is_cut_after_the_first_command_and_says_it_continues() -
 def test_mitigation_excerpt_keeps_steps_and_code_in_order_and_drops_injected_text() -> None:
     text = "## Mitigation" + RUNBOOK.split("## Mitigation")[1]
     out = rb.excerpt(text, "mitigation")
-    assert out.splitlines()[:4] == ["1. Remove unused images:", "```console",
+    assert [ln for ln in out.splitlines() if ln][:4] == ["1. Remove unused images:", "```console",
                                     "$ crictl rmi --prune", "```"]
     assert "previous instructions" not in out
+
+
+def test_the_quote_is_a_blockquote_with_code_blocks_left_copyable() -> None:
+    text = "## Mitigation\n\n* Check the pods,\n  then the jobs:\n    ```sh\n    oc get pods\n" \
+        "    ```\n"
+    assert rb.as_blockquote(rb.excerpt(text, "mitigation")).splitlines() == [
+        "> * Check the pods, then the jobs:", "```sh", "oc get pods", "```"]
 
 
 def test_excerpt_never_cuts_a_code_block() -> None:
