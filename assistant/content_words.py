@@ -322,6 +322,9 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
             elif (plain := [w for w in core if w.text.lower() not in LEVEL_WORDS]):
                 missing.append(plain)
             continue
+        if len(core) == 1 and not _is_level(core[0].text, levels) \
+                and not any(vocab.has(x) for x in core[0].stems):
+            missing.append(core)  # "the GPS lines" in a log that never says GPS
         for n in range(len(run), 0, -1):
             for i in range(len(run) - n + 1):
                 part = run[i: i + n]
@@ -339,7 +342,7 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
         return best[2]
     if missing:
         run = missing[0]
-        text = " ".join(w.text for w in run)
+        text = " ".join(w.stems[0] if _HANGUL.search(w.text) else w.text for w in run)
         return TextFilter(text=text, pattern=None, words=tuple(w.text for w in run),
                           found=False, spans=tuple(w.span for w in run))
     if MENTION.search(question):

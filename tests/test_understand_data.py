@@ -243,3 +243,8 @@ def test_a_number_counts_where_it_follows_its_word() -> None:
     names = ["exchange_2_cpm", "exchange_4_cpm", "exchange_4_cpc"]
     found = link_series("how many readings of exchange 4 cpm were above 2?", names)
     assert found[0].metric == "exchange_4_cpm"
+
+
+def test_one_word_the_logs_never_say_is_an_honest_none(bot: Assistant) -> None:
+    text, logs = ask(bot, "show me the GPS lines")
+    assert logs[0].text == "GPS" and text.lower().startswith("no ")
