@@ -383,9 +383,11 @@ def quote(
     section, found = choose_section(sections_of(source), role)
     if section is None:
         return None
+    # The section's text with its line breaks as spaces, as the quote reflows it ("15
+    # minutes" across a break is one quantity).
     return RunbookQuote(role=role, source=source, heading=section.heading,
-                        excerpt=excerpt(section.text, role), section_text=section.text,
-                        role_found=found)
+                        excerpt=excerpt(section.text, role),
+                        section_text=" ".join(section.text.split()), role_found=found)
 
 
 __all__ = [

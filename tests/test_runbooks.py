@@ -24,7 +24,8 @@ for 10 minutes.
 
 ## Impact
 
-Pods on the node are evicted and new pods are not scheduled there.
+Pods on the node are evicted within about 2
+minutes and new pods are not scheduled there.
 
 ## Diagnosis
 
@@ -232,3 +233,9 @@ def test_a_long_section_cut_at_deeper_headings_keeps_its_section() -> None:
     got, found = rb.choose_section(sections, "diagnosis")
     assert found and got is not None and got.heading == "Diagnosis"
     assert got.text.index("1. Step 1") < got.text.index("3. Step 3")
+
+
+def test_a_quantity_split_across_lines_in_the_source_is_grounded(
+        runbook_assistant: Assistant) -> None:
+    head, _ = _ask(runbook_assistant, "what's the impact of DiskPressureHigh?")
+    assert "> Pods on the node are evicted within about 2 minutes and new pods" in head
