@@ -943,6 +943,10 @@ def resolve_time(
     steps = [mt for mt in mentions if mt.kind == "step"]
     days = [mt for mt in mentions if mt.kind == "day"]
     clauses = [mt for mt in mentions if mt.kind not in ("future", "step", "day")]
+    if len(clauses) == 1 and days and clauses[0].kind == "relative" \
+            and _duration_s(clauses[0].text) == 86400 and _start(days[0]) < _start(clauses[0]):
+        # "6월 14일 하루 동안", "on June 14 for a day": the named day, not the last 24 hours
+        clauses = []
     primary = clauses[0] if clauses else (days.pop(0) if days else None)
     anchor_m = days[0] if days and primary is not None and primary.kind in _ANCHORED else None
     ignored = clauses[1:] + [d for d in days if d is not anchor_m]

@@ -298,3 +298,8 @@ def test_resolution_round_trips_through_json() -> None:
     r = resolve_time("어제 오후 2시부터 4시까지", NOW, SEOUL)
     again = TimeResolution.model_validate(r.model_dump(mode="json"))
     assert again == r
+
+
+def test_a_named_day_then_one_day_is_that_day() -> None:
+    r = resolve_time("2005년 6월 14일 하루 동안 로그", NOW, UTC_Z)
+    assert (r.range.start.date().isoformat(), r.range.duration_s) == ("2005-06-14", 86400)
