@@ -349,7 +349,7 @@ def compose(
     """
     lang = as_language(language)
     r = _Renderer(lang, zone(time_range.timezone), spans_days(time_range),
-                  fact_names_in(question))
+                  fact_names_in(question), duration_unit_asked(question))
     sentences = [s for group in _groups(facts) for s in r.group(group)]
     if not sentences:
         sentences = [PHRASES["no_data"][lang]]
@@ -429,11 +429,12 @@ def _lookup(table: dict[str, _T], f: Fact) -> _T | None:
 
 class _Renderer:
     def __init__(self, language: Language, tz: ZoneInfo, with_date: bool,
-                 asked: set[str]) -> None:
+                 asked: set[str], duration_unit: str | None = None) -> None:
         self.lang = language
         self.tz = tz
         self.with_date = with_date
         self.asked = asked
+        self.duration_unit = duration_unit
 
     def group(self, facts: list[Fact]) -> list[str]:
         """The sentences for one query's facts, in `RENDER_ORDER` (asked-for first)."""
@@ -527,6 +528,8 @@ class _Renderer:
         raise OpsaError(f"template for {f.name!r} needs a {name!r} fact with the same labels")
 
     def display(self, f: Fact) -> str:
+        if f.name in SPANS and self.duration_unit and isinstance(f.value, int | float):
+            return duration_in(float(f.value), self.duration_unit, self.lang)
         if isinstance(f.value, str) or self.lang == "en":
             return f.display
         if f.name in SIGNED:
@@ -588,6 +591,30 @@ class _Renderer:
 def _cut(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "\u2026"
+
+
+SPANS = frozenset({"above_time"})
+"""Facts that are a length of time: written in the unit the question asks in, if any."""
+DURATION_ASKED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("min", re.compile(r"\bminutes?\b|\bmins\b|몇\s*분|분\s*(?:동안|간)", re.I)),
+    ("h", re.compile(r"\bhours?\b|몇\s*시간", re.I)),
+    ("s", re.compile(r"\bseconds?\b|몇\s*초", re.I)),
+)
+_DURATION_S = {"min": 60, "h": 3600, "s": 1}
+_DURATION_WORDS = {"en": {"min": " min", "h": " h", "s": " s"},
+                   "ko": {"min": "분", "h": "시간", "s": "초"}}
+
+
+def duration_unit_asked(question: str) -> str | None:
+    """ "min", "h" or "s" when the question asks for a length of time in that unit."""
+    return next((u for u, rx in DURATION_ASKED if rx.search(question)), None)
+
+
+def duration_in(seconds: float, unit: str, language: Language) -> str:
+    """ "500 min", "8.3 h", "500분": `seconds` in `unit` (a whole number when it is one)."""
+    v = seconds / _DURATION_S[unit]
+    text = f"{v:,.0f}" if float(round(v, 6)).is_integer() else f"{v:,.1f}"
+    return text + _DURATION_WORDS[language][unit]
 
 
 def _capitalize(text: str) -> str:

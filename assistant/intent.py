@@ -28,6 +28,14 @@ def _rx(*words: str) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+def _rxa(*words: str) -> re.Pattern[str]:
+    """As `_rx`, but an ASCII word may be followed by a Korean particle ("IP는", "노드가")."""
+    parts = [rf"(?<![A-Za-z0-9_-]){re.escape(w)}(?![A-Za-z0-9_-])"
+             if re.fullmatch(r"[\w\s.%/:-]+", w, flags=re.ASCII) else re.escape(w)
+             for w in words]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
 WRITE_ACTION = _rx(
     "restart", "reboot", "kill", "delete", "drop", "truncate", "remove", "scale up", "scale down",
     "scale", "rollback", "roll back", "deploy to", "shut down", "shutdown", "stop the", "start the",
@@ -83,14 +91,15 @@ METRIC = _rx(
 SMALLTALK = _rx("hello", "hi", "thanks", "thank you", "who are you", "안녕", "고마워", "감사")
 
 AGG_WORDS: list[tuple[Aggregation | Literal["peak", "lowest", "last"], re.Pattern[str]]] = [
-    ("p99", _rx("p99", "99th", "99%ile", "99 percentile", "99퍼센타일")),
-    ("p95", _rx("p95", "95th", "95%ile", "95 percentile", "95퍼센타일")),
-    ("p90", _rx("p90", "90th", "90 percentile")),
-    ("p50", _rx("p50", "median", "50th", "중앙값")),
+    ("p99", _rxa("p99", "99th", "99%ile", "99 percentile", "99퍼센타일", "99번째")),
+    ("p95", _rxa("p95", "95th", "95%ile", "95 percentile", "95퍼센타일", "95 퍼센타일",
+                 "95번째", "95 백분위", "95백분위", "95분위")),
+    ("p90", _rxa("p90", "90th", "90 percentile", "90퍼센타일", "90번째")),
+    ("p50", _rxa("p50", "median", "50th", "중앙값")),
     ("avg", _rx("average", "avg", "mean", "typical", "평균")),
-    ("peak", _rx("peak", "max", "maximum", "highest", "top value", "spike", "worst", "최대",
-                 "최고", "피크", "가장 높")),
-    ("lowest", _rx("min", "minimum", "lowest", "least", "최소", "최저", "가장 낮")),
+    ("peak", _rx("peak", "max", "maximum", "highest", "top value", "spike", "worst", "최댓값",
+                 "최대", "최고", "피크", "가장 높")),
+    ("lowest", _rx("min", "minimum", "lowest", "least", "최솟값", "최소", "최저", "가장 낮")),
     ("sum", _rx("total", "sum", "in total", "overall", "how many", "count", "number of", "합계",
                 "총", "전체", "몇")),
     ("last", _rx("current", "currently", "now", "right now", "latest", "현재", "지금")),
@@ -135,14 +144,6 @@ QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`]{2,120})[\"“”'�
 
 
 # -- log operations: what is asked about the lines, and of which kind of value -------------
-
-
-def _rxa(*words: str) -> re.Pattern[str]:
-    """As `_rx`, but an ASCII word may be followed by a Korean particle ("IP는", "노드가")."""
-    parts = [rf"(?<![A-Za-z0-9_-]){re.escape(w)}(?![A-Za-z0-9_-])"
-             if re.fullmatch(r"[\w\s.%/:-]+", w, flags=re.ASCII) else re.escape(w)
-             for w in words]
-    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 LOG_FIELD_WORDS: list[tuple[str, re.Pattern[str]]] = [

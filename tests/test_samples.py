@@ -227,3 +227,24 @@ def test_a_sample_at_the_ranges_end_is_not_a_day_of_its_own() -> None:
     facts = facts_from_result(q, samples_result(pts), 0)
     assert [(f.at, f.value) for f in facts if f.name == "bucket_sum"] == [(DAY, 288.0)]
     assert fact(facts, "total").value == 288.0
+
+
+@pytest.mark.parametrize(("question", "language", "written"), [
+    ("how many minutes was tweets above 89.5?", "en", "about 250 min in total"),
+    ("tweets가 89.5를 넘은 시간은 총 몇 분이었어?", "ko", "모두 약 250분"),
+    ("how long was tweets above 89.5?", "en", "about 4.2 h in total"),
+])
+def test_time_above_is_written_in_the_unit_asked(question: str, language: str,
+                                                 written: str) -> None:
+    pts = five_minutes([float(i % 100) for i in range(576)])
+    q = MetricQuery(metric="tweets", function="samples", threshold=89.5, time_range=TR)
+    facts = facts_from_result(q, samples_result(pts), 0)
+    assert written in compose_answer(question, language, TR, facts, [], [], [])
+
+
+@pytest.mark.parametrize(("question", "stat"), [
+    ("t4013 점유율 p95는?", "p95"), ("CPM의 95번째 백분위수는?", "p95"),
+    ("시리즈의 최댓값과 그 시각은?", "peak"), ("최솟값은 언제였어?", "lowest"),
+])
+def test_korean_spellings_and_particles_after_ascii_words(question: str, stat: str) -> None:
+    assert read_intent(question).stat == stat
