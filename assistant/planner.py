@@ -28,7 +28,7 @@ from assistant.ir import (
     Query,
     TimeRange,
 )
-from assistant.runbooks import asks_cause, question_role
+from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
 from connectors.base import Catalog, MetricInfo
 
 Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
@@ -338,7 +338,7 @@ def plan_rules(inp: PlanInput) -> Plan:
     plan = Plan()
     intents = set(r.intents)
 
-    if "refuse" in intents:
+    if "refuse" in intents and not asks_meaning_of_an_alert(inp.question):
         plan.refusal = "write"
         return plan
     links = _asked_field_words(links, r)

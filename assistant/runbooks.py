@@ -106,6 +106,13 @@ def question_role(question: str) -> Role | None:
     return None
 
 
+def asks_meaning_of_an_alert(question: str) -> bool:
+    """"What does the X alert mean?" / "impact of X": a question about an alert's meaning
+    or impact, never a request to act, even when the alert's name holds a verb ("reboot")."""
+    return question_role(question) in ("meaning", "impact") and bool(
+        ALERT_WORDS.search(question) or alert_names(question))
+
+
 def asks_cause(question: str) -> bool:
     """The question also asks what is happening (so telemetry is needed, not only docs)."""
     return bool(CAUSE.search(question))
@@ -398,6 +405,7 @@ __all__ = [
     "Section",
     "alert_names",
     "asks_cause",
+    "asks_meaning_of_an_alert",
     "choose_section",
     "excerpt",
     "heading_role",

@@ -239,3 +239,11 @@ def test_a_quantity_split_across_lines_in_the_source_is_grounded(
         runbook_assistant: Assistant) -> None:
     head, _ = _ask(runbook_assistant, "what's the impact of DiskPressureHigh?")
     assert "> Pods on the node are evicted within about 2 minutes and new pods" in head
+
+
+def test_an_alert_named_with_a_verb_is_explained_not_refused(tmp_path: Path) -> None:
+    ans = assistant(tmp_path, FakeConnector()).ask(
+        "what does the node reboot required alert mean?", options=AskOptions(now=NOW))
+    assert not ans.refused and [q.ir["kind"] for q in ans.queries] == ["docs"]
+    ans = assistant(tmp_path, FakeConnector()).ask("reboot web-03", options=AskOptions(now=NOW))
+    assert ans.refused
