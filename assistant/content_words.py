@@ -41,6 +41,8 @@ QUESTION_WORDS = frozenset(_words(
     generated throw threw thrown raise raised return returned get got come came go went
     take took make made give gave print prints show shows showed report reports send
     up out off down goes going gone
+    second seconds minute minutes hour hours day days week weeks month months year years
+    daily hourly utc gmt kst local
     """
 ))
 """Words that shape the question rather than name what the lines are about."""
@@ -323,7 +325,8 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
                 missing.append(plain)
             continue
         if len(core) == 1 and not _is_level(core[0].text, levels) \
-                and not any(vocab.has(x) for x in core[0].stems):
+                and not any(vocab.has(x) for x in core[0].stems) \
+                and (_names_lines(run, core) or core[0].text.lower() in LEVEL_OF):
             missing.append(core)  # "the GPS lines" in a log that never says GPS
         for n in range(len(run), 0, -1):
             for i in range(len(run) - n + 1):
@@ -356,6 +359,16 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
 
 
 _HANGUL = re.compile(r"[가-힣]")
+
+
+LOG_NOUNS = frozenset(_words("line lines log logs message messages entry entries record "
+                             "records 로그 메시지"))
+
+
+def _names_lines(run: list[Word], core: list[Word]) -> bool:
+    """"the GPS lines", "GPS 로그": the word names which lines, right before a log noun."""
+    i = run.index(core[-1]) + 1
+    return i < len(run) and run[i].text.lower() in LOG_NOUNS
 
 
 def _trim_soft(run: list[Word]) -> list[Word]:

@@ -248,3 +248,9 @@ def test_a_number_counts_where_it_follows_its_word() -> None:
 def test_one_word_the_logs_never_say_is_an_honest_none(bot: Assistant) -> None:
     text, logs = ask(bot, "show me the GPS lines")
     assert logs[0].text == "GPS" and text.lower().startswith("no ")
+
+
+def test_time_units_and_loose_words_are_no_text() -> None:
+    vocab = Vocabulary(["Link error on port <*>"])
+    assert text_filter("when was the busiest minute?", [], vocab) is None
+    assert text_filter("which codes did the API return?", [], vocab) is None
