@@ -167,6 +167,21 @@ class TextFilter:
         return [re.sub(r"\\(.)", r"\1", p) for p in inner.split("|")]
 
 
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def _with_parts(m: re.Match[str]) -> list[tuple[str, int, int]]:
+    """A template word as (stem, start, end), preceded by the parts of a camel-case name
+    ("ServerFileSystem" -> Server, File, System, then the whole word)."""
+    word = m.group(0)
+    whole = (stem(word), m.start(), m.end())
+    parts = list(_CAMEL_PART.finditer(word))
+    if len(parts) < 2 or word.isupper() or word.islower():
+        return [whole]
+    return [(stem(p.group(0)), m.start() + p.start(), m.start() + p.end()) for p in parts] \
+        + [whole]
+
+
 class Vocabulary:
     """The token sequences of the logs' templates, for finding phrases and their spellings."""
 
@@ -174,7 +189,7 @@ class Vocabulary:
         self.lines: list[tuple[str, list[tuple[str, int, int]]]] = []
         self.where: dict[str, list[int]] = {}  # stem -> the lines that hold it
         for text in texts:
-            toks = [(stem(m.group(0)), m.start(), m.end()) for m in _VOCAB_WORD.finditer(text)]
+            toks = [t for m in _VOCAB_WORD.finditer(text) for t in _with_parts(m)]
             if toks:
                 for s in dict.fromkeys(t[0] for t in toks):
                     self.where.setdefault(s, []).append(len(self.lines))
