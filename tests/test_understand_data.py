@@ -259,6 +259,6 @@ def test_time_units_and_loose_words_are_no_text() -> None:
 def test_camel_case_names_are_read_as_their_words() -> None:
     vocab = Vocabulary(["sendSyncFailedBroadcast", "There is no server for ServerFileSystem <*>"])
     tf = text_filter("how many sync failed broadcasts?", [], vocab)
-    assert tf is not None and tf.text == "SyncFail"
+    assert tf is not None and tf.text == "SyncFailedBroadcast"
     tf = text_filter("show me the file system lines", [], vocab)
     assert tf is not None and tf.text == "FileSystem"
