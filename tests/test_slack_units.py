@@ -12,7 +12,7 @@ from assistant.ir import DocQuery, EventQuery, LogQuery, Matcher, MetricQuery, Q
 from assistant.models import Answer, ChartSeries, FactOut, QueryRun, SourceOut, WindowOut
 from assistant.services import Services
 from assistant.settings import Settings, SlackSettings
-from assistant.slack.blocks import SECTION_MAX, Progress, answer_blocks, escape
+from assistant.slack.blocks import SECTION_MAX, Progress, answer_blocks, escape, fallback_text
 from assistant.slack.chart import render_png
 from assistant.slack.permissions import ChannelPolicy
 from connectors.base import Catalog, MetricInfo, Result, Series
@@ -144,6 +144,19 @@ def test_answer_blocks() -> None:
     long = answer_blocks(_answer(answer="x" * 10_000, facts=[], queries=[], sources=[]))
     assert len(long[0]["text"]["text"]) <= SECTION_MAX
     assert escape("a<b>&") == "a&lt;b&gt;&amp;"
+
+
+def test_data_derived_text_cannot_mention_or_link() -> None:
+    """A hostile event title reaches neither a mention nor a link, in blocks or fallback."""
+    hostile = "deploy <!channel> see <https://phish.example|the runbook> & <@U123>"
+    ans = _answer(answer=f"Latest event: {hostile}", sources=[
+        SourceOut(source="<!here>.md", heading="<https://x|y>", score=1.0)])
+    rendered = [fallback_text(ans)] + [
+        str(b) for b in answer_blocks(ans)]
+    for text in rendered:
+        assert "<!channel>" not in text and "<https://phish" not in text
+        assert "<@U123>" not in text and "<!here>" not in text
+    assert "&lt;!channel&gt;" in fallback_text(ans)
 
 
 def test_progress_lines() -> None:

@@ -114,5 +114,9 @@ def answer_blocks(ans: Answer) -> list[dict[str, Any]]:
 
 
 def fallback_text(ans: Answer) -> str:
-    """The plain text Slack shows in notifications (and where blocks cannot render)."""
-    return _clip(ans.answer, 3900)
+    """The plain text Slack shows in notifications (and where blocks cannot render).
+
+    Slack parses this text as mrkdwn too, so data-derived text is escaped here as well:
+    an event title holding `<!channel>` must not notify a channel.
+    """
+    return _clip(escape(ans.answer), 3900)

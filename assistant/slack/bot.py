@@ -132,7 +132,8 @@ class SlackBot:
                         if ev.type == "plan":
                             denial = self.policy.check(channel, ev.data)
                             if denial is not None:
-                                self._update(channel, ts, ":no_entry: " + denial.message())
+                                said = blocks.escape(denial.message())
+                                self._update(channel, ts, ":no_entry: " + said)
                                 self._count("denied")
                                 return None  # closing the stream below runs nothing
                             progress.on_plan(ev.data)
