@@ -240,6 +240,7 @@ PER_SERIES = frozenset({"peak", "average", "min", "last", "value", "total",
                         "change_vs_previous"})
 """Per-series facts left out when the query has several series (the ranked list says it)."""
 LIST_NAMES = frozenset({"top", "bottom", "event", "bucket_sum", "bucket_mean", "busiest"})
+_RANKINGS = frozenset({"top", "bottom", "event"})
 
 _STANDARD_FIELDS = frozenset({
     "subject", "Subject", "where", "where_ko", "display", "time", "copula", "basis", "items",
@@ -289,8 +290,12 @@ class ComposedAnswer:
     language: Language
     window: str
     fact_sentences: tuple[str, ...]
+    """The headline: the facts that answer the question."""
     error_sentences: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    """Supporting facts (the rest of a ranked list's context, statistics not asked for,
+    context queries), stated after the window and notes."""
     queries: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     allowed: tuple[str, ...] = field(default=(), repr=False)
@@ -299,13 +304,19 @@ class ComposedAnswer:
 
     @property
     def facts_text(self) -> str:
-        return "\n".join(self.fact_sentences)
+        """Headline and evidence: everything the facts say (what an LLM may rephrase)."""
+        return "\n".join((*self.fact_sentences, *self.evidence))
 
     def text(self, facts_text: str | None = None) -> str:
         """The whole answer; `facts_text` (e.g. grounded LLM phrasing) replaces the facts."""
-        body = self.facts_text if facts_text is None else facts_text.strip()
-        # The headline (what was found) first; then the window and assumptions it rests on.
-        parts = [*([body] if body else []), *self.error_sentences, self.window, *self.notes]
+        if facts_text is None:
+            body, evidence = "\n".join(self.fact_sentences), self.evidence
+        else:
+            body, evidence = facts_text.strip(), ()
+        # The headline (what was found) first; then the window and assumptions it rests on,
+        # then the evidence behind it.
+        parts = [*([body] if body else []), *self.error_sentences, self.window, *self.notes,
+                 *evidence]
         out = "\n".join(parts)
         for title, lines in (("queries", self.queries), ("sources", self.sources)):
             if lines:
@@ -350,20 +361,54 @@ def compose(
     lang = as_language(language)
     r = _Renderer(lang, zone(time_range.timezone), spans_days(time_range),
                   fact_names_in(question), duration_unit_asked(question))
-    sentences = [s for group in _groups(facts) for s in r.group(group)]
-    if not sentences:
-        sentences = [PHRASES["no_data"][lang]]
+    lead, evidence = _headline_and_evidence([r.group(g) for g in _groups(facts)], r.asked)
+    if not lead:
+        lead = [PHRASES["no_data"][lang]]
     lines = tuple(source_line(s) for s in sources)
     return ComposedAnswer(
         language=lang,
         window=window_sentence(time_range, lang),
-        fact_sentences=tuple(sentences),
+        fact_sentences=tuple(lead),
+        evidence=tuple(evidence),
         error_sentences=tuple(error_sentence(e, lang) for e in errors),
         notes=tuple(notes),
         queries=tuple(queries_summary),
         sources=lines,
         allowed=(question, *errors, *lines, *notes),
     )
+
+
+def _headline_and_evidence(groups: list[list[tuple[str, str]]], asked: set[str]
+                           ) -> tuple[list[str], list[str]]:
+    """Each query's (fact name, sentence) pairs -> (headline, evidence), no sentence twice.
+
+    The headline is what the question asked for: from the first query with facts, the
+    sentences of the facts it names (or, when it names none, its first sentence and its
+    rankings: the series or events the query found); from later
+    queries, a fact it names that the headline does not state yet. Everything else is
+    evidence.
+    """
+    lead: list[str] = []
+    evidence: list[str] = []
+    said: set[str] = set()
+    stated: set[str] = set()
+    for rendered in groups:
+        first_group = not lead
+        for i, (name, sentence) in enumerate(rendered):
+            if sentence in said:
+                continue
+            said.add(sentence)
+            if first_group:
+                unasked = not asked & {n for n, _ in rendered}
+                heads = name in asked or (unasked and (i == 0 or name in _RANKINGS))
+            else:
+                heads = name in asked and name not in stated
+            if heads:
+                lead.append(sentence)
+                stated.add(name)
+            else:
+                evidence.append(sentence)
+    return lead, evidence
 
 
 def split_appendix(text: str) -> tuple[str, str]:
@@ -436,19 +481,19 @@ class _Renderer:
         self.asked = asked
         self.duration_unit = duration_unit
 
-    def group(self, facts: list[Fact]) -> list[str]:
-        """The sentences for one query's facts, in `RENDER_ORDER` (asked-for first)."""
+    def group(self, facts: list[Fact]) -> list[tuple[str, str]]:
+        """(fact name, sentence) for one query's facts, in `RENDER_ORDER` (asked-for first)."""
         shown = [f for f in facts if self._shown(f, facts)]
         shown.sort(key=lambda f: (f.name not in self.asked, _order(f.name)))
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         done_lists: set[str] = set()
         for f in shown:
             if f.name in LIST_NAMES:
                 if f.name not in done_lists:
                     done_lists.add(f.name)
-                    out.append(self.listing([g for g in shown if g.name == f.name]))
+                    out.append((f.name, self.listing([g for g in shown if g.name == f.name])))
             else:
-                out.append(self.sentence(f, facts))
+                out.append((f.name, self.sentence(f, facts)))
         return out
 
     def _shown(self, f: Fact, group: list[Fact]) -> bool:

@@ -274,3 +274,29 @@ def test_unknown_language_is_an_error() -> None:
 
 def test_error_sentence_without_backend() -> None:
     assert error_sentence("  timed out.  ", "en") == "A query failed: timed out."
+
+
+def _log_facts(query_index: int) -> list[Fact]:
+    count = Fact(name="count", value=42, unit="count", query_index=query_index, display="42",
+                 metric="logs", scope="all", labels={"text": "timeout"})
+    top = [Fact(name="top", value=n, unit="count", query_index=query_index, display=str(n),
+                metric="logs", rank=i + 1, scope="series", basis="template",
+                labels={"template": t})
+           for i, (t, n) in enumerate((("upstream timed out", 30), ("read timeout", 12)))]
+    return [count, *top]
+
+
+def test_headline_states_what_was_asked_and_the_rest_follows_the_window() -> None:
+    """The count asked for leads; the top messages behind it come after the window, once,
+    even when two queries produced the same facts."""
+    c = compose("how many lines mention timeout?", "en", TR, _log_facts(0) + _log_facts(1))
+    assert c.fact_sentences == ("42 log lines matched (text=timeout).",)
+    assert len(c.evidence) == 1 and c.evidence[0].startswith("Most frequent log messages:")
+    text = c.text()
+    assert text.index("Time window:") < text.index("Most frequent log messages:")
+    assert text.count("42 log lines matched") == 1
+    asked_top = compose("what is the most common timeout message?", "en", TR, _log_facts(0))
+    assert asked_top.fact_sentences[0].startswith("Most frequent log messages:")
+    # LLM phrasing replaces headline and evidence alike: nothing is stated twice
+    llm = c.text("Forty-two lines mention a timeout.")
+    assert "Most frequent" not in llm and llm.startswith("Forty-two")

@@ -142,6 +142,13 @@ def test_grade_none_numbers_phrases_and_language() -> None:
     assert not g.grade({"language": "en"}, count, "No data.\nTime window: 42").passed
     assert not g.grade({"language": "ko"}, count, "42 lines mention timeouts.").passed
     assert g.grade({"language": "ko"}, count, "타임아웃 로그는 42건입니다.").passed
+    # verbatim quotes are the source's language; the answer's own words must be Korean
+    quoted = "가장 많은 메시지는 “Connection timed out after retrying the upstream” (42건)."
+    assert g.grade({"language": "ko"}, count, quoted).passed
+    assert not g.grade({"language": "ko"}, count, "Top: “timed out” (42).").passed
+    block = "런북 조치 섹션 (42단계):\n> Restart the collector pods in the namespace\n> then wait"
+    assert g.grade({"language": "ko"}, count, block).passed
+    assert g.headline(block) != g.headline(block, quotes=False)
     steps = {"none": False, "values": [], "phrases": ["oc get pods -n openshift-etcd"]}
     assert g.grade({"language": "en"}, steps, "Run:\n  oc get pods  -n openshift-etcd").passed
     assert not g.grade({"language": "en"}, steps, "Check the pods.").passed

@@ -45,6 +45,8 @@ _CLOCK = re.compile(r"(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2})(?::\d{2})?")
 _NONE = re.compile(
     r"\b(?:no|none|not|never|nothing|zero|0)\b|n't\b|없|않|0\s*(?:건|개|번|회)", re.IGNORECASE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_QUOTED = re.compile(r"\u201c[^\u201d]*\u201d|`[^`]*`|\"[^\"\n]*\"")
+"""Text quoted verbatim (a log message, a command): the source's language, not the answer's."""
 _LETTER = re.compile(r"[A-Za-z\uac00-\ud7a3]")
 
 
@@ -55,13 +57,17 @@ class Grade:
     reasons: list[str] = field(default_factory=list)
 
 
-def headline(answer: str) -> str:
-    """The answer's opening: lines before the first window/assumption/source/query line."""
+def headline(answer: str, *, quotes: bool = True) -> str:
+    """The answer's opening: lines before the first window/assumption/source/query line.
+
+    With `quotes=False`, block-quoted lines ("> ...") are left out: what the answer itself
+    says, without the text it quotes from a source.
+    """
     out: list[str] = []
     for line in answer.splitlines():
         if _BOUNDARY.match(line):
             break
-        if line.strip():
+        if line.strip() and (quotes or not line.lstrip().startswith(">")):
             out.append(line.strip())
     return " ".join(out)[:_HEADLINE_CHARS]
 
@@ -159,11 +165,15 @@ def _norm(text: str) -> str:
 
 
 def language_ok(language: str, text: str) -> bool:
-    """Korean asked, Korean answered (Hangul among the letters); English: mostly not Hangul."""
-    letters = _LETTER.findall(text)
+    """Korean asked, Korean answered (Hangul among the letters); English: mostly not Hangul.
+
+    Verbatim quotes (“…”, `…`, "…") do not count: a Korean answer quoting an English log
+    message or command is still a Korean answer.
+    """
+    letters = _LETTER.findall(_QUOTED.sub(" ", text))
     if not letters:
         return True
-    share = len(_HANGUL.findall(text)) / len(letters)
+    share = len(_HANGUL.findall(_QUOTED.sub(" ", text))) / len(letters)
     return share >= 0.2 if language == "ko" else share < 0.5
 
 
@@ -171,7 +181,8 @@ def grade(case: dict[str, Any], expected: dict[str, Any], answer: str) -> Grade:
     """Grade one answer against the oracle's expected entry."""
     head = headline(answer)
     g = Grade(passed=True, headline=head)
-    if not language_ok(case.get("language", "en"), head or answer):
+    own = headline(answer, quotes=False)  # the answer's own words, not what it quotes
+    if not language_ok(case.get("language", "en"), own or head or answer):
         g.reasons.append(f"answer is not in {case.get('language', 'en')}")
     if expected["none"] and not _NONE.search(head):
         g.reasons.append("the headline does not say there is none")
