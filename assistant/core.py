@@ -82,7 +82,9 @@ class Assistant:
             ans = self._answer(und, text, [], [], conv_id, t0, planner,
                                grounded=answer_grounded(text, [], und.time.range,
                                                         [*und.allowed_tokens(),
-                                                         *quoted_examples(text)]),
+                                                         *quoted_examples(text),
+                                                         # an error message, code-written
+                                                         und.plan.clarification or ""]),
                                refused=bool(und.plan.refusal),
                                clarification=bool(und.plan.clarification))
             self._remember(conv_id, und, ans)

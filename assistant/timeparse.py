@@ -911,6 +911,25 @@ def resolve_time(
     last_deploy: datetime | None = None,
     data_span: tuple[datetime, datetime] | None = None,
 ) -> TimeResolution:
+    """`_resolve_time`, with date arithmetic past the calendar ("the last 99999999 days",
+    "9999-12-31 to 10000-01-01") raised as a `TimeRangeError` instead of a traceback."""
+    try:
+        return _resolve_time(question, now, tz, default_s, last_deploy, data_span)
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, TimeRangeError):
+            raise
+        raise TimeRangeError("that time range reaches outside the calendar (years 1 to "
+                             "9999); ask about a shorter or nearer period") from None
+
+
+def _resolve_time(
+    question: str,
+    now: datetime,
+    tz: ZoneInfo,
+    default_s: int = 3600,
+    last_deploy: datetime | None = None,
+    data_span: tuple[datetime, datetime] | None = None,
+) -> TimeResolution:
     """Resolve the time phrase in `question` against `now`, in the zone `tz`.
 
     `data_span` (the first and last timestamp the data holds) places a date without a

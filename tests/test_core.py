@@ -100,6 +100,15 @@ def test_refusals_and_bad_input_run_nothing(tmp_path: Path, question: str) -> No
     assert conn.ran == []
 
 
+def test_a_range_past_the_calendar_is_a_clear_clarification(tmp_path: Path) -> None:
+    conn = FakeConnector()
+    ans = assistant(tmp_path, conn).ask("peak cpu on web-03 in the last 99999999 days",
+                                        options=AskOptions(now=NOW))
+    assert ans.clarification and "outside the calendar" in ans.answer
+    assert ans.grounded  # the limits it states are the code's own, not claims about data
+    assert conn.ran == []
+
+
 def test_follow_up_reuses_metric_and_window(tmp_path: Path) -> None:
     conn = FakeConnector()
     a = assistant(tmp_path, conn)

@@ -217,6 +217,8 @@ def test_yesterday_spans_a_dst_change_in_wall_clock_days() -> None:
         ("오늘 오후", UTC_Z, "not started"),
         ("on 2026-02-30", UTC_Z, "not a valid date"),
         ("at 2026-12-01T10:00:00Z", UTC_Z, "after now"),
+        ("errors in the last 99999999 days", UTC_Z, "outside the calendar"),
+        ("logs between 9999-12-31 and 10000-01-01", UTC_Z, "outside the calendar"),
     ],
 )
 def test_impossible_or_future_ranges_raise(question: str, tz: ZoneInfo, fragment: str) -> None:

@@ -64,8 +64,8 @@ def render_answer(ans: Answer) -> None:
     for n in ans.notes:
         console.print(f"[dim]note: {escape(n)}[/dim]")
     if not ans.grounded:
-        console.print("[yellow]some model wording was replaced: a number did not match "
-                      "the data[/yellow]")
+        console.print("[yellow]a number in this answer is not backed by the query results"
+                      "[/yellow]")
     console.print(f"[dim]{ans.elapsed_ms:.0f} ms[/dim]")
 
 

@@ -106,7 +106,7 @@ def answer_blocks(ans: Answer) -> list[dict[str, Any]]:
             _clip("*Sources*\n" + "\n".join(items), SECTION_MAX))})
     notes = list(ans.notes)
     if not ans.grounded:
-        notes.append("some model wording was replaced: a number did not match the data")
+        notes.append("a number in this answer is not backed by the query results")
     if notes:
         blocks.append({"type": "context", "elements": [
             _mrkdwn(_clip(escape("note: " + n), FIELD_MAX)) for n in notes[:5]]})
