@@ -21,6 +21,7 @@ from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
 from assistant.facts import Fact
 from assistant.ir import DocQuery, TimeRange
+from assistant.language import scrub, unencodable
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, SourceOut, WindowOut
 from assistant.phrasing import phrase_with_llm
 from assistant.planner import PlannedQuery
@@ -203,9 +204,9 @@ class Assistant:
         # own length and the limit it broke.
         grounded = answer_grounded(text, [], TimeRange(start=end - timedelta(seconds=1), end=end),
                                    [question, str(len(question.strip())), str(MAX_QUESTION_CHARS),
-                                    *quoted_examples(text)])
+                                    *quoted_examples(text), text])  # text: code-written
         ans = Answer(
-            question=question[:200],
+            question=scrub(question[:200]),
             answer=text,
             language="en",
             time_range=None,
@@ -293,6 +294,9 @@ def with_evidence(pq: PlannedQuery, executed: list[Executed]) -> PlannedQuery:
 def _reject_question(question: str) -> str | None:
     """A clear message for a question that cannot be answered at all, else None."""
     stripped = question.strip()
+    bad = unencodable(stripped)
+    if bad:
+        return f"The question holds {bad}, which is not text. Send it as UTF-8 text."
     if not stripped:
         return "The question is empty. Ask about a metric, log, event or runbook, e.g. " \
                "'peak CPU on web-03 in the last hour'."

@@ -31,3 +31,18 @@ def has_final_consonant(syllable: str) -> bool:
     """True if a precomposed Hangul syllable ends in a consonant (batchim), e.g. '률', '분'."""
     code = ord(syllable) - 0xAC00
     return 0 <= code <= 11171 and code % 28 != 0
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def unencodable(text: str) -> str:
+    """"" when `text` is valid Unicode text, else a description of the first character that
+    is not (a lone surrogate, e.g. from JSON "\\ud800" or undecodable command-line bytes)."""
+    m = _SURROGATE.search(text)
+    return f"a lone surrogate U+{ord(m.group(0)):04X} at character {m.start() + 1}" if m else ""
+
+
+def scrub(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD, so that it can be stored and sent."""
+    return _SURROGATE.sub("\ufffd", text)

@@ -92,12 +92,14 @@ def test_failing_backend_is_stated_not_raised(tmp_path: Path) -> None:
     assert "refused the connection" in ans.answer
 
 
-@pytest.mark.parametrize("question", ["restart web-03", "", "%%%% 1234 ####"])
+@pytest.mark.parametrize("question", ["restart web-03", "", "%%%% 1234 ####",
+                                      "peak cpu \ud800 on web-03"])
 def test_refusals_and_bad_input_run_nothing(tmp_path: Path, question: str) -> None:
     conn = FakeConnector()
     ans = assistant(tmp_path, conn).ask(question, options=AskOptions(now=NOW))
     assert ans.refused or ans.clarification
     assert conn.ran == []
+    ans.model_dump_json()  # storable and sendable: no lone surrogate survives
 
 
 def test_a_range_past_the_calendar_is_a_clear_clarification(tmp_path: Path) -> None:

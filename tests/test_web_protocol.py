@@ -466,3 +466,27 @@ def test_cross_site_writes_and_rebound_hosts_are_refused(tmp_path: Path) -> None
                          headers={"Origin": srv.url})
         assert own.status_code == 200
         assert httpx.post(f"{srv.url}/api/chat", json={"question": "q"}).status_code == 200
+
+
+def test_lone_surrogates_and_deep_nesting_get_a_4xx(tmp_path: Path) -> None:
+    """Not text, or nested past what a parser can read: a clear 4xx on every endpoint, never a
+    500 or a reset stream, and nothing stored."""
+    s = _settings(tmp_path, api_tokens=[TOKEN], max_body_bytes=1_000_000)
+    assistant = ScriptedAssistant(s)
+    deep = b"[" * 5000 + b"]" * 5000
+    with LiveServer(create_app(s, assistant=assistant, warm=False)) as srv, \
+            httpx.Client(base_url=srv.url, timeout=30,
+                         headers={"Authorization": f"Bearer {TOKEN}",
+                                  "Content-Type": "application/json"}) as c:
+        for path in ("/api/chat", "/api/chat/stream"):
+            r = c.post(path, content=b'{"question": "cpu \\ud800 now"}')
+            assert r.status_code == 422 and "lone surrogate" in _error(r)["message"], path
+            r = c.post(path, content=b'{"question": "x", "now": ' + deep + b"}")
+            assert 400 <= r.status_code < 500, (path, r.status_code)
+            _error(r)
+        for path in ("/api/events", "/api/alertmanager"):
+            r = c.post(path, content=deep)
+            assert r.status_code == 400 and "nested too deeply" in _error(r)["message"]
+            r = c.post(path, content=b'{"kind": "deploy", "service": "x", "title": "a\\udc00"}')
+            assert r.status_code == 400 and "lone surrogate" in _error(r)["message"]
+    assert assistant.asked == []

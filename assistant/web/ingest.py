@@ -38,11 +38,22 @@ class IngestReply(BaseModel):
 
 
 def decode_json(body: bytes) -> Any:
+    """The posted document, or a 400: invalid JSON, nesting too deep to read, or strings
+    holding lone surrogates ("\\ud800"), which could be stored but never sent back."""
     try:
-        return json.loads(body)
+        doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the request body is not valid JSON ({exc}); send a JSON "
                        "object or array", code="invalid_json") from None
+    except RecursionError:
+        raise ApiError(400, "the request body is nested too deeply to read; send events as "
+                       "a flat object or array", code="invalid_json") from None
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApiError(400, f"the request body holds a lone surrogate at {exc.start}, which "
+                       "is not text; send UTF-8 text", code="invalid_json") from None
+    return doc
 
 
 def parse_posted_events(doc: Any, services: Services) -> list[Event]:

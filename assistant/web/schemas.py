@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from assistant.language import unencodable
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,100}$"
 
@@ -20,6 +22,14 @@ class ChatRequest(BaseModel):
     now: AwareDatetime | None = Field(default=None,
                                       description="answer as if it were this time (ISO 8601)")
     planner: Literal["rules", "llm", "hybrid"] | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _utf8(cls, value: str) -> str:
+        bad = unencodable(value)
+        if bad:
+            raise ValueError(f"the question holds {bad}, which is not text; send UTF-8 text")
+        return value
 
 
 class TurnOut(BaseModel):
