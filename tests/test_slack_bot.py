@@ -149,6 +149,35 @@ def test_unsigned_badly_signed_and_stale_requests_get_401_and_run_nothing(env: E
     assert conv.status_code == 404
 
 
+def test_a_non_numeric_timestamp_is_401_not_500(env: Env) -> None:
+    body = _event_body(_mention("CGENERAL", "peak CPU on web-03 in the last hour"))
+    headers = {**_sign(body), "X-Slack-Request-Timestamp": "soon"}
+    r = httpx.post(f"{env.url}/slack/events", content=body,
+                   headers={"Content-Type": "application/json", **headers})
+    assert r.status_code == 401 and "Unix time" in r.json()["error"]["message"]
+
+
+def test_a_retried_event_is_answered_once(env: Env) -> None:
+    """Slack redelivers an event (same event_id, X-Slack-Retry-Num) when it thinks the first
+    delivery failed; the question must not be answered twice."""
+    env.slack.settle()
+    event = _mention("CGENERAL", "peak CPU on web-03 in the last hour")
+    body = _event_body(event)
+    url = f"{env.url}/slack/events"
+    first = httpx.post(url, content=body, headers={"Content-Type": "application/json",
+                                                   **_sign(body)})
+    retry = httpx.post(url, content=body, headers={"Content-Type": "application/json",
+                                                   "X-Slack-Retry-Num": "1",
+                                                   "X-Slack-Retry-Reason": "http_timeout",
+                                                   **_sign(body)})
+    assert first.status_code == 200 and retry.status_code == 200
+    _reply_in(env, "CGENERAL", event["ts"])
+    env.slack.settle()
+    posted = [m for m in env.slack.messages.values()
+              if m.channel == "CGENERAL" and m.thread_ts == event["ts"]]
+    assert len(posted) == 1, [m.text[:60] for m in posted]
+
+
 def test_url_verification_challenge(env: Env) -> None:
     body = json.dumps({"type": "url_verification", "challenge": "ch4llenge",
                        "token": "x"}).encode()

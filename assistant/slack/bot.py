@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltResponse
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -41,6 +43,30 @@ USAGE = "Ask me about your services, e.g. `/ops peak CPU on web-03 in the last h
 
 def conversation_id(channel: str, thread_ts: str) -> str:
     return f"{channel}-{thread_ts}"
+
+
+SEEN_EVENTS = 10_000
+"""How many recent Slack event ids are remembered to answer each event once."""
+
+
+class RecentIds:
+    """A bounded, thread-safe set of the most recently added ids."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> bool:
+        """True when `key` is new (and now remembered), False when it was seen recently."""
+        with self._lock:
+            if key in self._ids:
+                self._ids.move_to_end(key)
+                return False
+            self._ids[key] = None
+            if len(self._ids) > self.capacity:
+                self._ids.popitem(last=False)
+            return True
 
 
 class SlackBot:
@@ -80,6 +106,18 @@ class SlackBot:
 
     # -- listeners ----------------------------------------------------------------------
     def _register(self, app: App) -> None:
+        seen = RecentIds(SEEN_EVENTS)
+
+        @app.middleware
+        def once_per_event(body: dict[str, Any], next: Callable[[], BoltResponse]
+                           ) -> BoltResponse:
+            # Slack retries an event it thinks was not received; its event_id stays the same.
+            event_id = body.get("event_id") if isinstance(body, dict) else None
+            if isinstance(event_id, str) and not seen.add(event_id):
+                log.info("Slack event %s already handled; retry acknowledged", event_id)
+                return BoltResponse(status=200, body="")
+            return next()
+
         @app.event("app_mention")
         def on_mention(event: dict[str, Any]) -> None:
             self.handle_message(event)

@@ -271,6 +271,10 @@ def _mount_slack(app: FastAPI, ctx: WebContext) -> None:
     async def slack_events(request: Request) -> Response:
         # The fastapi adapter's handler calls bolt's (blocking) dispatch on the event loop;
         # use its request/response converters and dispatch in a worker thread instead.
+        stamp = request.headers.get("x-slack-request-timestamp", "")
+        if stamp and not (stamp.isascii() and stamp.isdigit()):
+            return errors.error_response(401, "unauthorized", "X-Slack-Request-Timestamp is not a "
+                                  "Unix time in seconds; Slack signs every request with one")
         body = await request.body()
         bolt_response = await run_in_threadpool(bot.app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
