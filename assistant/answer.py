@@ -378,15 +378,16 @@ def compose(
     )
 
 
-def _headline_and_evidence(groups: list[list[tuple[str, str]]], asked: set[str]
+def _headline_and_evidence(groups: list[list[_Said]], asked: set[str]
                            ) -> tuple[list[str], list[str]]:
-    """Each query's (fact name, sentence) pairs -> (headline, evidence), no sentence twice.
+    """Each query's sentences -> (headline, evidence), no sentence twice.
 
-    The headline is what the question asked for: from the first query with facts, the
-    sentences of the facts it names (or, when it names none, its first sentence and its
-    rankings: the series or events the query found); from later
-    queries, a fact it names that the headline does not state yet. Everything else is
-    evidence.
+    The headline is what the question asked for. From the first query with facts: the
+    result of the operation its query ran (the busiest period, a distinct count, the first
+    line, values ranked by a field; a query runs one only when asked), the facts the question
+    names ("how many" over a series names its total), or, when neither, its first sentence,
+    its rankings and its count. From later queries: a fact the question names that the
+    headline does not state yet. Everything else is evidence.
     """
     lead: list[str] = []
     evidence: list[str] = []
@@ -394,20 +395,23 @@ def _headline_and_evidence(groups: list[list[tuple[str, str]]], asked: set[str]
     stated: set[str] = set()
     for rendered in groups:
         first_group = not lead
-        for i, (name, sentence) in enumerate(rendered):
-            if sentence in said:
+        names = {x.name for x in rendered}
+        wanted = asked | ({"total"} if "count" in asked and "count" not in names else set())
+        plain = not (wanted & names or any(x.operation for x in rendered))
+        for i, x in enumerate(rendered):
+            if x.sentence in said:
                 continue
-            said.add(sentence)
+            said.add(x.sentence)
             if first_group:
-                unasked = not asked & {n for n, _ in rendered}
-                heads = name in asked or (unasked and (i == 0 or name in _RANKINGS))
+                heads = x.operation or x.name in wanted or (
+                    plain and (i == 0 or x.name in _RANKINGS or x.name == "count"))
             else:
-                heads = name in asked and name not in stated
+                heads = x.name in asked and x.name not in stated
             if heads:
-                lead.append(sentence)
-                stated.add(name)
+                lead.append(x.sentence)
+                stated.add(x.name)
             else:
-                evidence.append(sentence)
+                evidence.append(x.sentence)
     return lead, evidence
 
 
@@ -472,6 +476,27 @@ def _lookup(table: dict[str, _T], f: Fact) -> _T | None:
     return table.get(f"{f.name}@{_kind(f)}", table.get(f.name))
 
 
+@dataclass(frozen=True)
+class _Said:
+    name: str
+    sentence: str
+    operation: bool
+    """The result of an operation the query ran because it was asked (see `_is_operation`)."""
+
+
+OPERATION_FACTS = frozenset({"busiest", "distinct_count", "first_occurrence",
+                             "last_occurrence", "above_count", "quantile", "bucket_change"})
+"""Facts a query states only when its IR asked for that operation."""
+
+
+def _is_operation(f: Fact) -> bool:
+    """An operation's result; a log ranking by anything but template is one (a count by
+    template comes with every log count, a count by another field only when asked)."""
+    if f.name in OPERATION_FACTS:
+        return True
+    return f.name in ("top", "bottom") and f.metric == "logs" and "template" not in f.labels
+
+
 class _Renderer:
     def __init__(self, language: Language, tz: ZoneInfo, with_date: bool,
                  asked: set[str], duration_unit: str | None = None) -> None:
@@ -481,19 +506,20 @@ class _Renderer:
         self.asked = asked
         self.duration_unit = duration_unit
 
-    def group(self, facts: list[Fact]) -> list[tuple[str, str]]:
-        """(fact name, sentence) for one query's facts, in `RENDER_ORDER` (asked-for first)."""
+    def group(self, facts: list[Fact]) -> list[_Said]:
+        """The sentences for one query's facts, in `RENDER_ORDER` (asked-for first)."""
         shown = [f for f in facts if self._shown(f, facts)]
         shown.sort(key=lambda f: (f.name not in self.asked, _order(f.name)))
-        out: list[tuple[str, str]] = []
+        out: list[_Said] = []
         done_lists: set[str] = set()
         for f in shown:
             if f.name in LIST_NAMES:
                 if f.name not in done_lists:
                     done_lists.add(f.name)
-                    out.append((f.name, self.listing([g for g in shown if g.name == f.name])))
+                    out.append(_Said(f.name, self.listing([g for g in shown if g.name == f.name]),
+                                     _is_operation(f)))
             else:
-                out.append((f.name, self.sentence(f, facts)))
+                out.append(_Said(f.name, self.sentence(f, facts), _is_operation(f)))
         return out
 
     def _shown(self, f: Fact, group: list[Fact]) -> bool:

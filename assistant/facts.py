@@ -244,7 +244,7 @@ def quantile_name(q: float) -> str:
 FACT_KEYWORDS: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, re.IGNORECASE)
     for name, pattern in {
-        "peak": r"peak|\bmax|highest|spik|최대|최댓|최고|피크",
+        "peak": r"peak|\bmax|highest|spik|busiest|최대|최댓|최고|피크",
         "min": r"\bmin(imum)?\b|lowest|least|최소|최솟|최저",
         "average": r"average|\bavg\b|\bmean\b|typical|평균",
         "last": r"latest|current|\bnow\b|right now|현재|지금",

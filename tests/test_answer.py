@@ -300,3 +300,16 @@ def test_headline_states_what_was_asked_and_the_rest_follows_the_window() -> Non
     # LLM phrasing replaces headline and evidence alike: nothing is stated twice
     llm = c.text("Forty-two lines mention a timeout.")
     assert "Most frequent" not in llm and llm.startswith("Forty-two")
+
+
+def test_the_result_of_the_operation_run_leads_whatever_the_wording() -> None:
+    """A busiest-period query ran because the question asked for it: its result heads the
+    answer even when the words also name a count ("which day had the most events")."""
+    busiest = [Fact(name="busiest", value=n, unit="count", query_index=0, display=str(n),
+                    metric="logs", rank=i + 1, scope="series", basis="day",
+                    at=TR.start + timedelta(days=i), labels={})
+               for i, n in enumerate((73, 59))]
+    count = Fact(name="count", value=132, unit="count", query_index=0, display="132",
+                 metric="logs", scope="all")
+    c = compose("which day had the most events?", "en", TR, [count, *busiest])
+    assert any(s.startswith("Busiest day by log lines:") for s in c.fact_sentences)
