@@ -307,8 +307,40 @@ def excerpt(text: str, role: Role, max_lines: int = MAX_LINES) -> str:
         out.append(unit)
         used += size
         command = command or _has_command(unit)
+    shown = len(out)
+    if role in ("diagnosis", "mitigation"):
+        out += _later_steps(units[shown:], 2 * max_lines)
     text_out = "\n\n".join(_dedent(unit) for unit in out).rstrip()
-    return text_out + ("\n…" if len(out) < len(units) else "")
+    complete = shown + sum(1 for u in out[shown:] if u != [ELIDED]) == len(units)
+    return text_out + ("" if complete else "\n…")
+
+
+ELIDED = "…"
+"""Stands in a quote for the prose left out between two quoted steps."""
+WARNING = _rx(r"\bwarning\b", r"\bcaution\b", r"\bdanger", r"data loss", r"irreversib",
+              r"cannot be undone", r"\bimportant\b", "주의", "경고")
+
+
+def _later_steps(units: list[list[str]], max_lines: int) -> list[list[str]]:
+    """After a quote's opening: the section's remaining commands and warnings, in order,
+    with an ellipsis where prose is left out. At 3 a.m. every command of a mitigation is
+    worth seeing, and so is the line that says a step loses data."""
+    out: list[list[str]] = []
+    used = 0
+    skipped = False
+    for unit in units:
+        if not (_has_command(unit) or WARNING.search(" ".join(unit))):
+            skipped = True
+            continue
+        size = sum(1 for ln in unit if not _FENCE.match(ln))
+        if used + size > max_lines:
+            break
+        if skipped:
+            out.append([ELIDED])
+            skipped = False
+        out.append(unit)
+        used += size
+    return out
 
 
 _COMMAND_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*(?:console|shell|sh|bash|zsh|terminal|"

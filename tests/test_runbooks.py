@@ -247,3 +247,20 @@ def test_an_alert_named_with_a_verb_is_explained_not_refused(tmp_path: Path) -> 
     assert not ans.refused and [q.ir["kind"] for q in ans.queries] == ["docs"]
     ans = assistant(tmp_path, FakeConnector()).ask("reboot web-03", options=AskOptions(now=NOW))
     assert ans.refused
+
+
+def test_a_long_mitigation_keeps_every_later_command_and_warning() -> None:
+    """Past the quote's opening, prose is elided but the commands and the warning stay."""
+    prose = "\n\n".join(f"Background paragraph {i} about the queue." for i in range(20))
+    text = ("Drain the worker first:\n\n```shell\n$ queuectl drain worker-1\n```\n\n"
+            f"{prose}\n\nWarning: purging the queue loses every message still in it.\n\n"
+            f"{prose}\n\n```shell\n$ queuectl purge jobs\n```\n\n{prose}\n\n"
+            "```shell\n$ queuectl resume worker-1\n```\n")
+    out = rb.excerpt(text, "mitigation")
+    for kept in ("queuectl drain worker-1", "loses every message", "queuectl purge jobs",
+                 "queuectl resume worker-1"):
+        assert kept in out, kept
+    assert out.index("drain") < out.index("loses") < out.index("purge") < out.index("resume")
+    assert out.count(rb.ELIDED) >= 2 and out.endswith("\n…")  # left-out prose is marked
+    assert "Background paragraph 19" not in out
+    assert rb.excerpt(text, "meaning").count("queuectl") <= 1  # not for a meaning question
