@@ -110,7 +110,7 @@ def test_query_logs_and_events_from_stdin(data_dir: Path) -> None:
 def test_errors_are_one_line_and_exit_1(data_dir: Path, args: list[str], message: str) -> None:
     code, out, err = run(data_dir, *args)
     assert code == 1
-    assert message in err.replace("\n", " ")
+    assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err + out
 
 
@@ -133,8 +133,22 @@ def test_rendered_answers_print_data_brackets_literally(capsys: pytest.CaptureFi
                           native="-- window [t - 300s, t]", ok=False, error="bad [/red]")],
         notes=["level [warn] and worse"],
     )
-    render_answer(ans)
+    render_answer(ans, show_queries=True)
     out = capsys.readouterr().out
     for text in ("[parent] Data too large [/oops]", "[parent] [bold]x", "[t - 300s, t]",
-                 "bad [/red]", "level [warn] and worse", "logs [x]"):
+                 "bad [/red]", "logs [x]"):
         assert text in out, text
+
+
+def test_ask_is_quiet_unless_asked_and_never_wrapped_when_piped(data_dir: Path) -> None:
+    """The answer alone by default; the native queries with --show-queries (-v); piped
+    output is not wrapped at 80 columns, and an error is one line."""
+    question = "what was the peak cpu_percent on web-01 in the last 5 minutes?"
+    code, out, _ = run(data_dir, "--now", END.isoformat(), "ask", question)
+    assert code == 0 and "peaked at" in out
+    assert "SELECT" not in out and "╭" not in out  # no queries, no panel when piped
+    code, verbose, _ = run(data_dir, "--now", END.isoformat(), "ask", "-v", question)
+    assert code == 0 and "SELECT" in verbose and "facts" in verbose
+    long_name = "x" * 150
+    code, _, err = run(data_dir, "query", ir(metric=long_name))
+    assert code == 1 and len(err.strip().splitlines()) == 1 and long_name in err

@@ -38,10 +38,26 @@ def build_assistant(
     return Assistant(Services(s), ConversationStore(s.data_dir / "conversations.sqlite"))
 
 
-def render_answer(ans: Answer) -> None:
-    """A person's view of an answer: text, facts, the queries run, sources."""
+def render_answer(ans: Answer, show_queries: bool = False) -> None:
+    """A person's view of an answer: its text (headline, window, evidence, sources), and with
+    `show_queries` the facts, the native queries run and the time taken.
+
+    In a terminal the text sits in a panel; piped, it is printed as is, never wrapped.
+    """
     style = "yellow" if (ans.refused or ans.clarification) else "green"
-    console.print(Panel(Text(ans.answer), title="answer", border_style=style, expand=False))
+    if console.is_terminal:
+        console.print(Panel(Text(ans.answer), title="answer", border_style=style,
+                            expand=False))
+    else:
+        console.print(Text(ans.answer), soft_wrap=True)
+    if not ans.grounded:
+        console.print("[yellow]a number in this answer is not backed by the query results"
+                      "[/yellow]", soft_wrap=not console.is_terminal)
+    if show_queries:
+        _render_details(ans)
+
+
+def _render_details(ans: Answer) -> None:
     if ans.time_range:
         tr = ans.time_range
         console.print(f"[dim]window: {tr.start.isoformat()} .. {tr.end.isoformat()} "
@@ -52,6 +68,8 @@ def render_answer(ans: Answer) -> None:
             where = ", ".join(f"{k}={v}" for k, v in sorted(f.labels.items()))
             t.add_row(escape(f.name), escape(f.display or str(f.value)), escape(where),
                       f.at.isoformat() if f.at else "")
+        if len(ans.facts) > 15:
+            t.caption = f"{len(ans.facts) - 15} more facts in --json"
         console.print(t)
     for q in ans.queries:
         # native text, errors, sources and notes are data: escaped, never read as markup
@@ -59,14 +77,13 @@ def render_answer(ans: Answer) -> None:
         console.print(f"[bold]{escape(q.purpose)}[/bold] via {q.connector} "
                       f"({q.elapsed_ms:.0f} ms) {status}", highlight=False)
         console.print(f"  [dim]{escape(q.native)}[/dim]", highlight=False, soft_wrap=True)
-    for s in ans.sources:
-        console.print(escape(f"source: {s.source}" + (f" § {s.heading}" if s.heading else "")))
-    for n in ans.notes:
-        console.print(f"[dim]note: {escape(n)}[/dim]")
-    if not ans.grounded:
-        console.print("[yellow]a number in this answer is not backed by the query results"
-                      "[/yellow]")
     console.print(f"[dim]{ans.elapsed_ms:.0f} ms[/dim]")
+
+
+ShowQueriesOpt = Annotated[
+    bool, typer.Option("--show-queries", "-v",
+                       help="Also print the facts, the native queries run and timings.")
+]
 
 
 @app.command()
@@ -80,6 +97,7 @@ def ask(
     conversation: Annotated[
         str | None, typer.Option("--conversation", help="Continue a conversation by id.")
     ] = None,
+    show_queries: ShowQueriesOpt = False,
 ) -> None:
     """Answer one question from your telemetry and runbooks."""
     assistant = build_assistant(planner, phrasing, backend)
@@ -90,13 +108,14 @@ def ask(
     if as_json:
         print_json(ans.model_dump(mode="json"))
     else:
-        render_answer(ans)
+        render_answer(ans, show_queries)
 
 
 @app.command()
 @friendly
 def chat(
-    planner: PlannerOpt = None, phrasing: PhrasingOpt = None, backend: BackendOpt = None
+    planner: PlannerOpt = None, phrasing: PhrasingOpt = None, backend: BackendOpt = None,
+    show_queries: ShowQueriesOpt = False,
 ) -> None:
     """An interactive session; follow-ups ("and on web-02?") keep the context."""
     assistant = build_assistant(planner, phrasing, backend)
@@ -112,6 +131,6 @@ def chat(
                 break
             ans = assistant.ask(question, conversation_id=conv)
             conv = ans.conversation_id
-            render_answer(ans)
+            render_answer(ans, show_queries)
     finally:
         assistant.services.close()

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from assistant.errors import OpsaError
 from assistant.settings import Settings, load_settings
@@ -63,7 +64,10 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except OpsaError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            # One line whatever the width: piped stderr is not wrapped, and the message is
+            # data (a path or a log text in [brackets] is not markup).
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
+                              markup=True, soft_wrap=not err_console.is_terminal)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
