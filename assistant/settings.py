@@ -229,6 +229,14 @@ class Settings(BaseSettings):
     def _tz(cls, v: str) -> str:
         return check_timezone(v)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _a_directory(cls, v: Path) -> Path:
+        if v.exists() and not v.is_dir():
+            raise ValueError(f"{v} is a file, not a directory; point --data-dir "
+                             "(OPSA_DATA_DIR) at a directory")
+        return v
+
     @field_validator("api_tokens", "cors_origins", mode="before")
     @classmethod
     def _tokens(cls, v: Any) -> Any:

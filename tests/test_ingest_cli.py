@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -79,3 +80,27 @@ def test_events_and_json_field_mapping(tmp_path: Path) -> None:
     path.write_text('{"when": "2024-01-01T00:00:00Z", "text": "hello"}\n')
     code, out, _ = _run(tmp_path, "logs", str(path), "--field", "ts=when", "--field", "msg=text")
     assert code == 0 and "1 rows added" in out
+
+
+def test_a_pipe_is_refused_before_the_store_is_touched(tmp_path: Path) -> None:
+    """Reading a FIFO would block forever holding the write lock: refused, nothing made."""
+    fifo = tmp_path / "feed"
+    os.mkfifo(fifo)
+    data = tmp_path / "store"
+    res = runner.invoke(app, ["--data-dir", str(data), "ingest", "logs", str(fifo)])
+    assert res.exit_code == 1 and "not a regular file" in res.stderr
+    assert not data.exists()
+
+
+def test_data_dir_that_is_a_file_or_missing(tmp_path: Path) -> None:
+    """A file as --data-dir is one clear line; asking in a missing one creates nothing."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args in (["ingest", "logs", str(afile)], ["ask", "peak cpu"], ["catalog"]):
+        res = runner.invoke(app, ["--data-dir", str(afile), *args])
+        assert res.exit_code == 1 and "is a file, not a directory" in res.stderr, args
+        assert "Traceback" not in res.stderr + res.stdout
+    missing = tmp_path / "never"
+    res = runner.invoke(app, ["--data-dir", str(missing), "ask", "peak cpu"])
+    assert res.exit_code == 1 and "no telemetry store" in res.stderr
+    assert not missing.exists()

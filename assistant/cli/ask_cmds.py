@@ -35,7 +35,9 @@ def build_assistant(
     from assistant.services import Services
 
     s = settings(planner=planner, phrasing=phrasing, backend=backend)
-    return Assistant(Services(s), ConversationStore(s.data_dir / "conversations.sqlite"))
+    # A data directory that does not exist is not made here: asking creates nothing on disk.
+    keep = s.data_dir / "conversations.sqlite" if s.data_dir.is_dir() else None
+    return Assistant(Services(s), ConversationStore(keep))
 
 
 def render_answer(ans: Answer, show_queries: bool = False) -> None:

@@ -248,6 +248,10 @@ def _expand(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
     for p in paths:
         if not p.exists():
             raise IngestError(f"no such file or directory: {p}")
+        if not p.is_dir() and not p.is_file():
+            # A FIFO, socket or device could block forever while the write lock is held.
+            raise IngestError(f"{p} is not a regular file (a pipe, socket or device); "
+                              "save the data to a file and ingest that")
         if p.is_dir():
             found = sorted(
                 f
