@@ -160,3 +160,22 @@ def test_csv_needs_a_metric_name(tmp_path: Path) -> None:
 def test_text_log_is_not_metrics(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="neither Prometheus"):
         ingest_paths(tmp_path / "t.duckdb", "metrics", [FIX / "log4j.log"], progress=False)
+
+
+def test_timestamps_past_year_9999_fail_the_file_and_leave_nothing(tmp_path: Path) -> None:
+    """A millisecond timestamp read as past year 9999 is one clear error; the file's other
+    samples and series are not half-written, and a good file beside it still goes in."""
+    bad = tmp_path / "bad.prom"
+    bad.write_text('# TYPE a gauge\na{x="1"} 1 1700000000000\na{x="2"} 2 999999999999999999\n'
+                   "b 3 1700000000000\n")
+    good = tmp_path / "good.prom"
+    good.write_text("c 4 1700000000000\n")
+    store = tmp_path / "t.duckdb"
+    with pytest.raises(IngestFailed, match="outside years 1-9999"):
+        ingest_paths(store, "metrics", [bad, good], progress=False)
+    assert [(m, v) for m, _, _, v in _samples(store)] == [("c", 4.0)]
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        assert con.execute("SELECT metric FROM series").fetchall() == [("c",)]
+    finally:
+        con.close()

@@ -34,7 +34,7 @@ from assistant.ingest.metrics_csv import CsvParser, sniff_dialect
 from assistant.ingest.metrics_text import ExpositionParser, looks_like_exposition
 from assistant.ingest.readers import InputFile, LineReader, looks_binary, text_lines
 from assistant.ingest.timestamps import ISO8601, offset_mode
-from assistant.ingest.writer import DEFAULT_BATCH, StoreWriter, WriteCounts
+from assistant.ingest.writer import DEFAULT_BATCH, SampleRangeError, StoreWriter, WriteCounts
 from assistant.settings import check_timezone
 
 Kind = Literal["metrics", "logs", "events"]
@@ -184,6 +184,10 @@ def ingest_paths(
             except _Skip as skip:
                 fr.status = "failed" if explicit else "skipped"
                 fr.reason = str(skip)
+            except SampleRangeError as exc:  # all or nothing: the file's samples are dropped
+                w.discard_samples()
+                fr.status = "failed"
+                fr.reason = str(exc)
             except IngestError as exc:  # e.g. a truncated gzip: what was read is kept
                 fr.status = "failed"
                 fr.reason = str(exc)

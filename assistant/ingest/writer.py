@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, get_args
@@ -197,10 +197,16 @@ class StoreWriter:
         if len(ts) == 0:
             return
         labels = {str(k): str(v) for k, v in labels.items()}
+        us = _to_epoch_us(ts)
+        bad = (us < _US_MIN) | (us > _US_MAX)
+        if bad.any():  # checked before anything is buffered: no series without samples
+            raise SampleRangeError(
+                f"metric {metric!r}: a timestamp is outside years 1-9999 (sample "
+                f"{int(np.argmax(bad)) + 1} of {len(us)}); timestamps must be Unix seconds or "
+                "milliseconds, or ISO 8601")
         sid = series_id(metric, labels)
         if sid not in self._series:
             self._series[sid] = (metric, labels)
-        us = _to_epoch_us(ts)
         vals = np.asarray(values, dtype=np.float64)
         self._s_ids.append(np.full(len(us), sid, dtype=_U64))
         self._s_ts.append(us)
@@ -465,6 +471,12 @@ class StoreWriter:
         counts.events_unchanged += sum(1 for same in existing.values() if same)
 
     # -- flushing ----------------------------------------------------------------------
+    def discard_samples(self) -> None:
+        """Drop the samples, series and metadata buffered since the last flush."""
+        self._s_ids, self._s_ts, self._s_vals, self._s_rows = [], [], [], 0
+        self._series = {}
+        self._meta = {}
+
     def flush(self) -> WriteCounts:
         """Write everything buffered; returns what this flush added."""
         counts = WriteCounts()
@@ -506,12 +518,22 @@ def _naive_utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
+class SampleRangeError(IngestError):
+    """A sample timestamp no store or query can represent (outside years 1-9999)."""
+
+
+_US_MIN = int((datetime(1, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC))
+              / timedelta(microseconds=1))
+_US_MAX = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+               - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+
+
 def _to_epoch_us(ts: Sequence[datetime | float] | np.ndarray) -> np.ndarray:
     """Timestamps (datetimes, epoch seconds, numpy datetime64) -> int64 epoch microseconds."""
     if isinstance(ts, np.ndarray):
         if np.issubdtype(ts.dtype, np.datetime64):
             return ts.astype("datetime64[us]").astype(np.int64)
-        return np.round(ts.astype(np.float64) * 1e6).astype(np.int64)
+        return _seconds_to_us(ts.astype(np.float64))
     first = ts[0]
     if isinstance(first, datetime):
         arr = pa.array(
@@ -522,7 +544,13 @@ def _to_epoch_us(ts: Sequence[datetime | float] | np.ndarray) -> np.ndarray:
     vals = np.asarray(ts, dtype=np.float64)
     if not np.all(np.isfinite(vals)):
         raise IngestError("sample timestamps must be finite epoch seconds")
-    return np.round(vals * 1e6).astype(np.int64)
+    return _seconds_to_us(vals)
+
+
+def _seconds_to_us(vals: np.ndarray) -> np.ndarray:
+    # Clipped before the cast: a value past int64 would wrap around into the valid range;
+    # clipped just outside it, it is reported as out of range instead.
+    return np.round(np.clip(vals, _US_MIN / 1e6 - 1, _US_MAX / 1e6 + 1) * 1e6).astype(np.int64)
 
 
 def _records_table(records: list[LogRecord]) -> pa.Table:
