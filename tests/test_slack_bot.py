@@ -11,7 +11,7 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +21,7 @@ import pytest
 from fake_slack import BOT_USER, TEAM, FakeSlack, Message
 from web_support import LiveServer, cpu_peaks, demo_settings, seeded_demo
 
+from assistant.conversation import Turn
 from assistant.slack.blocks import WORKING
 from assistant.web import create_app
 
@@ -39,6 +40,8 @@ class Env:
     slack: FakeSlack
     api: httpx.Client
     peak: dict[str, float]
+    turns: Callable[[str], list[Turn]]
+    """The stored turns of a Slack thread's conversation (not readable over the API)."""
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,7 @@ def env() -> Iterator[Env]:
         with LiveServer(app) as srv, httpx.Client(
                 base_url=srv.url, timeout=60,
                 headers={"Authorization": f"Bearer {API_TOKEN}"}) as api:
-            yield Env(srv.url, slack, api, peak)
+            yield Env(srv.url, slack, api, peak, app.state.slack_bot.assistant.conversations.turns)
 
 
 def _sign(body: bytes, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
@@ -215,8 +218,10 @@ def test_mention_is_answered_in_its_thread_with_blocks_and_a_chart(env: Env) -> 
     assert int(url_call.params["length"]) == len(upload["data"])
     assert upload["channel"] == "CGENERAL" and upload["completed"]
     assert "host=web-03" in upload["title"]
-    turns = env.api.get(f"/api/conversations/CGENERAL-{event['ts']}").json()["turns"]
-    assert [t["question"] for t in turns] == ["peak CPU on web-03 in the last hour"]
+    assert [t.question for t in env.turns(f"CGENERAL-{event['ts']}")] == [
+        "peak CPU on web-03 in the last hour"]
+    # a thread's conversation is Slack's: the web API does not serve it
+    assert env.api.get(f"/api/conversations/CGENERAL-{event['ts']}").status_code == 404
 
 
 def test_thread_follow_up_keeps_the_conversation(env: Env) -> None:
@@ -234,9 +239,8 @@ def test_thread_follow_up_keeps_the_conversation(env: Env) -> None:
     msg = next(m for m in env.slack.messages.values()
                if m.thread_ts == first["ts"] and "web-02" in m.text)
     assert f"{env.peak['web-02']:.1f}%" in msg.text
-    turns = env.api.get(f"/api/conversations/CGENERAL-{first['ts']}").json()["turns"]
-    assert [t["question"] for t in turns] == ["peak CPU on web-03 in the last hour",
-                                              "and on web-02?"]
+    assert [t.question for t in env.turns(f"CGENERAL-{first['ts']}")] == [
+        "peak CPU on web-03 in the last hour", "and on web-02?"]
 
 
 def test_direct_message_is_answered(env: Env) -> None:

@@ -490,3 +490,25 @@ def test_lone_surrogates_and_deep_nesting_get_a_4xx(tmp_path: Path) -> None:
             r = c.post(path, content=b'{"kind": "deploy", "service": "x", "title": "a\\udc00"}')
             assert r.status_code == 400 and "lone surrogate" in _error(r)["message"]
     assert assistant.asked == []
+
+
+def test_conversations_belong_to_the_caller_that_made_them(
+        server: tuple[str, ScriptedAssistant]) -> None:
+    """Another token can neither read a conversation nor continue it; the caller's own id
+    comes back unchanged."""
+    url, assistant = server
+    owner = {"Authorization": f"Bearer {TOKEN}"}
+    other = {"Authorization": "Bearer other-token"}
+    r = httpx.post(f"{url}/api/chat", json={"question": "peak cpu", "conversation_id": "mine"},
+                   headers=owner)
+    assert r.status_code == 200 and r.json()["conversation_id"] == "mine"
+    assert httpx.get(f"{url}/api/conversations/mine", headers=owner).status_code == 200
+    assert httpx.get(f"{url}/api/conversations/mine", headers=other).status_code == 404
+    r = httpx.post(f"{url}/api/chat", json={"question": "and now?", "conversation_id": "mine"},
+                   headers=other)
+    assert r.status_code == 200 and r.json()["conversation_id"] == "mine"
+    turns = httpx.get(f"{url}/api/conversations/mine", headers=owner).json()["turns"]
+    assert [t["question"] for t in turns] == ["peak cpu"]  # the other caller's turn is its own
+    new = httpx.post(f"{url}/api/chat", json={"question": "peak cpu"}, headers=owner).json()
+    assert httpx.get(f"{url}/api/conversations/{new['conversation_id']}",
+                     headers=owner).status_code == 200

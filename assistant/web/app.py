@@ -163,6 +163,14 @@ def _warm_up(ctx: WebContext) -> None:
         log.warning("warm-up: %s", exc)
 
 
+def owned(request: Request, conversation_id: str) -> str:
+    """The stored id of a caller's conversation: scoped to the caller (its token, or its
+    address when no tokens are configured), so another caller, or a Slack thread, with the
+    same id is a different conversation, neither readable nor continued from here."""
+    caller = getattr(request.state, "caller", "anonymous")
+    return f"web:{caller}:{conversation_id}"
+
+
 def _options(req: ChatRequest) -> AskOptions:
     return AskOptions(planner=req.planner, now=req.now)
 
@@ -185,27 +193,32 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
         return Response(ctx.instruments.exposition(), media_type=ctx.instruments.content_type)
 
     @app.post("/api/chat", response_model=Answer, responses=_ERRORS, tags=["chat"])
-    def chat(req: ChatRequest) -> Answer:
+    def chat(req: ChatRequest, request: Request) -> Answer:
         """Answer one question: the same object as `opsa ask --json`."""
+        conv_id = req.conversation_id or uuid.uuid4().hex[:12]
         try:
             with ctx.gate.reading():
-                ans = ctx.assistant.ask(req.question, req.conversation_id, _options(req))
+                ans = ctx.assistant.ask(req.question, owned(request, conv_id), _options(req))
         except OpsaError as exc:
             ctx.instruments.failed("web", errors.classify(exc)[1])
             raise
         ctx.instruments.answered("web", ans)
-        return ans
+        return ans.model_copy(update={"conversation_id": conv_id})
 
     @app.post("/api/chat/stream", responses=_ERRORS, tags=["chat"],
               response_class=StreamingResponse)
-    async def chat_stream(req: ChatRequest) -> StreamingResponse:
+    async def chat_stream(req: ChatRequest, request: Request) -> StreamingResponse:
         """Server-Sent Events: `start` at once, then `plan`, `query`, `result`, `token`,
         `answer` (the final answer object) or `error` (`{code, message}`)."""
         conv_id = req.conversation_id or uuid.uuid4().hex[:12]
+        stored = owned(request, conv_id)
         options = _options(req)
 
         def run(stop: threading.Event) -> Iterator[AssistantEvent]:
-            return ctx.assistant.stream(req.question, conv_id, options)
+            for ev in ctx.assistant.stream(req.question, stored, options):
+                if ev.type == "answer":  # the caller's own id, not the stored one
+                    ev = ev.model_copy(update={"data": {**ev.data, "conversation_id": conv_id}})
+                yield ev
 
         def on_event(ev: AssistantEvent) -> None:
             if ev.type == "answer":
@@ -220,10 +233,10 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/api/conversations/{conversation_id}", response_model=ConversationOut,
              responses=_ERRORS, tags=["chat"])
     def conversation(
-        conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)],
+        conversation_id: Annotated[str, Path(pattern=CONVERSATION_ID)], request: Request,
     ) -> ConversationOut:
-        """The turns of a conversation so far, oldest first."""
-        turns = ctx.assistant.conversations.turns(conversation_id)
+        """The turns of a conversation so far, oldest first (only the caller's own)."""
+        turns = ctx.assistant.conversations.turns(owned(request, conversation_id))
         if not turns:
             raise ApiError(404, f"no conversation {conversation_id!r}; it has no turns yet "
                            "or the id is wrong")
