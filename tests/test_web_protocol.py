@@ -496,7 +496,7 @@ def test_conversations_belong_to_the_caller_that_made_them(
         server: tuple[str, ScriptedAssistant]) -> None:
     """Another token can neither read a conversation nor continue it; the caller's own id
     comes back unchanged."""
-    url, assistant = server
+    url, _ = server
     owner = {"Authorization": f"Bearer {TOKEN}"}
     other = {"Authorization": "Bearer other-token"}
     r = httpx.post(f"{url}/api/chat", json={"question": "peak cpu", "conversation_id": "mine"},
