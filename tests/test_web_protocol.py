@@ -58,6 +58,9 @@ class ScriptedAssistant(Assistant):
             raise BackendUnavailable("cannot reach Prometheus at http://127.0.0.1:1")
         if question == "bug":
             raise RuntimeError("SECRET internal detail")
+        if question == "locked":
+            raise BackendUnavailable('Could not set lock on file "/srv/opsa/data/telemetry.duckdb":'
+                                     " Conflicting lock is held in /usr/bin/python3 (PID 4242)")
         ir = {"kind": "metric", "metric": "node_load1"}
         yield AssistantEvent(type="plan", data={"queries": [{"purpose": "main", "ir": ir}]})
         if question == "long":
@@ -512,3 +515,28 @@ def test_conversations_belong_to_the_caller_that_made_them(
     new = httpx.post(f"{url}/api/chat", json={"question": "peak cpu"}, headers=owner).json()
     assert httpx.get(f"{url}/api/conversations/{new['conversation_id']}",
                      headers=owner).status_code == 200
+
+
+def test_error_bodies_name_no_server_paths_or_process_ids(client: httpx.Client) -> None:
+    r = client.post("/api/chat", json={"question": "locked"})
+    message = _error(r)["message"]
+    assert "telemetry.duckdb" in message and "Conflicting lock" in message
+    assert "/srv/opsa" not in message and "/usr/bin" not in message and "4242" not in message
+    frames = _stream(client, {"question": "locked"})
+    assert frames[-1].event == "error" and "/srv/opsa" not in str(frames[-1].data)
+    assert "4242" not in str(frames[-1].data)
+
+
+def test_repeated_failed_authentication_is_held_off(tmp_path: Path) -> None:
+    """Guessing tokens from one address: 401s, then 429 with Retry-After, even for the good
+    token, until the failures age out."""
+    s = _settings(tmp_path, api_tokens=[TOKEN], rate_limit_per_minute=1000)
+    with LiveServer(create_app(s, assistant=ScriptedAssistant(s), warm=False)) as srv:
+        codes = [httpx.post(f"{srv.url}/api/chat", json={"question": "peak cpu"},
+                            headers={"Authorization": f"Bearer guess-{i}"}).status_code
+                 for i in range(12)]
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+        r = httpx.post(f"{srv.url}/api/chat", json={"question": "peak cpu"},
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 429 and "failed authentications" in _error(r)["message"]
+        assert int(r.headers["Retry-After"]) >= 1

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any
 
@@ -49,6 +49,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+AUTH_FAILURES = 10
+"""Failed authentications per minute an address may make before it gets 429s."""
+
+
 @dataclass
 class WebContext:
     """What the routes share: one assistant, its services, the gate and the metrics."""
@@ -61,6 +65,7 @@ class WebContext:
     auth: TokenAuth
     limiter: RateLimiter
     cross_site: CrossSiteCheck
+    auth_failures: RateLimiter = field(default_factory=lambda: RateLimiter(AUTH_FAILURES))
     refresher: EventsRefresher | None = None
 
 
@@ -78,10 +83,18 @@ class ApiGuard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers") or []}
         client = scope.get("client")
+        address = f"ip:{client[0] if client else '-'}"
         try:
             self.ctx.cross_site.check_host(headers)
-            caller = self.ctx.auth.check(headers.get("authorization"),
-                                         client[0] if client else None)
+            # an address that keeps failing authentication is held off, even with a good token
+            self.ctx.auth_failures.take(address, "failed authentications", spend=False)
+            try:
+                caller = self.ctx.auth.check(headers.get("authorization"),
+                                             client[0] if client else None)
+            except ApiError as exc:
+                if exc.status == 401:
+                    self.ctx.auth_failures.take(address, "failed authentications")
+                raise
             self.ctx.limiter.take(caller.key)
             self.ctx.cross_site.check_request(str(scope.get("method", "GET")), headers)
         except ApiError as exc:

@@ -7,6 +7,7 @@ logged with its traceback on the server and answered with a short 500 naming a r
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -72,8 +73,19 @@ def classify(exc: OpsaError) -> tuple[int, str]:
     return 500, "error"
 
 
+_ABS_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"`]+/)+(?=[^\s/'\"`]+)")
+_PID = re.compile(r"\s*\(\s*PID\s+\d+\s*\)|\bPID\s+\d+", re.IGNORECASE)
+
+
+def public(message: str) -> str:
+    """`message` as a client may see it: absolute paths cut to their file name and process
+    ids left out (where the server keeps its data, and what runs there, are not the
+    caller's business; the server log has both)."""
+    return _PID.sub("", _ABS_PATH.sub("", message))
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, **extra}}
+    return {"error": {"code": code, "message": public(message), **extra}}
 
 
 def error_response(status: int, code: str, message: str,

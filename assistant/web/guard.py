@@ -80,8 +80,9 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
 
-    def take(self, key: str) -> None:
-        """Spend one request for `key`, or raise a 429 `ApiError` with Retry-After."""
+    def take(self, key: str, what: str = "requests", spend: bool = True) -> None:
+        """Spend one of `what` for `key` (or, with `spend=False`, only check that one is
+        left), or raise a 429 `ApiError` with Retry-After."""
         if self.per_minute <= 0:
             return
         rate = self.per_minute / 60.0
@@ -92,10 +93,10 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 wait = math.ceil((1.0 - tokens) / rate)
-                raise ApiError(429, f"rate limit of {self.per_minute} requests per minute "
+                raise ApiError(429, f"rate limit of {self.per_minute} {what} per minute "
                                f"exceeded; retry in {wait} s",
                                headers={"Retry-After": str(wait)})
-            self._buckets[key] = (tokens - 1.0, now)
+            self._buckets[key] = (tokens - 1.0 if spend else tokens, now)
             if len(self._buckets) > 10_000:  # forget idle callers (full buckets)
                 full = [k for k, (t, _) in self._buckets.items() if t >= self.per_minute - 1]
                 for k in full:

@@ -20,7 +20,7 @@ from typing import Any
 
 from assistant.errors import OpsaError
 from assistant.models import AssistantEvent
-from assistant.web.errors import classify
+from assistant.web.errors import classify, public
 
 log = logging.getLogger("opsa.web")
 
@@ -72,7 +72,7 @@ async def stream_frames(
                         close()
         except OpsaError as exc:
             status, code = classify(exc)
-            put("error", {"code": code, "status": status, "message": str(exc)})
+            put("error", {"code": code, "status": status, "message": public(str(exc))})
         except Exception:  # any failure: the stream must still end with a readable error frame
             ref = uuid.uuid4().hex[:12]
             log.exception("internal error %s while streaming an answer", ref)
