@@ -619,22 +619,21 @@ class _Resolver:
 
     def hour_of(self, c: _Clock) -> int:
         """24-hour clock hour from a clock with its marker (or the working-hours guess)."""
-        h = c.hour
-        if h > 24 or c.minute > 59:
-            raise TimeRangeError(f"{c.text.strip()!r} is not a valid time of day")
-        mk = c.marker
-        if mk in ("am", "오전", "새벽", "아침"):
-            return 0 if h == 12 else h
-        if mk in ("pm", "오후", "저녁", "낮"):
-            return h if h >= 12 else h + 12
-        if mk == "밤":
-            return h + 12 if 6 <= h < 12 else (0 if h == 12 else h)
-        if c.needs_marker and 1 <= h <= 12:
-            guess = h if 7 <= h <= 12 else h + 12
+        h, guessed = _hour24(c)
+        if guessed:
             what = "오전/오후" if "시" in c.text else "am/pm"
-            self.note(f"read {c.text.strip()!r} as {guess:02d}:{c.minute:02d} ({what} not given)")
-            return guess
+            self.note(f"read {c.text.strip()!r} as {h:02d}:{c.minute:02d} ({what} not given)")
         return h
+
+    @staticmethod
+    def end_after_start(a: _Clock, b: _Clock) -> None:
+        """An end hour with no am/pm, after a start clock: the first reading after the
+        start ("0시부터 1시" ends at 01:00, "10시부터 2시" at 14:00)."""
+        if b.marker is not None or not b.needs_marker or b.fixed or not 1 <= b.hour <= 11:
+            return
+        start, _ = _hour24(a)
+        b.marker = "am" if b.hour > start else "pm"
+        b.needs_marker = False
 
     def clock_at(self, c: _Clock, d: date) -> datetime:
         return self.wall(d, self.hour_of(c) + c.minute / 60 + c.second / 3600)
@@ -781,6 +780,8 @@ class _Resolver:
                 a.clock.marker, a.clock.needs_marker = b.clock.marker, False
             elif b.clock.marker is None and a.clock.marker and not b.clock.fixed:
                 b.clock.marker, b.clock.needs_marker, inherited = a.clock.marker, False, True
+            else:
+                self.end_after_start(a.clock, b.clock)
         if a.abs is not None and b.clock is not None and b.day_text is None:
             anchor = (a.abs.date(), a.abs.date() == self.today)
         if a.day_text and b.clock is not None and b.day_text is None:
@@ -901,6 +902,24 @@ _HORIZON_UNITS = {
     "week": 604800, "주": 604800, "month": 2592000, "달": 2592000,
     "year": 31536000, "hour": 3600, "minute": 60,
 }  # fmt: skip
+
+
+def _hour24(c: _Clock) -> tuple[int, bool]:
+    """(24-hour clock hour, whether it was guessed) from a clock and its marker; a 1-12 hour
+    with none is guessed by working hours (7-12 morning, 1-6 afternoon)."""
+    h = c.hour
+    if h > 24 or c.minute > 59:
+        raise TimeRangeError(f"{c.text.strip()!r} is not a valid time of day")
+    mk = c.marker
+    if mk in ("am", "오전", "새벽", "아침"):
+        return (0 if h == 12 else h), False
+    if mk in ("pm", "오후", "저녁", "낮"):
+        return (h if h >= 12 else h + 12), False
+    if mk == "밤":
+        return (h + 12 if 6 <= h < 12 else (0 if h == 12 else h)), False
+    if c.needs_marker and 1 <= h <= 12:
+        return (h if 7 <= h <= 12 else h + 12), True
+    return h, False
 
 
 def resolve_time(

@@ -102,6 +102,9 @@ CASES = [
     ("2일 전", UTC_Z, local(UTC_Z, 18, 0), local(UTC_Z, 19, 0)),
     ("11월 19일", SEOUL, local(SEOUL, 19, 0), local(SEOUL, 20, 0)),
     ("db-01에서 오전 10시부터 2시까지", SEOUL, local(SEOUL, 20, 10), local(SEOUL, 20, 14)),
+    # an end hour with no 오전/오후 is the first reading after the start
+    ("어제 0시부터 1시 사이", UTC_Z, local(UTC_Z, 19, 0), local(UTC_Z, 19, 1)),
+    ("어제 9시부터 3시까지", UTC_Z, local(UTC_Z, 19, 9), local(UTC_Z, 19, 15)),
 ]
 
 
