@@ -639,7 +639,7 @@ class _Run:
             elif re.search(r"\d", low) and _host_key(low) in lk._host_keys and self.host_like(tok):
                 self.add("host", lk._host_keys[_host_key(low)], tok, "fuzzy", 0.9)
             elif self.host_shaped(tok) or (self.host_context(tok) and self.unknown_word(tok)
-                                           and (self.name_like(tok) or not self.asks_which(tok))):
+                                           and self.named_as_host(tok)):
                 self.unknown_host(tok)
                 continue
             else:
@@ -650,6 +650,20 @@ class _Run:
     def name_like(tok: _Tok) -> bool:
         """Written like a name (a digit, a separator or a capital: "Apollo", "db_7")."""
         return bool(re.search(r"[\d\-._:]|[A-Z]", tok.text))
+
+    def named_as_host(self, tok: _Tok) -> bool:
+        """A word next to a host noun that names a host (not one asking or describing)."""
+        return self.name_like(tok) or not (self.asks_which(tok) or self.modifies_host_word(tok))
+
+    def modifies_host_word(self, tok: _Tok) -> bool:
+        """A plain word that describes a host noun rather than names one: right before it
+        ("the first instance", "a new node") or a verb form right after it ("instance
+        terminated", "node rebooting"); a name would be written like one ("Apollo")."""
+        prev, after = self.neighbours(tok)
+        nxt = re.match(r"\s*([a-z]+)", after)
+        if nxt is not None and nxt.group(1) in _HOST_WORDS:
+            return True
+        return prev in _HOST_WORDS and len(tok.low) > 4 and tok.low.endswith(("ed", "ing"))
 
     def asks_which(self, tok: _Tok) -> bool:
         """The host word before `tok` is asked about ("which node logged the most"): the

@@ -196,8 +196,12 @@ def test_things_that_merely_look_like_hosts_are_not_unknown_hosts(demo: EntityLi
         "p95 latency at 14:10",
         "since 2026-11-19",
         "5xx on checkout",
+        "when was the first instance terminated?",
+        "which new node joined the cluster",
     ):
         assert demo.link(q).unknown == [], q
+    # written like a name, the word before a host noun still is one
+    assert [u.value for u in demo.link("cpu of the Apollo server").unknown] == ["Apollo"]
 
 
 def test_host_group_by_family(demo: EntityLinker) -> None:
