@@ -31,6 +31,10 @@ class ConfigError(OpsaError):
     """A setting is invalid or an optional dependency is missing."""
 
 
+class NoStore(ConfigError):
+    """The local telemetry store does not exist yet (nothing was ingested or seeded)."""
+
+
 class IRError(OpsaError):
     """A query is not valid IR."""
 

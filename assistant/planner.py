@@ -387,7 +387,11 @@ def plan_rules(inp: PlanInput) -> Plan:
         plan.queries.append(PlannedQuery(_event_query(inp), "events", "events"))
     if "docs" in intents or not plan.queries:
         plan.queries.append(PlannedQuery(DocQuery(text=inp.question, k=3), "docs", "runbooks"))
-        if not ({"docs"} & intents) and not named:
+        cat = inp.catalog
+        if not (cat.metrics or cat.services or cat.hosts or cat.log_levels):
+            plan.notes.append("there is no telemetry here (no metrics, logs or events); "
+                              "searched the runbooks; 'opsa ingest' adds telemetry")
+        elif not ({"docs"} & intents) and not named:
             plan.notes.append("the question named no metric, log or event; searched the runbooks")
     return plan
 

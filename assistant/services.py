@@ -10,7 +10,7 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ConfigError, OpsaError
+from assistant.errors import ConfigError, NoStore, OpsaError
 from assistant.ir import Query
 from assistant.settings import Settings
 from connectors.base import Catalog, Connector
@@ -76,7 +76,14 @@ class Services:
     @cached_property
     def catalog(self) -> Catalog:
         with self._lock:
-            cat = self.backend.catalog()
+            try:
+                cat = self.backend.catalog()
+            except NoStore as exc:
+                if not self.settings.chroma_path.is_dir():
+                    raise  # nothing at all to answer from: say how to get data
+                # Runbooks without telemetry: documentation questions are still answered.
+                self.problems["store"] = str(exc)
+                cat = Catalog(metrics=[], services=[], hosts=[])
             for key in ("logs_backend", "events_backend"):
                 if getattr(self.settings, key):
                     try:

@@ -264,3 +264,24 @@ def test_a_long_mitigation_keeps_every_later_command_and_warning() -> None:
     assert out.count(rb.ELIDED) >= 2 and out.endswith("\n…")  # left-out prose is marked
     assert "Background paragraph 19" not in out
     assert rb.excerpt(text, "meaning").count("queuectl") <= 1  # not for a meaning question
+
+
+def test_runbooks_without_any_telemetry_still_answer(tmp_path: Path) -> None:
+    """Docs only (no metrics, logs or events ingested): a how-to question quotes the runbook
+    through the real index; a telemetry question says there is no telemetry, not an error."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    docs = tmp_path / "docs"
+    (docs / "alerts").mkdir(parents=True)
+    (docs / "alerts" / "DiskPressureHigh.md").write_text(RUNBOOK)
+    data = ["--data-dir", str(tmp_path / "state"), "--now", NOW.isoformat()]
+    runner = CliRunner()
+    res = runner.invoke(app, [*data, "index", "docs", str(docs)])
+    assert res.exit_code == 0, res.stderr
+    res = runner.invoke(app, [*data, "ask", "--json", "how do I fix DiskPressureHigh?"])
+    assert res.exit_code == 0, res.stderr
+    assert "DiskPressureHigh.md" in res.stdout and "no telemetry store" not in res.stdout
+    res = runner.invoke(app, [*data, "ask", "peak cpu in the last hour"])
+    assert res.exit_code == 0 and "there is no telemetry here" in res.stdout

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from assistant.errors import BackendError, ConfigError
+from assistant.errors import BackendError, NoStore
 
 LEVEL_NUM: dict[str, int] = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
 
@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS ingested (
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store (creating its schema when writable) with UTC session time."""
     if read_only and not path.exists():
-        raise ConfigError(
+        raise NoStore(
             f"no telemetry store at {path}; run 'opsa demo' or 'opsa ingest ...' first"
         )
     try:
