@@ -184,3 +184,19 @@ def test_unknown_system_is_one_clear_line() -> None:
          "Solaris"], capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "unknown system Solaris" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_runbook_recall_counts_the_expected_source_by_rank() -> None:
+    from evals.public.runner import PublicResult, _recall
+
+    def result(case_id: str, sources: list[str]) -> PublicResult:
+        return PublicResult(id=case_id, system="runbooks", cls="runbook_meaning",
+                            language="en", none=False, question="q", passed=True,
+                            reasons=[], headline="", answer="", expected={},
+                            latency_ms=1.0, sources=sources)
+
+    expected = {"a": {"source": "alerts/x/A.md"}, "b": {"source": "alerts/B.md"},
+                "c": {"source": "alerts/C.md"}, "d": {}}
+    got = _recall([result("a", ["alerts/x/A.md"]), result("b", ["o.md", "p.md", "alerts/B.md"]),
+                   result("c", ["o.md"]), result("d", [])], expected)
+    assert got == {"cases": 3, "recall_at_1": round(1 / 3, 4), "recall_at_3": round(2 / 3, 4)}

@@ -59,6 +59,9 @@ def html_report(s: PublicSummary) -> str:
         f"<h1>Public suite: {s.passed} of {s.cases} passed ({s.pass_rate:.1%})</h1>"
         f"<p>Latency p50 {s.latency_ms['p50']:.0f} ms, p95 {s.latency_ms['p95']:.0f} ms; "
         f"whole run {s.elapsed_s:.0f} s. Loading: {load}.</p>"
+        + (f"<p>Runbook retrieval over {s.retrieval['cases']:.0f} cases that name one: "
+           f"recall@1 {s.retrieval['recall_at_1']:.1%}, recall@3 "
+           f"{s.retrieval['recall_at_3']:.1%}.</p>" if s.retrieval else "")
         + (f"<p>Data sets that failed to load:</p><ul>{errors}</ul>" if errors else "")
         + _rate_table("system", s.by_system) + _rate_table("class", s.by_class)
         + _rate_table("language", s.by_language)
@@ -80,5 +83,9 @@ def text_summary(s: PublicSummary) -> str:
         lines.append(f"\nby {title}:")
         lines.extend(f"  {k:<24} {int(v['passed']):>4}/{int(v['cases']):<4} "
                      f"{v['pass_rate']:>6.1%}" for k, v in rates.items())
+    if s.retrieval:
+        lines.append(f"\nrunbook retrieval ({s.retrieval['cases']:.0f} cases): recall@1 "
+                     f"{s.retrieval['recall_at_1']:.1%}, recall@3 "
+                     f"{s.retrieval['recall_at_3']:.1%}")
     lines.extend(f"load error: {v}" for v in s.load_errors.values())
     return "\n".join(lines)

@@ -52,6 +52,8 @@ class PublicResult(BaseModel):
     expected: dict[str, Any]
     latency_ms: float
     error: str | None = None
+    sources: list[str] = Field(default_factory=list,
+                               description="the documents the answer cites, in rank order")
 
     model_config = {"populate_by_name": True}
 
@@ -67,6 +69,9 @@ class PublicSummary(BaseModel):
     by_answer: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="cases whose honest answer is a value vs 'none'")
     latency_ms: dict[str, float]
+    retrieval: dict[str, float] = Field(
+        default_factory=dict, description="cases naming an expected runbook: how often it is "
+        "the first source (recall@1) or among the first three (recall@3)")
     load_s: dict[str, float]
     load_errors: dict[str, str]
     elapsed_s: float
@@ -241,6 +246,7 @@ def run_public(base: Settings, systems: set[str] | None = None,
         by_answer=_rates(results, lambda r: "none" if r.none else "value"),
         latency_ms={"p50": percentile(lat, 0.5), "p95": percentile(lat, 0.95),
                     "mean": round(statistics.fmean(lat), 1) if lat else 0.0},
+        retrieval=_recall(results, expected),
         load_s=spaces.load_s, load_errors=spaces.errors,
         elapsed_s=round(time.perf_counter() - t0, 1), results=results)
 
@@ -256,16 +262,34 @@ def _run_case(spaces: Workspaces, case: dict[str, Any], expected: dict[str, Any]
         return PublicResult(**base, passed=False, reasons=[spaces.errors[name]], headline="",
                             answer="", latency_ms=0.0, error=spaces.errors[name])
     t0 = time.perf_counter()
+    sources: list[str] = []
     try:
-        answer = assistant.ask(case["question"], conversation_id=f"public-{case['id']}",
-                               options=AskOptions(now=NOW)).answer
-        error = None
+        ans = assistant.ask(case["question"], conversation_id=f"public-{case['id']}",
+                            options=AskOptions(now=NOW))
+        answer, error = ans.answer, None
+        sources = list(dict.fromkeys(s.source for s in ans.sources))
     except OpsaError as exc:  # a refusal or clarification is an answer, graded as text
         answer, error = str(exc), None
     latency = round((time.perf_counter() - t0) * 1000, 1)
     g = grade(case, expected, answer)
     return PublicResult(**base, passed=g.passed, reasons=g.reasons, headline=g.headline,
-                        answer=answer, latency_ms=latency, error=error)
+                        answer=answer, latency_ms=latency, error=error, sources=sources)
+
+
+def _recall(results: list[PublicResult], expected: dict[str, Any]) -> dict[str, float]:
+    """recall@1 and recall@3 of the expected runbook among the answer's sources."""
+    ranks = []
+    for r in results:
+        want = expected[r.id].get("source")
+        if not want:
+            continue
+        hit = [i for i, s in enumerate(r.sources) if s == want or s.endswith("/" + want)]
+        ranks.append(hit[0] + 1 if hit else None)
+    if not ranks:
+        return {}
+    return {"cases": len(ranks),
+            "recall_at_1": round(sum(k == 1 for k in ranks) / len(ranks), 4),
+            "recall_at_3": round(sum(k is not None and k <= 3 for k in ranks) / len(ranks), 4)}
 
 
 def gate(summary: PublicSummary) -> str | None:
