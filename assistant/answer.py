@@ -362,7 +362,7 @@ def compose(
     r = _Renderer(lang, zone(time_range.timezone), spans_days(time_range),
                   fact_names_in(question), duration_unit_asked(question))
     lead, evidence = _headline_and_evidence([r.group(g) for g in _groups(facts)], r.asked)
-    if not lead:
+    if not lead and not errors:  # when every query failed, the failures lead, not "no data"
         lead = [PHRASES["no_data"][lang]]
     lines = tuple(source_line(s) for s in sources)
     return ComposedAnswer(

@@ -45,6 +45,7 @@ class Services:
         self.settings = settings
         self._lock = threading.RLock()
         self.problems: dict[str, str] = {}
+        self._stamp: object | None = None  # the backend's stamp when the catalog was read
 
     @cached_property
     def backend(self) -> Connector:
@@ -73,9 +74,32 @@ class Services:
             )
         return self.backend
 
+    def refresh_if_changed(self) -> bool:
+        """Forget the catalog (and what is built from it) when another process has written
+        the store since it was read: a server sees an `opsa ingest` on its next question."""
+        with self._lock:
+            backend = self.__dict__.get("backend")
+            if backend is None or "catalog" not in self.__dict__:
+                return False
+            if backend.stamp() == self._stamp:
+                return False
+            backend.refresh()
+            for key in ("catalog", "linker"):
+                self.__dict__.pop(key, None)
+            return True
+
+    def release_store(self) -> None:
+        """Close local store files between questions, so that another process may write
+        (connectors to servers keep their connections)."""
+        for key in ("backend", "logs_backend", "events_backend"):
+            conn = self.__dict__.get(key)
+            if conn is not None and conn.stamp() is not None:
+                conn.close()
+
     @cached_property
     def catalog(self) -> Catalog:
         with self._lock:
+            self._stamp = self.backend.stamp()
             try:
                 cat = self.backend.catalog()
             except NoStore as exc:

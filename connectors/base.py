@@ -157,6 +157,18 @@ class Connector(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
 
+    def ping(self) -> None:  # noqa: B027 - optional hook
+        """Raise `BackendError` when the data cannot be read right now (for health checks)."""
+
+    def stamp(self) -> object | None:
+        """Something that changes when another process writes the data (None: no way to
+        tell; a server's data is always current)."""
+        return None
+
+    def refresh(self) -> None:
+        """Forget what was read from the data (catalog, extents) and release connections."""
+        self.close()
+
 
 __all__ = [
     "Catalog",

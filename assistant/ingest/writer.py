@@ -34,7 +34,7 @@ from assistant.errors import IngestError
 from assistant.ingest.levels import normalise_level_array
 from assistant.ingest.templates import Templates, mask
 from connectors.base import Event, MetricType
-from connectors.embedded.schema import connect
+from connectors.embedded.schema import WRITER_WAIT_S, connect
 
 DEFAULT_BATCH = 200_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,7 +146,7 @@ class StoreWriter:
     def __init__(self, path: Path, batch_size: int = DEFAULT_BATCH) -> None:
         self.path = path
         self.batch_size = max(1, batch_size)
-        self.con = connect(path)
+        self.con = connect(path, wait_s=WRITER_WAIT_S)
         self.totals = WriteCounts()
         self._closed = False
         # samples

@@ -117,12 +117,16 @@ def create_app(
         services = services or Services(settings)
         assistant = Assistant(services,
                               ConversationStore(settings.data_dir / "conversations.sqlite"))
+    # Between questions the store is closed, so that an `opsa ingest` in another process
+    # can write; the next question notices the write and reads the new catalog.
+    gate = StoreGate(on_first_reader=assistant.services.refresh_if_changed,
+                     on_idle=assistant.services.release_store)
     ctx = WebContext(
         settings=settings, services=assistant.services, assistant=assistant,
-        gate=StoreGate(), instruments=Instruments(), auth=TokenAuth(settings.api_tokens),
+        gate=gate, instruments=Instruments(), auth=TokenAuth(settings.api_tokens),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         cross_site=CrossSiteCheck(bool(settings.api_tokens), settings.cors_origins),
-        refresher=EventsRefresher(assistant.services, settings.events_refresh_s)
+        refresher=EventsRefresher(assistant.services, settings.events_refresh_s, gate.reading)
         if settings.events_refresh_s > 0 else None,
     )
 
@@ -196,7 +200,8 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz() -> JSONResponse:
         """Backends, model and Chroma, each with ok/detail; 503 when the backend is down."""
-        report = health(ctx.services, ctx.refresher)
+        with ctx.gate.reading():
+            report = health(ctx.services, ctx.refresher)
         return JSONResponse(report.model_dump(mode="json"),
                             status_code=503 if report.status == "down" else 200)
 

@@ -73,7 +73,8 @@ def classify(exc: OpsaError) -> tuple[int, str]:
     return 500, "error"
 
 
-_ABS_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"`]+/)+(?=[^\s/'\"`]+)")
+_ABS_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"`]+/){2,}(?=[^\s/'\"`]+)")
+"""A file path two or more directories deep (an API route such as /api/events is shorter)."""
 _PID = re.compile(r"\s*\(\s*PID\s+\d+\s*\)|\bPID\s+\d+", re.IGNORECASE)
 
 

@@ -9,18 +9,26 @@ query) and writes; questions that arrive meanwhile wait for it (writes take mill
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
 class StoreGate:
-    """A readers-writer lock that lets a waiting writer in before new readers."""
+    """A readers-writer lock that lets a waiting writer in before new readers.
 
-    def __init__(self) -> None:
+    `on_first_reader` runs when a question arrives at an idle server (to notice writes by
+    other processes) and `on_idle` when the last one leaves (to close the store, so that
+    an `opsa ingest` in another process can write between questions).
+    """
+
+    def __init__(self, on_first_reader: Callable[[], object] | None = None,
+                 on_idle: Callable[[], object] | None = None) -> None:
         self._cond = threading.Condition()
         self._readers = 0
         self._writing = False
         self._writers_waiting = 0
+        self._on_first_reader = on_first_reader
+        self._on_idle = on_idle
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -28,12 +36,16 @@ class StoreGate:
             while self._writing or self._writers_waiting:
                 self._cond.wait()
             self._readers += 1
+            if self._readers == 1 and self._on_first_reader is not None:
+                self._on_first_reader()
         try:
             yield
         finally:
             with self._cond:
                 self._readers -= 1
                 if self._readers == 0:
+                    if self._on_idle is not None:
+                        self._on_idle()
                     self._cond.notify_all()
 
     @contextmanager

@@ -38,6 +38,7 @@ def _timed(fn: Any) -> Check:
 
 def _backend(services: Services, which: str) -> Check:
     conn: Connector = getattr(services, which)
+    conn.ping()  # the store as it is now, not as it was when the catalog was read
     cat = conn.catalog()
     return Check(ok=True, detail=f"{conn.name}: {len(cat.metrics)} metrics, "
                  f"{len(cat.services)} services, {len(cat.hosts)} hosts",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from assistant.errors import OpsaError
@@ -33,9 +35,11 @@ class RefreshState:
 class EventsRefresher:
     """Re-indexes the events of the retention window every `interval_s` seconds."""
 
-    def __init__(self, services: Services, interval_s: float) -> None:
+    def __init__(self, services: Services, interval_s: float,
+                 guard: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self.services = services
         self.interval_s = interval_s
+        self.guard = guard  # the store gate: the refresh reads the store like a question
         self.state = RefreshState()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="opsa-events-refresh",
@@ -51,7 +55,8 @@ class EventsRefresher:
 
     def run_once(self) -> None:
         try:
-            report, truncated = self.services.refresh_events()
+            with self.guard():
+                report, truncated = self.services.refresh_events()
         except OpsaError as exc:
             self.state.error = str(exc)
             log.warning("events refresh failed: %s", exc)

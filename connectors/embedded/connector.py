@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 
+PING_WAIT_S = 0.5
+
+
 class EmbeddedConnector(SqlConnector):
     """Metrics, logs and events from one local DuckDB file (`connectors.embedded.schema`)."""
 
@@ -71,10 +74,26 @@ class EmbeddedConnector(SqlConnector):
 
     # -- connection and execution -------------------------------------------------------
 
+    def ping(self) -> None:
+        """Open the store for reading (briefly waiting out another process's write)."""
+        schema.connect(self.path, read_only=True, wait_s=PING_WAIT_S).close()
+
+    def stamp(self) -> object | None:
+        """Size and modification time of the store file and its write-ahead log."""
+        out: list[int] = []
+        for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = p.stat()
+                out += [st.st_mtime_ns, st.st_size]
+            except OSError:
+                out += [0, 0]
+        return tuple(out)
+
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:
-                self._con = schema.connect(self.path, read_only=True)
+                self._con = schema.connect(self.path, read_only=True,
+                                           wait_s=schema.READER_WAIT_S)
             return self._con
 
     def _rows(self, sql: str) -> list[Row]:

@@ -18,11 +18,12 @@ ingested(source_key, kind, path, rows, at) what was ingested when (a log of runs
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
 
-from assistant.errors import BackendError, NoStore
+from assistant.errors import BackendError, BackendUnavailable, NoStore
 
 LEVEL_NUM: dict[str, int] = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
 
@@ -81,22 +82,48 @@ CREATE TABLE IF NOT EXISTS ingested (
 """
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the store (creating its schema when writable) with UTC session time."""
+READER_WAIT_S = 5.0
+"""How long a question waits for another process's write (an `opsa ingest`) to finish."""
+WRITER_WAIT_S = 60.0
+"""How long a writer waits for readers in another process (an `opsa serve` mid-question)."""
+_POLL_S = 0.1
+
+
+def connect(path: Path, read_only: bool = False, wait_s: float = 0.0
+            ) -> duckdb.DuckDBPyConnection:
+    """Open the store (creating its schema when writable) with UTC session time.
+
+    DuckDB lets one process write a file, or any number read it. When another process holds
+    it the open is retried for up to `wait_s` seconds, then refused with a clear error.
+    """
     if read_only and not path.exists():
         raise NoStore(
             f"no telemetry store at {path}; run 'opsa demo' or 'opsa ingest ...' first"
         )
-    try:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        raise BackendError(
-            f"cannot open the telemetry store {path}: {exc}. Is another opsa process "
-            "writing to it (e.g. an ingest)? Wait for it to finish."
-        ) from exc
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise BackendError(f"cannot open the telemetry store {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise BackendUnavailable(_busy(path, read_only, wait_s)) from exc
+            time.sleep(_POLL_S)
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(DDL)
     return con
+
+
+def _busy(path: Path, read_only: bool, wait_s: float) -> str:
+    waited = f" after waiting {wait_s:g} s" if wait_s else ""
+    if read_only:
+        return (f"the telemetry store {path.name} is being written by another process (an "
+                f"'opsa ingest'?){waited}; ask again when it finishes")
+    return (f"the telemetry store {path.name} is in use by another process (a running 'opsa "
+            f"serve' or 'opsa slack' between questions, or another ingest){waited}; retry, "
+            "or stop it for a long ingest")

@@ -69,6 +69,13 @@ class SqlConnector(Connector):
         self._extents: dict[tuple[DataKind, str | None], Extent | None] = {}
         self._vocabulary: list[str] | None = None
 
+    def refresh(self) -> None:
+        self.close()
+        self._store = None
+        self._labels = {}
+        self._extents = {}
+        self._vocabulary = None
+
     # -- what a subclass provides --------------------------------------------------------
 
     @abstractmethod
