@@ -48,8 +48,13 @@ def slack_cmd() -> None:
     if not s.slack.app_token:
         raise ConfigError("slack.app_token is not set; create an app-level token with the "
                           "connections:write scope and set OPSA_SLACK__APP_TOKEN=xapp-...")
+    from assistant.web.gate import StoreGate
+
     assistant = Assistant(Services(s), ConversationStore(s.data_dir / "conversations.sqlite"))
-    bot = SlackBot(s, assistant)
+    # as in `opsa serve`: the store is closed between questions, so `opsa ingest` can write
+    gate = StoreGate(on_first_reader=assistant.services.refresh_if_changed,
+                     on_idle=assistant.services.release_store)
+    bot = SlackBot(s, assistant, guard=gate.reading)
     err_console.print("Slack bot connected over Socket Mode; Ctrl-C to stop", highlight=False)
     try:
         run_socket_mode(bot, s.slack.app_token)
