@@ -53,6 +53,11 @@ WHY = _rx(
     "went wrong", "going on", "diagnose", "what's wrong", "whats wrong", "what is wrong",
     "started failing", "failing", "broken", "incident", "outage", "degraded", "slow down",
     "왜", "원인", "무슨 일", "무슨일", "what changed", "문제", "장애", "이상", "느려",
+    # an overview ("is everything ok?") is answered like "what's going on": top errors,
+    # alerts, incidents and deploys of the window
+    "everything ok", "everything okay", "everything fine", "all good", "any problems",
+    "any issues", "anything wrong", "how are things", "overall health", "health check",
+    "상태 어때", "상태는 어때", "괜찮아", "별일 없", "잘 돌아가",
 )
 LOGS = _rx(
     "log", "logs", "error message", "error messages", "exception", "exceptions", "stack trace",

@@ -20,6 +20,7 @@ from assistant.intent import LEVEL_WORDS as INTENT_LEVEL_WORDS
 from assistant.intent import IntentReading, field_word_spans, read_intent
 from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, TimeRange
 from assistant.language import detect_language
+from assistant.note_text import localized
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
 from assistant.series_names import link_series
 from assistant.timeparse import TimeResolution, resolve_time, strip_time_phrases
@@ -74,7 +75,7 @@ class Understanding:
             out.append(self.time.note)
         out.extend(self.plan.notes)
         out.extend(self.extra_notes)
-        return out
+        return [localized(n, self.language) for n in out]
 
     def refusal_text(self) -> str:
         key = "ko" if self.language == "ko" else "en"
