@@ -11,6 +11,7 @@ from assistant.cli.common import app
 # here only if it does not exist at all (any other import error is a bug and propagates).
 _COMMAND_MODULES = [
     "assistant.cli.data_cmds",  # catalog, query
+    "assistant.cli.status_cmds",  # status
     "assistant.cli.ingest_cmds",  # ingest
     "assistant.cli.demo_cmds",  # demo
     "assistant.cli.search_cmds",  # index, search
