@@ -111,7 +111,7 @@ def _indexed(settings: Settings) -> tuple[dict[str, int], str | None]:
         from assistant.retrieval.models import COLLECTIONS
 
         client = chroma_store.make_client(settings)
-        out = {}
+        out: dict[str, int] = {}
         for name in COLLECTIONS:
             col = chroma_store.peek(client, name)
             if col is not None:
