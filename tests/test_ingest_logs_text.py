@@ -407,3 +407,23 @@ def test_iso_offsets_respected(tmp_path: Path) -> None:
         "utc": dt(2024, 1, 1, 0, 30),
         "naive": dt(2024, 1, 1, 1, 0),  # 02:00 CET = 01:00 UTC
     }
+
+
+def test_service_option_fills_only_lines_without_a_program(tmp_path: Path) -> None:
+    """--service labels the lines that name no program; a line's own program wins, unless
+    the caller says every file is one service (force_service, as the demo lays out)."""
+    log = tmp_path / "mixed.log"
+    log.write_text("2026-11-20T11:00:00Z web-1 sshd[10]: Accepted password for ops\n"
+                   "2026-11-20T11:01:00Z web-1 nginx[20]: upstream timed out\n")
+    store = tmp_path / "t.duckdb"
+    ingest_paths(store, "logs", [log], IngestOptions(service="shop"), progress=False)
+    assert sorted(r["service"] for r in _rows(store)) == ["nginx", "sshd"]
+    forced = tmp_path / "f.duckdb"
+    ingest_paths(forced, "logs", [log], IngestOptions(service="shop", force_service=True),
+                 progress=False)
+    assert {r["service"] for r in _rows(forced)} == {"shop"}
+    plain = tmp_path / "plain.log"
+    plain.write_text("2026-11-20 11:00:00,123 ERROR payment failed\n")
+    store2 = tmp_path / "p.duckdb"
+    ingest_paths(store2, "logs", [plain], IngestOptions(service="shop"), progress=False)
+    assert [r["service"] for r in _rows(store2)] == ["shop"]

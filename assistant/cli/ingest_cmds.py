@@ -45,7 +45,8 @@ def ingest(
         str, typer.Option("--timezone", help="Zone of timestamps without an offset.")
     ] = "UTC",
     service: Annotated[
-        str | None, typer.Option("--service", help="Service of log lines without one.")
+        str | None, typer.Option("--service", help="Service of log lines that name no program "
+                                   "or service of their own.")
     ] = None,
     host: Annotated[
         str | None, typer.Option("--host", help="Host of log lines without one.")

@@ -211,7 +211,8 @@ def _ingest_logs(store: Path, logs: LogsResult, timeline: Timeline, progress: bo
         by_host.setdefault((f.service, f.host), []).append(f.path)
     for (service, host), paths in by_host.items():
         # Year-less syslog lines take the year of the demo's first day.
-        opts = IngestOptions(year=timeline.start.year, service=service, host=host)
+        opts = IngestOptions(year=timeline.start.year, service=service, host=host,
+                             force_service=True)  # one directory per service
         ingest_paths(store, "logs", paths, opts, progress=progress)
     # A syslog line names its program (sshd, CRON, ...), which the parser keeps as the
     # row's service (and in attrs.app); in this fleet those programs serve "auth".

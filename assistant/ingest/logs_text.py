@@ -76,6 +76,7 @@ class TextLogParser:
         tz: str = "UTC",
         offsets: str = "mixed",
         service: str | None = None,
+        force_service: bool = False,
         host: str | None = None,
         year: int | None = None,
         mtime: datetime | None = None,
@@ -86,6 +87,7 @@ class TextLogParser:
         self.tz = tz
         self.offsets = offsets
         self.service = service
+        self.force_service = force_service
         self.host = host
         self.year = year
         self.mtime = mtime
@@ -259,8 +261,9 @@ class TextLogParser:
         year = "b.year" if layout.ts.yearless else "NULL"
         ts_sql = layout.ts.sql("b.ts", self.tz, year, self.offsets)
         service = sql_str(self.service)
-        if self.service is None and layout.service_group:
-            service = f"nullif(b.{layout.service_group}, '-')"
+        if layout.service_group and not (self.force_service and self.service is not None):
+            # a line's own program or component wins; the given service fills the others
+            service = f"coalesce(nullif(b.{layout.service_group}, '-'), {service})"
         host = sql_str(self.host)
         if layout.host_group:
             host = f"coalesce(nullif(b.{layout.host_group}, '-'), {sql_str(self.host)})"

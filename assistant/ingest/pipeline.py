@@ -50,6 +50,9 @@ class IngestOptions(BaseModel):
     year: int | None = Field(default=None, ge=1970, le=2200, description="for year-less logs")
     timezone: str = Field(default="UTC", description="for timestamps without an offset")
     service: str | None = Field(default=None, description="service of log rows without one")
+    force_service: bool = Field(
+        default=False, description="`service` for every row, even one naming its own program "
+        "(a directory per service, as the demo lays out its files)")
     host: str | None = Field(default=None, description="host of log rows without one")
     json_fields: dict[str, str] = Field(
         default_factory=dict, description="JSON logs: role (ts, message, level, ...) -> field"
@@ -374,6 +377,7 @@ def _ingest_logs(
             tz=options.timezone,
             offsets=offsets,
             service=options.service,
+            force_service=options.force_service,
             host=options.host,
             year=options.year,
             mtime=datetime.fromtimestamp(src.path.stat().st_mtime, UTC),
