@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
@@ -528,15 +528,55 @@ def check(text: str, facts: Sequence[Fact], time_range: TimeRange,
                            numbers_checked=sum(s.numbers for s in sentences))
 
 
+# Claims without numbers that facts must back all the same: absence ("no errors were
+# logged"), health ("the service is healthy"), alert state and direction of change.
+_ABSENCE = re.compile(r"\b(?:no|none|nothing|never|zero|not any|without)\b|n't\b|없", re.I)
+_HEALTH = re.compile(r"\b(?:healthy|unhealthy|(?:is|are|looks?|seems?|back to|running|"
+                     r"operating|working) (?:normal(?:ly)?|fine|ok(?:ay)?|well|as expected)|"
+                     r"stable|no (?:issues?|problems?)|all good|all is well|degraded|"
+                     r"outage)\b|정상|문제\s*없|안정", re.I)
+_STATE = re.compile(r"\b(?:firing|resolved|fired|active)\b|발생 중|해결", re.I)
+_UP = re.compile(r"\b(?:increas\w*|rose|risen|rising|grew|grown|growing|went up|higher|"
+                 r"spik\w*|climb\w*)\b|증가|상승|늘", re.I)
+_DOWN = re.compile(r"\b(?:decreas\w*|fell|fallen|falling|dropped|dropping|went down|"
+                   r"lower|declin\w*|shrank)\b|감소|하락|줄", re.I)
+
+
+def unsupported_claims(sentence: str, reference: str, facts: Sequence[Fact]) -> list[str]:
+    """Number-free claims in `sentence` that the facts do not support.
+
+    `reference` is what the code wrote for the same facts (the template answer): a claim of
+    absence, health or alert state stands only when the reference makes the same kind of
+    claim; a direction of change only when a computed change has that sign.
+    """
+    bad = []
+    for rx in (_ABSENCE, _HEALTH, _STATE):
+        m = rx.search(sentence)
+        if m and not rx.search(reference):
+            bad.append(m[0])
+    changes = [f.value for f in facts if f.name in ("change_vs_previous", "bucket_change")
+               and isinstance(f.value, int | float)]
+    for rx, sign in ((_UP, 1), (_DOWN, -1)):
+        m = rx.search(sentence)
+        if m and not any(v * sign > 0 for v in changes) and not rx.search(reference):
+            bad.append(m[0])
+    return bad
+
+
 def enforce(text: str, facts: Sequence[Fact], time_range: TimeRange, fallback: str,
             extra_allowed: Iterable[str] = ()) -> tuple[str, GroundingReport]:
     """`text` with each ungrounded sentence replaced by its template sentence (or dropped).
 
-    `fallback` is the template text for the same facts (e.g. `ComposedAnswer.facts_text`);
-    it is returned whole when no grounded sentence of `text` is left.
+    A sentence is ungrounded when a number in it traces to nothing or when it makes a claim
+    the facts do not support (`unsupported_claims`). `fallback` is the template text for
+    the same facts (e.g. `ComposedAnswer.facts_text`); it is returned whole when no grounded
+    sentence of `text` is left, and any of its sentences whose numbers the result lost is
+    added back, so no fact the template states is dropped.
     """
     allowed = _context(facts, time_range, extra_allowed)
-    sentences = _scan(text, allowed)
+    sentences = [
+        replace(s, bad=(*s.bad, *unsupported_claims(s.text, fallback, facts)))
+        for s in _scan(text, allowed)]
     violations = [Violation(s.text, n) for s in sentences for n in s.bad]
     report = GroundingReport(grounded=not violations, violations=violations,
                              numbers_checked=sum(s.numbers for s in sentences))
@@ -559,7 +599,17 @@ def enforce(text: str, facts: Sequence[Fact], time_range: TimeRange, fallback: s
     if kept == 0:
         report.used_fallback = True
         return fallback, report
-    return "".join(parts).strip(), report
+    out = "".join(parts).strip()
+    said = set(extract_numbers(out))
+    missing = [t for t in templates if t not in used and _values(t) and not _values(t) & said]
+    return " ".join([out, *missing]).strip(), report
+
+
+def _values(sentence: str) -> set[str]:
+    """The numbers of a sentence that are values: not clock times (when it happened) nor
+    names that hold digits ("web-03")."""
+    return {n for n in extract_numbers(sentence)
+            if n[:1].isdigit() and not re.fullmatch(r"\d{1,2}:\d{2}", n)}
 
 
 def _replacement(bad: str, templates: Sequence[str], facts: Sequence[Fact],
@@ -586,4 +636,5 @@ def _contains(text: str, display: str) -> bool:
         r"(?<![\d.,])" + re.escape(display) + r"(?!\d)", text) is not None
 
 
-__all__ = ["GroundingReport", "Violation", "check", "enforce", "extract_numbers"]
+__all__ = ["GroundingReport", "Violation", "check", "enforce", "extract_numbers",
+           "unsupported_claims"]

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.answer import compose
 from assistant.facts import Fact, facts_from_result, format_value
-from assistant.grounding import check, enforce, extract_numbers
+from assistant.grounding import check, enforce, extract_numbers, unsupported_claims
 from assistant.ir import LogQuery, Matcher, MetricQuery, TimeRange
 from connectors.base import LogLine, Result, Series
 
@@ -216,8 +216,9 @@ def test_a_wrong_llm_sentence_is_caught_and_rewritten() -> None:
     text, report = enforce(llm, facts, TR, composed.facts_text, composed.allowed)
     assert not report.grounded and report.rewritten and not report.used_fallback
     assert report.violations[0].number == "99.9%"
+    # the wrong sentence is replaced and a fact the model left out is added back
     assert text == ("CPU usage on web-03 peaked at 97.3% at 14:12. "
-                    "This looks like a saturation event.")
+                    "This looks like a saturation event. CPU usage on web-03 averaged 41.9%.")
     assert "99.9" not in text
     assert check(text, facts, TR).grounded
 
@@ -243,7 +244,7 @@ def test_an_ungrounded_sentence_with_no_template_match_is_dropped() -> None:
     facts = cpu_facts()
     llm = "CPU on web-03 peaked at 97.3%. Disk 77 looks odd."
     text, report = enforce(llm, facts, TR, compose("q", "en", TR, facts).facts_text)
-    assert text == "CPU on web-03 peaked at 97.3%."
+    assert text == "CPU on web-03 peaked at 97.3%. CPU usage on web-03 averaged 41.9%."
     assert report.rewritten and [v.number for v in report.violations] == ["77"]
 
 
@@ -257,3 +258,22 @@ def test_injected_log_text_is_data_in_the_answer() -> None:
     assert f"“{attack}” (3)" in composed.facts_text
     text, report = enforce("All is well: 0 errors.", facts, TR, composed.facts_text)
     assert report.used_fallback and text == composed.facts_text
+
+
+def test_claims_without_numbers_must_be_backed_by_the_facts() -> None:
+    """Absence, health, alert state and direction are claims too: a model sentence making one
+    the facts do not support is replaced, and what the template states is kept."""
+    facts = cpu_facts()
+    composed = compose("peak CPU on web-03?", "en", TR, facts)
+    for claim in ("No errors were logged on web-03.", "The service is healthy.",
+                  "The CPU alert has resolved.", "CPU usage increased sharply."):
+        text, report = enforce(f"CPU on web-03 peaked at 97.3% at 14:12. {claim}", facts, TR,
+                               composed.facts_text, composed.allowed)
+        assert claim not in text and not report.grounded and report.rewritten, claim
+        assert "97.3%" in text and "41.9%" in text  # every fact the template states
+    # the same kind of claim stands when the code's own answer makes it
+    none = compose("errors on web-03?", "en", TR, [])
+    text, report = enforce("There were no matching errors.", [], TR, none.facts_text)
+    assert report.grounded and text == "There were no matching errors."
+    assert unsupported_claims("CPU usage rose after the deploy.", "", [
+        Fact(name="change_vs_previous", value=12.0, query_index=0, display="+12")]) == []
