@@ -149,6 +149,10 @@ def test_grade_none_numbers_phrases_and_language() -> None:
     block = "런북 조치 섹션 (42단계):\n> Restart the collector pods in the namespace\n> then wait"
     assert g.grade({"language": "ko"}, count, block).passed
     assert g.headline(block) != g.headline(block, quotes=False)
+    code = "런북의 진단 섹션 (42단계):\n```shell\noc get pods -n openshift-monitoring\n```"
+    assert g.grade({"language": "ko"}, count, code).passed
+    cut = "가장 많은 메시지 (42건): “" + "x " * 400  # the quote runs past the headline
+    assert g.grade({"language": "ko"}, count, cut).passed
     steps = {"none": False, "values": [], "phrases": ["oc get pods -n openshift-etcd"]}
     assert g.grade({"language": "en"}, steps, "Run:\n  oc get pods  -n openshift-etcd").passed
     assert not g.grade({"language": "en"}, steps, "Check the pods.").passed

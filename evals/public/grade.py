@@ -45,7 +45,7 @@ _CLOCK = re.compile(r"(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2})(?::\d{2})?")
 _NONE = re.compile(
     r"\b(?:no|none|not|never|nothing|zero|0)\b|n't\b|없|않|0\s*(?:건|개|번|회)", re.IGNORECASE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_QUOTED = re.compile(r"\u201c[^\u201d]*\u201d|`[^`]*`|\"[^\"\n]*\"")
+_QUOTED = re.compile(r"\u201c[^\u201d]*(?:\u201d|$)|`[^`]*`|\"[^\"\n]*\"")
 """Text quoted verbatim (a log message, a command): the source's language, not the answer's."""
 _LETTER = re.compile(r"[A-Za-z\uac00-\ud7a3]")
 
@@ -60,14 +60,21 @@ class Grade:
 def headline(answer: str, *, quotes: bool = True) -> str:
     """The answer's opening: lines before the first window/assumption/source/query line.
 
-    With `quotes=False`, block-quoted lines ("> ...") are left out: what the answer itself
-    says, without the text it quotes from a source.
+    With `quotes=False`, block-quoted lines ("> ...") and code blocks are left out: what
+    the answer itself says, without the text it quotes from a source.
     """
     out: list[str] = []
+    fenced = False
     for line in answer.splitlines():
         if _BOUNDARY.match(line):
             break
-        if line.strip() and (quotes or not line.lstrip().startswith(">")):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            if not quotes:
+                continue
+        if not quotes and (fenced or line.lstrip().startswith(">")):
+            continue  # a quoted passage or a code block is the source's text
+        if line.strip():
             out.append(line.strip())
     return " ".join(out)[:_HEADLINE_CHARS]
 
@@ -167,8 +174,9 @@ def _norm(text: str) -> str:
 def language_ok(language: str, text: str) -> bool:
     """Korean asked, Korean answered (Hangul among the letters); English: mostly not Hangul.
 
-    Verbatim quotes (“…”, `…`, "…") do not count: a Korean answer quoting an English log
-    message or command is still a Korean answer.
+    Verbatim quotes (“…”, `…`, "…"; a “ quote cut off by the headline's length runs to its
+    end) do not count: a Korean answer quoting an English log message or command is still
+    a Korean answer.
     """
     letters = _LETTER.findall(_QUOTED.sub(" ", text))
     if not letters:
