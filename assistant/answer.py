@@ -115,6 +115,10 @@ TEMPLATES: Templates = {
                      "ko": "이 기간에 {where_ko}일치하는 로그가 없습니다."},
     "no_data@events": {"en": "No events{where} in this window.",
                        "ko": "이 기간에 {where_ko}이벤트가 없습니다."},
+    "line_count": {"en": "{display} log lines matched{where}.",
+                   "ko": "{where_ko}일치하는 로그는 {display}건입니다."},
+    "period_diff": {"en": "{period} was higher, by {display}.",
+                    "ko": "{period}의 값이 {display} 더 큽니다."},
 }
 """One sentence per fact; key "name@kind" (kind: metric, logs, events) wins over "name"."""
 
@@ -132,6 +136,19 @@ LIST_TEMPLATES: Templates = {
                    "ko": "{where_ko}{subject} {period_word}별 합계: {items}."},
     "bucket_mean": {"en": "Mean of {subject}{where} per {period_word}: {items}.",
                     "ko": "{where_ko}{subject} {period_word}별 평균: {items}."},
+    "line": {"en": "The lines, {basis}:\n{items}", "ko": "해당 로그 ({basis}):\n{items}"},
+    "event_start": {"en": "Each started at: {items} (\u201c{text}\u201d).",
+                    "ko": "시작 시각: {items} (\u201c{text}\u201d)."},
+    "period_sum": {"en": "Sum of {subject}{where} by period: {items}.",
+                   "ko": "{where_ko}{subject} 기간별 합계: {items}."},
+    "period_mean": {"en": "Mean of {subject}{where} by period: {items}.",
+                    "ko": "{where_ko}{subject} 기간별 평균: {items}."},
+    "period_peak": {"en": "Peak of {subject}{where} by period: {items}.",
+                    "ko": "{where_ko}{subject} 기간별 최대값: {items}."},
+    "period_min": {"en": "Minimum of {subject}{where} by period: {items}.",
+                   "ko": "{where_ko}{subject} 기간별 최소값: {items}."},
+    "period_quantile": {"en": "{Subject}{where} by period: {items}.",
+                        "ko": "{where_ko}{subject} 기간별 값: {items}."},
 }
 """One sentence for all ranked facts (or events) of a query, joining `ITEM_TEMPLATES`."""
 
@@ -143,8 +160,12 @@ ITEM_TEMPLATES: dict[str, str] = {
     "event": "{time} {kind}{target}: \u201c{display}\u201d{status}",
     "bucket_sum": "{period} {display}",
     "bucket_mean": "{period} {display}",
+    "event_start": "{display}",
+    **{name: "{period} {display}" for name in ("period_sum", "period_mean", "period_peak",
+                                               "period_min", "period_quantile")},
+    "line": "- {display} `{item}`: \u201c{text}\u201d",
 }
-LIST_JOINERS: dict[str, str] = {"event": "; "}
+LIST_JOINERS: dict[str, str] = {"event": "; ", "line": "\n"}
 LIST_JOINER = ", "
 
 PERIOD_WORDS: dict[str, dict[Language, str]] = {
@@ -156,6 +177,8 @@ PERIOD_WORDS: dict[str, dict[Language, str]] = {
 
 BASIS_PHRASES: dict[str, dict[Language, str]] = {
     "average": {"en": " (window average)", "ko": " (기간 평균)"},
+    "newest": {"en": "newest first", "ko": "최신순"},
+    "oldest": {"en": "oldest first", "ko": "오래된 순"},
 }
 KEY_PHRASES: dict[str, dict[Language, str]] = {
     "template": {"en": "messages", "ko": "메시지"},
@@ -226,10 +249,11 @@ PHRASES: dict[str, dict[Language, str]] = {
 }
 
 RENDER_ORDER: tuple[str, ...] = (
-    "no_data", "value", "peak", "quantile", "above_count", "average", "min", "last", "total",
+    "no_data", "period_sum", "period_mean", "period_peak", "period_min", "period_quantile",
+    "period_diff", "value", "peak", "quantile", "above_count", "average", "min", "last", "total",
     "bucket_sum", "bucket_mean", "bucket_change", "first_occurrence", "last_occurrence",
-    "busiest", "distinct_count", "top", "bottom", "count", "onset",
-    "change_vs_previous", "first_seen", "last_seen", "event", "series_count",
+    "busiest", "distinct_count", "line_count", "line", "top", "bottom", "count", "onset",
+    "change_vs_previous", "first_seen", "last_seen", "event", "event_start", "series_count",
 )
 """Sentence order within one query's facts (facts the question asks about come first): an
 operation's own result (first line, busiest period, distinct count, top values) before the
@@ -239,7 +263,11 @@ OPTIONAL = frozenset({"min", "last", "series_count"})
 PER_SERIES = frozenset({"peak", "average", "min", "last", "value", "total",
                         "change_vs_previous"})
 """Per-series facts left out when the query has several series (the ranked list says it)."""
-LIST_NAMES = frozenset({"top", "bottom", "event", "bucket_sum", "bucket_mean", "busiest"})
+PERIOD_LISTS = frozenset({"period_sum", "period_mean", "period_peak", "period_min",
+                          "period_quantile"})
+"""One statistic of periods compared ("on May 3 or May 4"), each period's value in turn."""
+LIST_NAMES = frozenset({"top", "bottom", "event", "bucket_sum", "bucket_mean", "busiest",
+                        "line", "event_start", *PERIOD_LISTS})
 _RANKINGS = frozenset({"top", "bottom", "event"})
 
 _STANDARD_FIELDS = frozenset({
@@ -315,8 +343,8 @@ class ComposedAnswer:
             body, evidence = facts_text.strip(), ()
         # The headline (what was found) first; then the window and assumptions it rests on,
         # then the evidence behind it.
-        parts = [*([body] if body else []), *self.error_sentences, self.window, *self.notes,
-                 *evidence]
+        parts = [*([body] if body else []), *self.error_sentences,
+                 *([self.window] if self.window else []), *self.notes, *evidence]
         out = "\n".join(parts)
         for title, lines in (("queries", self.queries), ("sources", self.sources)):
             if lines:
@@ -485,7 +513,9 @@ class _Said:
 
 
 OPERATION_FACTS = frozenset({"busiest", "distinct_count", "first_occurrence",
-                             "last_occurrence", "above_count", "quantile", "bucket_change"})
+                             "last_occurrence", "above_count", "quantile", "bucket_change",
+                             "line_count", "line", "period_diff", "event_start",
+                             *PERIOD_LISTS})
 """Facts a query states only when its IR asked for that operation."""
 
 

@@ -8,6 +8,11 @@ adjacent words that occurs there becomes the filter, in the form the logs use it
 English vocabulary through a small glossary of general operations terms. A word that does
 not occur in the logs at all still filters when the question asks for lines that mention it,
 so the answer is an honest "no lines", not every line.
+
+Where these words fall short (none of them in the logs, the one found in a large share of
+the templates, or Korean words the glossary does not reach), `template_match.refine` picks
+the templates the question means with the multilingual embedder and the same words as
+evidence, and filters on their fixed text.
 """
 
 from __future__ import annotations
@@ -154,6 +159,10 @@ class TextFilter:
     """True when the text occurs in the logs' vocabulary."""
     spans: tuple[tuple[int, int], ...] = ()
     """Where its words are in the question."""
+    templates: tuple[str, ...] = ()
+    """The templates the filter was made of, when chosen by meaning."""
+    close_call: bool = False
+    """Those templates were chosen by a small margin over the next."""
 
     @property
     def shown(self) -> str:

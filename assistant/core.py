@@ -19,7 +19,7 @@ from assistant.answer import compose, split_appendix
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
-from assistant.facts import Fact
+from assistant.facts import Fact, compare_periods
 from assistant.ir import DocQuery, TimeRange
 from assistant.language import scrub, unencodable
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, SourceOut, WindowOut
@@ -102,8 +102,16 @@ class Assistant:
             yield AssistantEvent(type="result", data=ex.summary())
 
         facts = [f for ex in executed for f in ex.facts]
+        if und.plan.compared:  # periods named apart: their statistic compared (first)
+            chosen = [executed[i] for i in und.plan.compared if i < len(executed)]
+            facts = compare_periods(
+                [(q.time_range, ex.facts) for ex in chosen
+                 if not isinstance(q := ex.query, DocQuery)],
+                und.plan.compare_stat, len(executed)) + facts
         und.extra_notes.extend(ex.note for ex in executed if ex.note)
         quoted = self._runbook_quote(und, executed)
+        # Documents have no time window: an answer from runbooks alone states none.
+        docs_only = bool(executed) and all(isinstance(ex.query, DocQuery) for ex in executed)
         composed = compose(
             question=question,
             language=und.language,
@@ -112,8 +120,10 @@ class Assistant:
             queries_summary=[ex.describe() for ex in executed],
             sources=[s for ex in executed for s in ex.sources],
             errors=[ex.error_text() for ex in executed if not ex.ok],
-            notes=und.notes(),
+            notes=und.notes(with_time=not docs_only),
         )
+        if docs_only:
+            composed = replace(composed, window="")
         quote_text = ""
         if quoted is not None:
             quote_text = "\n".join(quoted.lines(und.language))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import BackendTimeout, OpsaError
 from assistant.facts import Fact, facts_from_result
+from assistant.intent import SEVERITY_SAID, severity_pattern
 from assistant.ir import DocQuery, LogQuery, Query
 from assistant.models import ChartSeries, QueryRun, SourceOut
 from assistant.planner import PlannedQuery
@@ -141,18 +142,14 @@ class Executor:
         """A level filter that matched nothing, over logs that carry no levels at all
         (plain syslog, many app logs), is rerun without it, and the answer says so."""
         res = ex.result
+        if q.levels and res is not None:
+            return self._levels_said(ex, q, conn)
         if q.level is None or res is None or (res.total or len(res.logs) or len(res.rows)):
             return ex
-        probe = q.model_copy(update={"level": None, "count_by": "level", "bucket_s": None,
-                                     "busiest": None, "aggregate": "count", "top_k": 20})
-        try:
-            rows = conn.run(probe).rows
-        except OpsaError:
+        share = _unlevelled(q, conn, {})
+        if share is None:
             return ex
-        total = sum(int(r.get("count") or 0) for r in rows)
-        unlevelled = sum(int(r.get("count") or 0) for r in rows if r.get("value") is None)
-        if not total or unlevelled < total / 2:
-            return ex
+        unlevelled, total = share
         plain = q.model_copy(update={"level": None})
         try:
             ex.result = conn.run(plain)
@@ -162,6 +159,33 @@ class Executor:
         ex.native = ex.result.native
         ex.note = (f"{unlevelled:,} of {total:,} matching log lines carry no severity level, "
                    f"so nothing was at level {q.level} or above; showing all matching lines")
+        return ex
+
+    def _levels_said(self, ex: Executed, q: LogQuery, conn: Connector) -> Executed:
+        """Lines at exactly the levels asked ("how many errors"), over logs where most lines
+        carry no level: the lines whose words say that severity are counted instead, and
+        the answer says so (a few levelled lines must not pass for all of the errors)."""
+        share = _unlevelled(q, conn, {"levels": (), "text": None, "pattern": None,
+                                      "extract": None})
+        if share is None:
+            return ex
+        unlevelled, total = share
+        said = q.model_copy(update={"levels": (), "level": None,
+                                    "pattern": q.pattern or severity_pattern(q.levels)})
+        if said.count_by == "level":
+            said = said.model_copy(update={"count_by": "template", "top_k": 5})
+        try:
+            ex.result = conn.run(said)
+        except OpsaError:
+            return ex
+        ex.planned = PlannedQuery(said, ex.planned.purpose, ex.planned.why)
+        ex.native = ex.result.native
+        words = " or ".join(SEVERITY_SAID[lv].replace("|", "/") for lv in q.levels)
+        ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, so the "
+                   f"lines were counted by their words ({words}), not by level")
+        if q.pattern is not None:  # the words searched for already say what the lines are
+            ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level; "
+                       "the lines were counted by the words searched for, not by level")
         return ex
 
     def _docs(self, pq: PlannedQuery) -> Executed:
@@ -205,3 +229,20 @@ def _with_budget(fn: Any, budget_s: float, name: str) -> Result:
         raise box["error"]
     result: Result = box["result"]
     return result
+
+
+def _unlevelled(q: LogQuery, conn: Connector, also: dict[str, object]
+                ) -> tuple[int, int] | None:
+    """(lines without a level, all lines) of `q` without its level filter (and with `also`
+    applied), when most of them carry no level; None otherwise or when the probe fails."""
+    probe = q.model_copy(update={"level": None, "count_by": "level", "bucket_s": None,
+                                 "busiest": None, "aggregate": "count", "top_k": 20, **also})
+    try:
+        rows = conn.run(probe).rows
+    except OpsaError:
+        return None
+    total = sum(int(r.get("count") or 0) for r in rows)
+    unlevelled = sum(int(r.get("count") or 0) for r in rows if r.get("value") is None)
+    if not total or unlevelled < total / 2:
+        return None
+    return unlevelled, total

@@ -244,8 +244,8 @@ def quantile_name(q: float) -> str:
 FACT_KEYWORDS: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, re.IGNORECASE)
     for name, pattern in {
-        "peak": r"peak|\bmax|highest|spik|busiest|최대|최댓|최고|피크",
-        "min": r"\bmin(imum)?\b|lowest|least|최소|최솟|최저",
+        "peak": r"peak|\bmax|highest|spik|busiest|최대|최댓|최고|피크|가장\s*(?:높|많)",
+        "min": r"\bmin(imum)?\b|lowest|least|최소|최솟|최저|가장\s*(?:낮|적)",
         "average": r"average|\bavg\b|\bmean\b|typical|평균",
         "last": r"latest|current|\bnow\b|right now|현재|지금",
         "value": r"\bwas\b|\bis\b|값",
@@ -264,7 +264,8 @@ FACT_KEYWORDS: dict[str, re.Pattern[str]] = {
         "busiest": r"busiest|peak|most (?:log|line|activity)|가장 (?:바쁜|많)|바빴",
         "distinct_count": r"distinct|unique|different|how many (?:\w+ )?(?:different|kinds)|"
         r"서로 다른|고유|몇 (?:개|종류)|몇개",
-        "event": r"deploy|alert|incident|change|배포|알림|경보|장애|변경",
+        "event": r"deploy|alert|incident|change|anomal|outage|배포|알림|경보|장애|변경|인시던트"
+        r"|이상\s*구간",
         "quantile": r"\bp\d\d|percentile|%ile|퍼센타일|백분위|분위",
         "above_count": r"above|\bover\b|exceed|more than|greater than|넘|초과|이상",
         "bucket_sum": r"total|\bsum|daily|hourly|per (?:day|hour)|합계|총|일별|시간별",
@@ -632,13 +633,92 @@ def _ranked(b: _Builder, series: list[Series], unit: Unit, order: Literal["top",
         b.num(order, v, unit, s.labels, at, rank=rank, basis=basis)
 
 
+# ------------------------------------------------------------ periods compared
+
+COMPARED_FACTS: dict[str, str] = {
+    "sum": "total", "avg": "average", "peak": "peak", "lowest": "min", "quantile": "quantile",
+}
+"""The per-period fact each compared statistic reads (`Plan.compare_stat`)."""
+PERIOD_FACTS: dict[str, str] = {
+    "total": "period_sum", "average": "period_mean", "peak": "period_peak",
+    "min": "period_min", "quantile": "period_quantile",
+}
+
+
+def compare_periods(periods: Sequence[tuple[TimeRange, Sequence[Fact]]], stat: str,
+                    index: int) -> list[Fact]:
+    """One statistic compared across periods (each period's facts come from its own query):
+    the value of each period in the question's order, and by how much the highest exceeds
+    the lowest (`period_diff`, at the highest period's start). Nothing when fewer than two
+    periods have the value (a period without data says so in its own facts)."""
+    name = COMPARED_FACTS.get(stat) or ("quantile" if stat in _QUANTILE_STATS else "average")
+    found: list[tuple[TimeRange, Fact]] = []
+    for tr, facts in periods:
+        said = [f for f in facts if f.name == name and isinstance(f.value, int | float)
+                and f.rank is None]
+        # several series: their overall figure (one series' figure would not be the period's)
+        hit = next((f for f in said if f.scope == "all"), said[0] if len(said) == 1 else None)
+        if hit is not None:
+            found.append((tr, hit))
+    if len(found) < 2:
+        return _periods_without_data(periods, [tr for tr, _ in found], index)
+    first = found[0][1]
+    b = _Builder(index, first.metric, first.function, zone(found[0][0].timezone), True)
+    out = PERIOD_FACTS[name]
+    for rank, (tr, f) in enumerate(found, start=1):
+        b.num(out, float(f.value), f.unit, f.labels, tr.start, rank=rank,
+              basis=_period_basis(tr))
+    hi = max(found, key=lambda x: float(x[1].value))
+    lo = min(found, key=lambda x: float(x[1].value))
+    b.num("period_diff", float(hi[1].value) - float(lo[1].value), first.unit, first.labels,
+          hi[0].start, basis=_period_basis(hi[0]), function=out)
+    return b.facts
+
+
+_QUANTILE_STATS = frozenset({"p50", "p90", "p95", "p99"})
+
+
+def _periods_without_data(periods: Sequence[tuple[TimeRange, Sequence[Fact]]],
+                          with_data: list[TimeRange], index: int) -> list[Fact]:
+    """Some periods have data and others none: the comparison cannot be made, and the
+    answer says first which period has no data."""
+    if not with_data:
+        return []
+    facts = next(fs for tr, fs in periods if tr in with_data)
+    metric = facts[0].metric if facts else ""
+    b = _Builder(index, metric, "samples", zone(with_data[0].timezone), True)
+    for tr, _ in periods:
+        if tr not in with_data:
+            day = f"{tr.start.astimezone(b.tz):%Y-%m-%d}" if _period_basis(tr) == "day" \
+                else format_clock(tr.start, b.tz, True)
+            b.num("no_data", 0, "count", {"period": day}, scope="all")
+    return b.facts
+
+
+def _period_basis(tr: TimeRange) -> str:
+    """ "day" for one whole local calendar day (the answer names it by its date)."""
+    tz = zone(tr.timezone)
+    end = tr.end + timedelta(microseconds=1) if tr.end.microsecond == 999_999 else tr.end
+    start, end = tr.start.astimezone(tz), end.astimezone(tz)  # a half-open end counts
+    whole = start.time() == end.time() == datetime.min.time()
+    return "day" if whole and (end.date() - start.date()).days == 1 else "period"
+
+
 # --------------------------------------------------------------------------- logs
 
 
 def _log_filters(q: LogQuery) -> dict[str, str]:
-    pairs = {"service": q.service, "host": q.host, "level": q.level, "text": q.text,
-             "pattern": q.pattern}
+    pattern = q.pattern
+    if pattern is not None and len(pattern) > PATTERN_SHOWN:
+        pattern = pattern[:PATTERN_SHOWN - 1] + "\u2026"
+    pairs = {"service": q.service, "host": q.host, "level": q.level,
+             "levels": ",".join(q.levels) or None, "text": q.text, "pattern": pattern}
     return {k: v for k, v in pairs.items() if v is not None}
+
+
+PATTERN_SHOWN = 48
+"""A long regular-expression filter is named by its start in the answer (the queries list
+has it whole)."""
 
 
 def _log_facts(b: _Builder, q: LogQuery, r: Result) -> None:
@@ -654,6 +734,9 @@ def _log_facts(b: _Builder, q: LogQuery, r: Result) -> None:
         b.num("distinct_count", r.groups or 0, "count", filters, scope="all",
               basis=field_name(q))
         b.num("count", r.total or 0, "count", filters, scope="all")
+        return
+    if mode == "lines" and 1 < q.limit <= LINES_QUOTED and r.logs:
+        _shown_lines(b, q, r, filters)
         return
     if mode == "lines" and (q.order == "oldest" or q.limit == 1) and r.logs:
         _occurrence_facts(b, q, r, filters)
@@ -719,6 +802,22 @@ def _occurrence_facts(b: _Builder, q: LogQuery, r: Result, filters: dict[str, st
           scope="all")
 
 
+LINES_QUOTED = 10
+"""A lines query asking for at most this many lines ("show me X") is answered with the lines
+themselves, verbatim, and the count of all matching lines."""
+
+
+def _shown_lines(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str]) -> None:
+    """The matching lines themselves, in the query's order (newest or oldest first), each
+    with its time (with the date, in the store's clock) and where it came from."""
+    b.num("line_count", r.total if r.total is not None else len(r.logs), "count", filters,
+          scope="all")
+    for rank, line in enumerate(r.logs[:q.limit], start=1):
+        labels = {k: v for k, v in (("host", line.host), ("service", line.service)) if v}
+        b.add("line", line.message, "", labels, line.ts, format_clock(line.ts, b.tz, True),
+              rank=rank, basis=q.order)
+
+
 def _busiest_facts(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str]) -> None:
     """The busiest calendar buckets with their line counts, busiest first."""
     unit = q.busiest or "hour"
@@ -767,7 +866,14 @@ def _event_facts(b: _Builder, q: EventQuery, r: Result) -> None:
     if len(kinds) > 1:
         for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
             b.num("count", n, "count", {**filters, "kind": kind})
-    for e in sorted(r.events, key=lambda e: e.ts)[:EVENTS_MAX]:
+    events = sorted(r.events, key=lambda e: e.ts)[:EVENTS_MAX]
+    if q.service and len({(e.kind, e.service, e.title) for e in events}) == 1:
+        # one target's events that all say the same thing: when each started is the news
+        for rank, e in enumerate(events, start=1):
+            b.add("event_start", e.title, "", filters, e.ts, format_clock(e.ts, b.tz, True),
+                  rank=rank, scope="all")
+        return
+    for e in events:
         b.add("event", e.title, "", _event_labels(e), e.ts, e.title)
 
 
@@ -780,6 +886,7 @@ def _event_labels(e: Event) -> dict[str, str]:
 __all__ = [
     "FACT_KEYWORDS",
     "Fact",
+    "compare_periods",
     "detect_onset",
     "fact_names_in",
     "facts_from_result",

@@ -201,9 +201,39 @@ UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
 DISTINCT_WORDS = _rxa("distinct", "unique", "different", "서로 다른", "고유한", "고유", "다른 종류")
 LIST_WORDS = _rxa("which", "what", "list", "list the", "name the", "show the", "어떤", "어느",
                  "무슨", "목록", "나열")
+SEVERITY_NOUNS: list[tuple[Level, re.Pattern[str]]] = [
+    ("fatal", _rxa("fatal", "fatals", "critical", "crit", "emergency", "치명", "치명적")),
+    ("error", _rxa("error", "errors", "err", "에러", "오류")),
+    ("warn", _rxa("warn", "warning", "warnings", "경고")),
+    ("info", _rxa("info", "informational")),
+    ("debug", _rxa("debug", "디버그")),
+]
+"""Severity names a question counts lines of ("how many warnings", "INFO 로그는 몇 줄"): the
+level itself, not a word a line says ("failed", "crash" are what lines say)."""
+SEVERITY_SAID: dict[Level, str] = {
+    "fatal": "fatal|crit|emerg", "error": "error|fail", "warn": "warn", "info": "info",
+    "debug": "debug", "trace": "trace",
+}
+"""How a line with no level field says its severity (case-insensitive substrings): the
+severity's names as loggers spell them; an error is also a line that says it failed."""
+
+
+def severity_pattern(levels: tuple[Level, ...] | list[Level]) -> str:
+    """The regular expression for lines whose words say one of `levels`."""
+    return "(?i)" + "|".join(SEVERITY_SAID[lv] for lv in levels)
+
+
+SHOW_WORDS = _rxa("show me", "show all", "show the lines", "display", "print", "보여줘",
+                  "보여 줘", "보여주", "보여봐", "출력해")
+"""Asking for the lines themselves, verbatim."""
+OLDEST_WORDS = _rxa("first", "earliest", "oldest", "처음", "최초", "가장 오래된")
 HOW_MANY = re.compile(
     r"(?<![\w-])(?:how many|number of|count of)(?![\w-])|몇\s*(?:개|명|곳|종류|가지|대)",
     re.IGNORECASE)
+
+
+LINES_HOW_MANY = re.compile(r"몇\s*(?:줄|라인|건|번)")
+"""Korean "how many lines / entries / times"."""
 
 
 def _counts_values(text: str, field_at: int) -> bool:
@@ -215,6 +245,16 @@ def _counts_values(text: str, field_at: int) -> bool:
         elif 0 <= field_at - m.end() <= 25:
             return True
     return False
+
+
+def severities_named(text: str) -> list[Level]:
+    """The severity levels `text` names as such, in the order it names them."""
+    found: list[tuple[int, Level]] = []
+    for level, rx in SEVERITY_NOUNS:
+        m = rx.search(text)
+        if m:
+            found.append((m.start(), level))
+    return [lv for _, lv in sorted(found)]
 
 
 def log_field(text: str) -> tuple[str, int] | None:
@@ -256,6 +296,10 @@ class IntentReading:
     log_op: str | None = None  # first, last, busiest, distinct_count, distinct_list, top_value
     log_field: str | None = None  # a glossary name: host, service, ipv4, user, template ...
     busiest_unit: str | None = None  # minute, hour, day
+    levels: list[Level] = field(default_factory=list)  # severities named, in question order
+    value_shape: str | None = None  # top, count, list: what is asked of a value's values
+    log_op_if_logs: tuple[str, str] | None = None  # a log operation a metric reading took
+    oldest: bool = False  # "show me the first ...": lines oldest first
 
 
 def read_intent(text: str) -> IntentReading:
@@ -313,7 +357,23 @@ def _read_log_op(r: IntentReading, text: str) -> None:
     field_name = found[0] if found else None
     unit = next((u for u, rx in UNIT_WORDS if rx.search(unquoted)), None)
     most = bool(MOST_WORDS.search(unquoted))
+    r.levels = severities_named(unquoted)
+    if most and LIST_WORDS.search(unquoted):
+        r.value_shape = "top"  # "which X ... most"
+    elif DISTINCT_WORDS.search(unquoted) and (r.count or HOW_MANY.search(unquoted)):
+        r.value_shape = "count"  # "how many different X"
+    elif (LIST_WORDS.search(unquoted) or DISTINCT_WORDS.search(unquoted)) and not most:
+        r.value_shape = "list"  # "which X were ...", "list the different X"
+    show = bool(SHOW_WORDS.search(unquoted)) and not WHEN_WORDS.search(unquoted)
+    counts = r.count or bool(HOW_MANY.search(unquoted) or LINES_HOW_MANY.search(unquoted))
     op: str | None = None
+    if show and field_name in (None, "template") and not most:
+        r.log_op, r.log_field, r.oldest = "show", None, bool(OLDEST_WORDS.search(unquoted))
+        return  # "show me X", "X 로그 보여줘": the lines themselves (logs intent: the planner)
+    if r.levels and counts and field_name in (None, "template", "level") and not most \
+            and not DISTINCT_WORDS.search(unquoted) and not WHEN_WORDS.search(unquoted):
+        r.log_op, r.log_field = "level_count", "level"
+        return  # "how many warnings", "에러랑 경고는 각각 몇 개": lines at exactly those levels
     if (FIRST_WORDS.search(unquoted) or LAST_WORDS.search(unquoted)) and (
             WHEN_WORDS.search(unquoted) or "logs" in r.intents):
         op = "first" if FIRST_WORDS.search(unquoted) else "last"
@@ -332,6 +392,7 @@ def _read_log_op(r: IntentReading, text: str) -> None:
         return
     if op in ("top_value", "distinct_list", "distinct_count") and "metric" in r.intents \
             and "logs" not in r.intents and field_name in ("host", "service", "level"):
+        r.log_op_if_logs = (op, field_name)  # a store without metrics reads it in the logs
         return  # "which host has the most requests": a metric question (hosts are labels)
     r.log_op, r.log_field = op, field_name
     r.intents.add("logs")

@@ -313,6 +313,9 @@ class LogQuery(_Strict):
     service: str | None = None
     host: str | None = None
     level: Level | None = Field(default=None, description="minimum severity")
+    levels: tuple[Level, ...] = Field(
+        default=(), description="exactly these severities (any of them); with count_by="
+                                "'level': one count per severity asked")
     text: str | None = Field(default=None, description="case-insensitive substring")
     pattern: str | None = Field(default=None, description="regular expression")
     extract: Extract | None = Field(

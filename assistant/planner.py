@@ -8,18 +8,20 @@ planner (`assistant.llm_planner`) can replace or back it up (`hybrid`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 from assistant.entities import Links, UnknownMention
-from assistant.intent import LOG_FIELD_WORDS, IntentReading
+from assistant.intent import LOG_FIELD_WORDS, IntentReading, log_field
 from assistant.ir import (
     AGG_QUANTILES,
+    LEVELS,
     Aggregation,
     DocQuery,
     EventQuery,
     Extract,
     ExtractKind,
+    Level,
     LogField,
     LogQuery,
     Matcher,
@@ -29,6 +31,7 @@ from assistant.ir import (
     TimeRange,
 )
 from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
+from assistant.value_slots import choose_slot, head_stems
 from connectors.base import Catalog, MetricInfo
 
 Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
@@ -54,6 +57,10 @@ class Plan:
     refusal: str | None = None
     clarification: str | None = None
     unknown: UnknownMention | None = None
+    compared: tuple[int, ...] = ()
+    """Indexes of queries that each read one named period with the same statistic
+    (`compare_stat`): their results are compared period by period (`facts.compare_periods`)."""
+    compare_stat: str = ""
 
 
 def _label_in(metric: MetricInfo, candidates: tuple[str, ...]) -> str | None:
@@ -120,6 +127,8 @@ class PlanInput:
     reading: IntentReading
     links: Links
     catalog: Catalog
+    templates: tuple[str, ...] = ()  # the logs' message templates (values at their <*>)
+    periods: tuple[TimeRange, ...] = ()  # periods named apart, to compare (timeparse)
 
 
 def metric_query(
@@ -130,7 +139,7 @@ def metric_query(
     force_status: bool = False,
 ) -> MetricQuery:
     """One metric question -> one range query with matchers and a sensible function."""
-    r, links = inp.reading, inp.links
+    r, links = _one_series_extreme(m, inp.reading), inp.links
     matchers: list[Matcher] = []
     host_label = _label_in(m, HOST_LABELS)
     service_label = _label_in(m, SERVICE_LABELS)
@@ -182,6 +191,49 @@ def metric_query(
         by=by,
         time_range=inp.time_range,
     )
+
+
+MORE_WORDS = re.compile(r"(?<![\w-])(?:more|fewer|less|busier|quieter)(?![\w-])"
+                        r"|더\s*(?:많|적)", re.IGNORECASE)
+"""Which period had more (or fewer): amounts, so the periods' sums are compared."""
+
+
+def compare_stat(r: IntentReading, question: str) -> str:
+    """The statistic two periods are compared on: the one asked for ("average", "total",
+    "peak", "p95"); a question about which had more compares sums; else the mean."""
+    if r.stat in ("sum", "avg", "peak", "lowest") or r.stat in AGG_QUANTILES:
+        return r.stat or "avg"
+    return "sum" if MORE_WORDS.search(question) else "avg"
+
+
+def _compare_periods(m: MetricInfo, inp: PlanInput) -> tuple[list[PlannedQuery], str] | None:
+    """A gauge over two or more periods named apart ("on May 3 or May 4", "5월 3일과 4일
+    비교"): the same raw-sample statistic, one query per period, in the question's order.
+    A counter or histogram keeps its usual plan over the whole span."""
+    if _is_counter(m) or _is_histogram(m):
+        return None
+    stat = compare_stat(inp.reading, inp.question)
+    reading = replace(inp.reading, stat=stat, compare=False, topk=None, rate=False)
+    out: list[PlannedQuery] = []
+    for i, tr in enumerate(inp.periods, start=1):
+        mq = metric_query(m, replace(inp, time_range=tr, reading=reading))
+        if mq.function != "samples":
+            return None
+        out.append(PlannedQuery(mq, "main", f"metric {mq.metric}, period {i} of "
+                                            f"{len(inp.periods)} ({stat})"))
+    return out, stat
+
+
+def _one_series_extreme(m: MetricInfo, r: IntentReading) -> IntentReading:
+    """ "When was X the most / 가장 많았던 때" over a metric with no host or service label
+    to rank: there is nothing to rank, the question asks for its highest (or lowest)
+    moment."""
+    if not r.topk or _label_in(m, HOST_LABELS) or _label_in(m, SERVICE_LABELS) \
+            or _is_counter(m) or _is_histogram(m):
+        return r
+    keep = r.stat in ("avg", "peak", "lowest") or r.stat in AGG_QUANTILES
+    stat = r.stat if keep else ("lowest" if r.bottom else "peak")
+    return replace(r, topk=None, stat=stat)
 
 
 SAMPLE_STATS = frozenset({"peak", "lowest", "avg", "sum", *AGG_QUANTILES})
@@ -273,8 +325,17 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
     a field, or its most frequent values. The field is a column or a value read from the
     message by a named pattern (see `intent.LOG_FIELD_WORDS`)."""
     r = inp.reading
+    if r.log_op is None and r.log_op_if_logs and "logs" in r.intents \
+            and not inp.catalog.metrics:
+        # "which program opened the most connections" in a store of logs only: its lines
+        r.log_op, r.log_field = r.log_op_if_logs
+    slot = _value_slot_query(inp)
+    if slot is not None:
+        return slot
     if r.log_op is None:
         return None
+    if r.log_op in ("show", "level_count"):
+        return _lines_or_levels_query(inp)
     words = dict(LOG_FIELD_WORDS).get(r.log_field or "")
     if words is not None:  # "which node ...": the field's own word filters nothing
         links = inp.links
@@ -303,6 +364,84 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
     return LogQuery.model_validate({**base.model_dump(), **update})
 
 
+def _value_slot_query(inp: PlanInput) -> LogQuery | None:
+    """ "which registry hives were loaded", "how many different packages": a value that sits
+    at a placeholder of the logs' templates, named by the template's own words next to it
+    (`assistant.value_slots`), read from each line of that template by a regular
+    expression, then ranked, listed or counted. Only where the glossary has no column for
+    the asked-for word in this store (a host or program column the logs have wins)."""
+    r = inp.reading
+    if not inp.templates or r.value_shape is None or "logs" not in r.intents:
+        return None
+    if r.log_op not in (None, "distinct_count", "distinct_list", "top_value"):
+        return None
+    if r.log_op is not None:
+        column = COLUMN_FIELDS.get(r.log_field or "")
+        if column is None or column in ("level", "template") \
+                or (column == "host" and inp.catalog.hosts) \
+                or (column == "service" and inp.catalog.services):
+            return None
+    named = log_field(inp.question)
+    if named is not None and named[0] in COLUMN_FIELDS and _has_column(inp.catalog, named[0]):
+        return None  # "which program ...": the program column, not a word in a message
+    slot = choose_slot(inp.question, inp.templates)
+    if slot is None or not head_stems(inp.question):
+        return None
+    pattern = slot.pattern()
+    base = _log_query(inp, top=False)
+    update: dict[str, object] = {
+        "extract": Extract(kind="regex", pattern=pattern), "pattern": pattern,
+        "count_by": "extracted"}
+    match r.value_shape:
+        case "count":
+            update["aggregate"] = "count_distinct"
+        case "top":
+            update["top_k"] = 1 + RUNNER_UPS
+        case _:
+            update["top_k"] = VALUES_LISTED
+    return LogQuery.model_validate({**base.model_dump(), **update})
+
+
+def _has_column(catalog: Catalog, field: str) -> bool:
+    """Whether the store's lines carry `field` (hosts and services only when it names
+    some; levels and templates always)."""
+    return {"host": bool(catalog.hosts), "service": bool(catalog.services)}.get(field, True)
+
+
+LINES_SHOWN = 5
+"""How many lines a "show me X" question quotes (with the count of all of them)."""
+
+
+def _lines_or_levels_query(inp: PlanInput) -> LogQuery | None:
+    """ "show me X": the matching lines themselves, newest (or oldest) first, a few of them
+    with the count of all. "how many errors / warnings": lines at exactly the levels named
+    (not the minimum severity), one count per level when several are named. Only for a
+    question about logs (a metric question keeps its metric plan)."""
+    r = inp.reading
+    if "logs" not in r.intents and not ((r.level or r.levels) and "events" not in r.intents):
+        return None
+    base = _log_query(inp, top=False)
+    update: dict[str, object]
+    if r.log_op == "show":
+        update = {"order": "oldest" if r.oldest else "newest", "limit": LINES_SHOWN}
+    else:
+        levels = counted_levels(r.levels)
+        update = {"level": min(r.levels, key=LEVELS.index), "levels": levels}
+        update |= {"count_by": "level", "top_k": len(levels)} if len(r.levels) > 1 else \
+            {"count_by": "template", "top_k": 5}
+    return LogQuery.model_validate({**base.model_dump(), **update})
+
+
+def counted_levels(named: list[Level]) -> tuple[Level, ...]:
+    """The levels a count of `named` severities reads: each named level exactly, and for
+    "errors" also the fatal lines (a fatal error is an error) unless fatal is named too;
+    "warnings" are not errors, "INFO lines" are not warnings."""
+    out = list(dict.fromkeys(named))
+    if "error" in out and "fatal" not in out:
+        out.append("fatal")
+    return tuple(sorted(out, key=LEVELS.index))
+
+
 def _asked_field_words(links: Links, r: IntentReading) -> Links:
     """A question about the hosts (or services) themselves ("which node reported ...", "how
     many hosts couldn't ...") has a word after "node" that is not a name: an unknown
@@ -312,6 +451,38 @@ def _asked_field_words(links: Links, r: IntentReading) -> Links:
     kept = [u for u in links.unknown
             if u.kind != r.log_field or re.search(r"[\d._:-]", u.value)]
     return links.model_copy(update={"unknown": kept})
+
+
+ANOMALY_WORDS = re.compile(
+    r"(?<![\w-])(?:anomal(?:y|ies|ous)|incidents?|outages?|outliers?|abnormal(?:ity|ities)?)"
+    r"(?![\w-])|(?<![\d.%])(?<![\d.%]\s)이상\s*(?:구간|치|징후|현상|탐지|감지|이\s*(?:있|없|발생))"
+    r"|인시던트|장애", re.IGNORECASE)
+"""Operations words for what was recorded as going wrong on something: anomalies (labelled,
+flagged, detected), incidents, outages (이상 구간, 이상치, 인시던트, 장애). "80 이상" (at least
+80) is a comparison, not an anomaly."""
+CAUSE_WORDS = re.compile(r"(?<![\w-])(?:why|cause[sd]?|root cause|explain|what happened)"
+                         r"(?![\w-])|왜|원인|무슨\s*일", re.IGNORECASE)
+
+
+def _recorded_events(inp: PlanInput, named: list[MetricInfo]) -> EventQuery | None:
+    """ "How many anomalies are labelled on X, and when did each start?", "X의 이상 구간은
+    몇 개": the incidents the event store holds for the series or service the question
+    names, in the asked window (the whole data when none is given). The series is an event
+    target when the store has a service of its name. A question about their cause keeps
+    the investigation plan."""
+    q = inp.question
+    if not ANOMALY_WORDS.search(q) or CAUSE_WORDS.search(q):
+        return None
+    cat, links = inp.catalog, inp.links
+    target = next((m.name for m in named if m.name in cat.services), None)
+    if target is None and links.services:
+        target = links.services[0].value
+    if target is None or not cat.event_kinds:
+        return None
+    kinds = tuple(inp.reading.event_kinds) or (
+        ("incident",) if "incident" in cat.event_kinds else ())
+    return EventQuery(time_range=inp.time_range, kinds=kinds, service=target,
+                      host=links.hosts[0].value if links.hosts else None, limit=50)
 
 
 def _event_query(inp: PlanInput, *, widen_s: int = 0) -> EventQuery:
@@ -359,10 +530,19 @@ def plan_rules(inp: PlanInput) -> Plan:
                                          f"runbooks ({role})"))
         return plan
     named = _named_metrics(links, cat)
+    recorded = _recorded_events(inp, named)
+    if recorded is not None:
+        plan.queries.append(PlannedQuery(recorded, "events", "incidents recorded on "
+                                         f"{recorded.service}"))
+        return plan
     if "why" in intents:
         return _plan_why(inp, named)
 
-    if named and ("metric" in intents or not intents - {"docs"}):
+    compared = _compare_periods(named[0], inp) if named and len(inp.periods) > 1 else None
+    if compared is not None:
+        plan.queries, plan.compare_stat = compared
+        plan.compared = tuple(range(len(plan.queries)))
+    elif named and ("metric" in intents or not intents - {"docs"}):
         for m in named[:2]:
             mq = metric_query(m, inp)
             plan.queries.append(PlannedQuery(mq, "main", f"metric {mq.metric}"))

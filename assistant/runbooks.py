@@ -44,7 +44,7 @@ QUESTION_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"\bwork ?around", r"\bwhat (?:should|do|can) (?:i|we) do\b", r"\bsteps? to\b",
         r"\bprocedure\b", "절차",
         r"\bhow (?:do|should|can) (?:i|we) (?:handle|deal with|solve|clear|stop)\b",
-        "해결", "조치", "고치", "고쳐", "복구", "대응", "대처", "해소")),
+        "해결", "조치", r"(?<!최)고치", "고쳐", "복구", "대응", "대처", "해소")),  # 최고치: max
     ("impact", _rx(
         r"\bimpact", r"\bconsequence", r"\bhow bad\b", r"\bhow serious\b",
         r"\bwhat happens (?:when|if)\b", r"\bseverity\b", "영향", "심각")),

@@ -74,6 +74,10 @@ class TimeResolution(BaseModel):
     """Character spans of every time phrase found (also the ones not used)."""
     horizon_s: int | None = None
     """A future horizon in expiry/forecast questions ("expire in the next 30 days")."""
+    periods: tuple[TimeRange, ...] = ()
+    """Each period a question names apart ("on May 3 or May 4", "5월 3일과 5월 4일"), in the
+    question's order, when it names two or more: `range` is then the span holding them all,
+    and a statistic can be compared period by period."""
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -274,12 +278,14 @@ _RULES: tuple[_Rule, ...] = (
         r"\blast\s+night\b|\btonight\b|\bovernight\b"
         r"|\b(?:(?:this|in\s+the|at)\s+)?(?:morning|afternoon|evening|night)\b"
         r"|어젯\s*밤|지난\s*밤|간밤|밤새|오늘\s*밤"
-        rf"|(?:오전|오후|새벽|아침|낮(?![은게아추])|저녁|밤)(?!\s*(?:\d|{_KO_HOURW})\s*시)",
+        rf"|(?:오전|오후|새벽|아침|낮(?![은게아추았고다지을음])|저녁|밤)(?!\s*(?:\d|{_KO_HOURW})\s*시)",
     ),
     _r("day", r"(?:\bon\s+)?«Y\d+»"),
     _r("bare", rf"(?:\b(?:for|over|during|within|in)\s+(?:the\s+)?)?(?P<d>{_DD})"),
 )
 _ANCHORED = {"range", "since", "until", "point", "pod"}
+PERIOD_KINDS = frozenset({"calendar", "range"})
+"""Clause kinds that name a whole period: two of one kind are two periods to compare."""
 _BARE_OK = re.compile(rf"\d+(?:\.\d+)?\s*{_EN_FULL}$", _F)
 """A bare duration is a window only with digits and a spelled unit ("5 min", not "a day")."""
 
@@ -865,6 +871,67 @@ class _Resolver:
         return self.point(pt, anchor)
 
 
+def _several_days(question: str, r: _Resolver, days: list[_Mention],
+                  mentions: list[_Mention], steps: list[_Mention]) -> TimeResolution:
+    """Two or more days named apart, with no other time phrase: each is a period of its
+    own (in the question's order, a day named twice counted once); the range spans them."""
+    named = [(m, r.day_of(m.text)[0]) for m in days]
+    span = r.data_span
+    inside = [d for _, d in named if span and span[0] <= d <= span[1]]
+    if inside:  # a day with no year outside the data: the year of the others named with it
+        for i, (m, d) in enumerate(named):
+            if d not in inside and not re.search(r"\d{4}", m.text):
+                try:
+                    named[i] = (m, d.replace(year=inside[0].year))
+                except ValueError:
+                    continue  # 29 February
+                r.note(f"read {m.text.strip()!r} as {named[i][1].isoformat()}, in the year "
+                       f"of {inside[0].isoformat()}", assumed=False)
+    seen: list[date] = []
+    for _, d in named:
+        if d not in seen:
+            seen.append(d)
+    if seen and min(seen) > r.today:
+        raise TimeRangeError(f"{days[0].text!r} is in the future; there is no data after now "
+                             f"({r.now:%Y-%m-%d %H:%M} {r.zone})")
+    windows = [(r.midnight(d), min(r.midnight(d + timedelta(days=1)), r.now)) for d in seen
+               if r.midnight(d) < r.now]
+    return _periods(r, windows, days, mentions, steps, "day")
+
+
+def _several_windows(r: _Resolver, clauses: list[_Mention], mentions: list[_Mention],
+                     steps: list[_Mention]) -> TimeResolution:
+    """Two or more windows of one kind named apart ("this week vs last week", "from 9 to 10
+    and from 14 to 15"): each is a period of its own; the range spans them."""
+    windows: list[tuple[datetime, datetime]] = []
+    for c in clauses:
+        w = r.window(c, None, c.text)
+        if w is not None and w[0] < r.now and (w[0], min(w[1], r.now)) not in windows:
+            windows.append((w[0], min(w[1], r.now)))
+    return _periods(r, windows, clauses, mentions, steps, clauses[0].kind)
+
+
+def _periods(r: _Resolver, windows: list[tuple[datetime, datetime]], used: list[_Mention],
+             mentions: list[_Mention], steps: list[_Mention], kind: str) -> TimeResolution:
+    if not windows:
+        raise TimeRangeError(f"{used[0].text!r} is in the future; there is no data after now "
+                             f"({r.now:%Y-%m-%d %H:%M} {r.zone})")
+    periods = tuple(TimeRange(start=a, end=b, timezone=r.zone) for a, b in windows)
+    start = min(p.start for p in periods)
+    end = max(p.end for p in periods)
+    span_s = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+    step = r.step(steps[0].text, span_s) if steps else None
+    return TimeResolution(
+        range=TimeRange(start=start, end=end, step_s=step, timezone=r.zone),
+        matched=" ".join(m.text for m in used),
+        assumed=r.assumed,
+        note="; ".join(r.notes),
+        kind=kind,
+        spans=tuple(sorted((mt.start, mt.end) for mt in mentions)),
+        periods=periods if len(periods) > 1 else (),
+    )
+
+
 def _within(span: tuple[date, date], month: int, day: int) -> date | None:
     """The latest `month`/`day` inside `span` (the data's first..last day), if any."""
     for year in range(span[1].year, span[0].year - 1, -1):
@@ -985,6 +1052,11 @@ def _resolve_time(
             and _duration_s(clauses[0].text) == 86400 and _start(days[0]) < _start(clauses[0]):
         # "6월 14일 하루 동안", "on June 14 for a day": the named day, not the last 24 hours
         clauses = []
+    if not clauses and len(days) >= 2:
+        return _several_days(question, r, days, mentions, steps)
+    if len(clauses) >= 2 and not days and len({c.kind for c in clauses}) == 1 \
+            and clauses[0].kind in PERIOD_KINDS:
+        return _several_windows(r, clauses, mentions, steps)
     primary = clauses[0] if clauses else (days.pop(0) if days else None)
     anchor_m = days[0] if days and primary is not None and primary.kind in _ANCHORED else None
     ignored = clauses[1:] + [d for d in days if d is not anchor_m]

@@ -11,18 +11,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.content_words import TextFilter, Vocabulary, text_filter, vocabulary
+from assistant.content_words import KO_GLOSSARY, TextFilter, Vocabulary, text_filter, vocabulary
 from assistant.conversation import Turn
 from assistant.data_window import asks_whole_span, outside, query_extent, union, whole_span
 from assistant.entities import Link, Links, UnknownMention
 from assistant.errors import OpsaError, TimeRangeError
 from assistant.intent import LEVEL_WORDS as INTENT_LEVEL_WORDS
-from assistant.intent import IntentReading, field_word_spans, read_intent
+from assistant.intent import (
+    WRITE_ACTION,
+    IntentReading,
+    field_word_spans,
+    read_intent,
+    severities_named,
+)
 from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, TimeRange
 from assistant.language import detect_language
+from assistant.log_sources import with_component
 from assistant.note_text import localized
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
-from assistant.series_names import link_series
+from assistant.series_names import MissingSeries, link_series, missing_series, number_disagrees
+from assistant.template_match import TemplateIndex, refine, template_index
 from assistant.timeparse import TimeResolution, resolve_time, strip_time_phrases
 from connectors.base import Catalog, Connector, DataKind, Extent
 
@@ -69,9 +77,11 @@ class Understanding:
     followup: bool = False
     extra_notes: list[str] = field(default_factory=list)
 
-    def notes(self) -> list[str]:
+    def notes(self, with_time: bool = True) -> list[str]:
+        """The answer's notes in its language; `with_time=False` leaves out the time
+        window's (for an answer from documents alone)."""
         out = []
-        if self.time.note:
+        if self.time.note and with_time:
             out.append(self.time.note)
         out.extend(self.plan.notes)
         out.extend(self.extra_notes)
@@ -141,14 +151,18 @@ def understand(
     reading = read_intent(strip_time_phrases(question))
     vocab = _log_vocabulary(services)
     links = _known_words_not_hosts(links, vocab)
+    links = with_component(question, links, catalog.services)
     _only_what_the_store_holds(reading, catalog, vocab)
-    text = _text_filter(question, links, reading, vocab, catalog)
+    if "refuse" in reading.intents and _asks_about_recorded_action(question, vocab):
+        reading.intents.discard("refuse")
+    text = _text_filter(question, links, reading, vocab, catalog, _template_index(services))
     prev = history[-1].context if history else None
     followup = bool(prev) and _is_followup(question, reading, links)
     if followup and prev:
         links, time, reading = _merge(prev, links, time, reading)
     inp = PlanInput(question=strip_time_phrases(question), time_range=time.range,
-                    reading=reading, links=links, catalog=catalog)
+                    reading=reading, links=links, catalog=catalog,
+                    templates=tuple(text for text, _ in vocab.lines), periods=time.periods)
     plan = _plan(inp, services, planner, question)
     if time.kind == "default" and not followup and plan.queries:
         fitted = _fit_to_data(question, language, time, plan, services)
@@ -218,15 +232,42 @@ def _by_name_tokens(question: str, links: Links, catalog: Catalog) -> Links:
     if any(m.how == "exact" for m in links.metrics):
         return links
     taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services))]
+    missing = missing_series(question, [m.name for m in catalog.metrics], taken)
+    if missing is not None:  # "Netflix tweet volume" where no tweet series is Netflix's
+        return links.model_copy(update={"metrics": [], "unknown": [
+            *links.unknown, _no_such_series(missing)]})
     found = link_series(question, [m.name for m in catalog.metrics], taken)
-    if not found or (len(found) > 1 and found[0].score - found[1].score < SERIES_MARGIN):
+    if not found:
         return links
     best = found[0]
-    if links.metrics and best.score < SERIES_OVERRIDE:
+    # a linked metric whose number the question does not say ("exchange 4" is not
+    # exchange_2_...) gives way to the best series that carries the question's number
+    wrong_number = bool(links.metrics) and number_disagrees(question, links.metrics[0].value)
+    if not wrong_number and len(found) > 1 and best.score - found[1].score < SERIES_MARGIN:
+        return links
+    # the linker's metric stays unless the name tokens say another one clearly better
+    linked = next((f.score for f in found if links.metrics
+                   and f.metric == links.metrics[0].value), None)
+    if links.metrics and not wrong_number and best.score < SERIES_OVERRIDE \
+            and (linked is None or best.score - linked < SERIES_MARGIN):
         return links
     link = Link(kind="metric", value=best.metric, span=best.span, how="alias",
                 score=min(1.0, best.score), text=question[best.span[0]:best.span[1]])
     return links.model_copy(update={"metrics": [link]})
+
+
+SERIES_SUGGESTED = 5
+
+
+def _no_such_series(missing: MissingSeries) -> UnknownMention:
+    """The clarification for a series the catalog does not have, naming its near kin."""
+    kin = list(missing.family[:SERIES_SUGGESTED])
+    more = len(missing.family) - len(kin)
+    listed = ", ".join(kin) + (f" and {more} more" if more > 0 else "")
+    return UnknownMention(kind="label", value=missing.text, span=missing.span,
+                          suggestions=kin,
+                          message=f"no series matches {missing.text!r}; the series with those "
+                                  f"words are {listed}")
 
 
 def _unknown_ko(u: UnknownMention) -> str:
@@ -309,6 +350,40 @@ def _log_vocabulary(services: Services) -> Vocabulary:
         return vocabulary([])  # no log store: no words to match
 
 
+def _template_index(services: Services) -> TemplateIndex | None:
+    """The log templates with their meaning vectors (cached in memory and in the data
+    directory), or None without a log store."""
+    try:
+        templates = services.logs_backend.log_vocabulary()
+    except OpsaError:
+        return None
+    if not templates:
+        return None
+    return template_index(templates, cache_dir=services.settings.data_dir / "cache")
+
+
+READ_QUESTION = re.compile(
+    r"^\s*(?:how\s+(?:many|often|much)|when|what|which|did|was|were|has|have|had|is|are|"
+    r"show|list|count|find)\b|몇\s*(?:번|회|건|줄|개)|언제|횟수|얼마나|있었|보여",
+    re.IGNORECASE)
+"""A question about what happened, not a request to do something."""
+
+
+def _asks_about_recorded_action(question: str, vocab: Vocabulary) -> bool:
+    """A read question about an action the logs record ("how many times did the app flush
+    sensor data?" where the logs say "flush"): not a request to perform it. Requests ("flush
+    the cache now", "재시작해줘") and actions the logs never mention stay refused."""
+    if not vocab or not READ_QUESTION.search(question):
+        return False
+    for m in WRITE_ACTION.finditer(question):
+        said = m.group(0).lower()
+        stems = KO_GLOSSARY.get(said, ()) if re.search(r"[가-힣]", said) else tuple(
+            w for w in said.split() if w not in ("the", "to", "up", "down", "back", "over"))
+        if not any(vocab.has(x) for x in stems):
+            return False
+    return True
+
+
 def _known_words_not_hosts(links: Links, vocab: Vocabulary) -> Links:
     """An unknown 'host' written as a plain name that the logs say ("from host Kernel") is
     what the lines are about, not a host to ask about."""
@@ -320,16 +395,24 @@ def _known_words_not_hosts(links: Links, vocab: Vocabulary) -> Links:
 
 
 def _text_filter(question: str, links: Links, reading: IntentReading,
-                 vocab: Vocabulary, catalog: Catalog) -> TextFilter | None:
+                 vocab: Vocabulary, catalog: Catalog,
+                 index: TemplateIndex | None = None) -> TextFilter | None:
     """The content words' text filter; a word that is in the logs makes a question with no
     other subject a log question, and a word that set the level is text instead (so is a
-    severity the logs have no level for: "errors" in a log without levels)."""
+    severity the logs have no level for: "errors" in a log without levels). Where the words
+    fall short (not in the logs, too common there, or Korean over English logs) the
+    templates the question means are the filter (`template_match.refine`)."""
     levels = frozenset(catalog.log_levels) if vocab else None
     taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services,
                                                   *links.labels, *links.patterns))]
     taken += [x.span for x in links.metrics if x.how != "semantic"]
     taken += field_word_spans(question, reading.log_field if reading.log_op else None)
     tf = text_filter(question, taken, vocab, levels)
+    if not reading.intents & {"docs", "refuse"} and reading.intents != {"metric"} \
+            and ("why" not in reading.intents or reading.count):
+        tf = refine(question, taken, tf, vocab, index, levels,
+                    leveled=reading.level is not None,
+                    counts=reading.count and reading.log_op is None)
     if tf is None:
         return None
     if tf.found and not reading.intents & {"logs", "metric", "events", "why", "docs",
@@ -345,6 +428,27 @@ def _text_filter(question: str, links: Links, reading: IntentReading,
     return tf
 
 
+def _names_only_its_levels(q: LogQuery, tf: TextFilter) -> bool:
+    """ "how many errors" counted at exactly the error level: the word that named the level
+    is not also text to search for (the executor reads it from the lines' words where the
+    store keeps no levels)."""
+    return bool(q.levels) and bool(tf.words) and all(
+        severities_named(w) for w in tf.words)
+
+
+def _level_word_is_text(q: LogQuery, tf: TextFilter) -> LogQuery:
+    """ "ddr error lines", "connection errors": a severity word inside the phrase searched
+    for (or beside the words whose meaning chose the templates) is what the lines say, not
+    their level: the exact-level filter it made is dropped."""
+    if not q.levels or not tf.words or not (
+            tf.templates or any(severities_named(w) for w in tf.words)):
+        return q
+    update: dict[str, object] = {"levels": (), "level": None}
+    if q.count_by == "level":
+        update |= {"count_by": "template", "top_k": 5}
+    return q.model_copy(update=update)
+
+
 def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
     """Log queries of `plan` (that search no text yet) filtered to the content words."""
     out: list[PlannedQuery] = []
@@ -352,12 +456,16 @@ def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
     for pq in plan.queries:
         q = pq.query
         if isinstance(q, LogQuery) and q.text is None and q.pattern is None \
-                and pq.purpose != "errors":
+                and pq.purpose != "errors" and not _names_only_its_levels(q, tf):
+            q = _level_word_is_text(q, tf)
             q = LogQuery.model_validate({**q.model_dump(), "text": tf.text,
                                          "pattern": tf.pattern})
             used = True
         out.append(PlannedQuery(q, pq.purpose, pq.why))
-    if used:
+    if used and tf.templates:
+        plan.queries = out
+        plan.notes.append(_templates_note(tf.templates, language, tf.close_call))
+    elif used:
         plan.queries = out
         shown = tf.shown if tf.text else " or ".join(tf.pattern_words())
         if language == "ko":
@@ -365,6 +473,21 @@ def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
         else:
             plan.notes.append(f"counted only the lines that mention {shown!r}")
     return plan
+
+
+def _templates_note(templates: tuple[str, ...], language: str, close: bool = False) -> str:
+    """Which templates were read, chosen by meaning: an honest, checkable reading."""
+    shown = ", ".join(f"“{t[:80]}”" for t in templates[:3])
+    more = len(templates) - 3
+    if language == "ko":
+        extra = f" 외 {more}개" if more > 0 else ""
+        tail = " (근소한 차이로 고른 템플릿이니 확인해 주세요)" if close else ""
+        return f"질문의 뜻에 가장 가까운 로그 템플릿 {shown}{extra}의 줄만 조회했습니다{tail}"
+    extra = f" and {more} more" if more > 0 else ""
+    word = "template" if len(templates) == 1 else "templates"
+    tail = " (a close call over the next template: check it)" if close else ""
+    return f"read only the lines of the {word} closest in meaning to the question: " \
+           f"{shown}{extra}{tail}"
 
 
 def _metric_span(services: Services, links: Links) -> Extent | None:

@@ -1,5 +1,6 @@
 """Property tests: hostile or random input to the parsers raises only the project's own clear
-errors (no traceback-shaped exception), and a failed ingest leaves nothing half-written."""
+errors (no traceback-shaped exception), and a failed ingest leaves no orphan series and keeps
+only the rows its error message says it kept."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import IngestError, IRError, OpsaError, TimeRangeError
@@ -26,7 +27,7 @@ WORDS = ["last", "past", "since", "from", "to", "between", "and", "ago", "yester
          "년", "2026-11-19", "14:30", "Nov", "March", "99999999", "0", "-3", "9999", "24:61"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.lists(st.one_of(st.sampled_from(WORDS), st.integers(-10**9, 10**12).map(str),
                           st.text(max_size=6)), max_size=8).map(" ".join))
 def test_time_phrases_resolve_or_raise_a_time_range_error(phrase: str) -> None:
@@ -46,7 +47,7 @@ KEYS = st.sampled_from(["kind", "metric", "time_range", "function", "level", "le
                         "pattern", "count_by", "limit", "order", "matchers", "by", "k"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.dictionaries(KEYS, JSON, max_size=6), st.sampled_from(["metric", "logs", "events",
                                                                  "docs", "nope"]))
 def test_ir_parsing_raises_only_ir_errors(doc: dict[str, object], kind: str) -> None:
@@ -64,18 +65,20 @@ LINE = st.one_of(
 
 
 @pytest.mark.parametrize("kind", ["logs", "metrics", "events"])
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINE, max_size=12))
+@example(lines=["\r0"])  # found by this test: a bare carriage return broke the CSV sniffer
 def test_ingest_of_random_files_is_all_or_a_clear_error(tmp_path: Path, kind: str,
                                                         lines: list[str]) -> None:
     path = tmp_path / f"in-{abs(hash(tuple(lines)))}.txt"
     path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
     store = tmp_path / f"{path.stem}.duckdb"
+    failure = ""
     try:
         report = ingest_paths(store, kind, [path], progress=False)
-    except (IngestError, OpsaError):
-        report = None
+    except (IngestError, OpsaError) as exc:
+        report, failure = None, str(exc)
     if not store.exists():
         return
     con = duckdb.connect(str(store), read_only=True)
@@ -88,5 +91,5 @@ def test_ingest_of_random_files_is_all_or_a_clear_error(tmp_path: Path, kind: st
     finally:
         con.close()
     assert orphans == 0
-    if report is None:
-        assert stored == 0  # a file that failed left nothing behind
+    if report is None and stored:  # a failed file keeps only what it says it kept
+        assert f"{stored:,} rows read before that were kept" in failure, failure

@@ -117,7 +117,7 @@ def test_first_occurrence_headline_names_time_and_where() -> None:
     head = text.split("\n")[0]
     assert head.startswith("The first matching log line was at 2026-11-20 10:07:12 on h2")
     assert "user=alice" in head and "login failed for alice" in head
-    assert "9 log lines matched" in text.split("Time window")[0]
+    assert "9 log lines matched" in text.split("Time window")[1]  # evidence, after the window
     ko = answer(q, r, language="ko").split("\n")[0]
     assert ko.startswith("처음 일치한 로그는 2026-11-20 10:07:12 h2")
 

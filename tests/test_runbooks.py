@@ -285,3 +285,10 @@ def test_runbooks_without_any_telemetry_still_answer(tmp_path: Path) -> None:
     assert "DiskPressureHigh.md" in res.stdout and "no telemetry store" not in res.stdout
     res = runner.invoke(app, [*data, "ask", "peak cpu in the last hour"])
     assert res.exit_code == 0 and "there is no telemetry here" in res.stdout
+
+
+def test_an_answer_from_runbooks_alone_states_no_time_window(
+        runbook_assistant: Assistant) -> None:
+    ans = runbook_assistant.ask("how do I fix DiskPressureHigh?", options=AskOptions(now=NOW))
+    assert [q.ir["kind"] for q in ans.queries] == ["docs"]
+    assert "Time window" not in ans.answer and "assumed the last" not in ans.answer

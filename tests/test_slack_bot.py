@@ -196,7 +196,9 @@ def test_mention_is_answered_in_its_thread_with_blocks_and_a_chart(env: Env) -> 
     r, took = _post_event(env, event)
     assert r.status_code == 200 and took < 3.0, took
     msg = _reply_in(env, "CGENERAL", event["ts"])
-    env.slack.wait_for(lambda: bool(env.slack.named("files.completeUploadExternal", since)))
+    # the call is logged before the fake records it: wait for the completed upload itself
+    env.slack.wait_for(lambda: any(u.get("thread_ts") == event["ts"] and u.get("completed")
+                                   for u in list(env.slack.uploads.values())))
 
     posts = env.slack.named("chat.postMessage", since)
     assert posts[0].params["thread_ts"] == event["ts"] and posts[0].params["text"] == WORKING

@@ -512,7 +512,10 @@ def _ingest_metrics(
     )
     for block in reader:
         lines = block.to_pylist()
-        csv_parser.feed(csv.reader(lines, dialect), line_no)
+        try:
+            csv_parser.feed(csv.reader(lines, dialect), line_no)
+        except csv.Error as exc:
+            raise IngestError(f"unreadable CSV near line {line_no + 1}: {exc}") from None
         line_no += len(lines)
     csv_parser.finish()
     fr.lines = csv_parser.lines
@@ -521,7 +524,10 @@ def _ingest_metrics(
 
 
 def _looks_like_csv(sample: list[str]) -> bool:
-    rows = [r for r in csv.reader(sample[:50], sniff_dialect("\n".join(sample[:50]))) if r]
+    try:
+        rows = [r for r in csv.reader(sample[:50], sniff_dialect("\n".join(sample[:50]))) if r]
+    except csv.Error:  # e.g. a bare carriage return inside a field: not CSV we can read
+        return False
     if not rows:
         return False
     numeric = 0

@@ -142,6 +142,9 @@ def where_sql(q: LogQuery, c: LogColumns, d: Dialect, indent: str = "") -> str:
         conds.append(f"{c.host} = {d.lit(q.host)}")
     if q.level is not None:
         conds.append(f"{c.level_num} >= {LEVEL_ALIASES[q.level]}  -- {q.level} or worse")
+    if q.levels:
+        nums = ", ".join(str(LEVEL_ALIASES[lv]) for lv in sorted(set(q.levels), key=LEVELS.index))
+        conds.append(f"{c.level_num} IN ({nums})  -- exactly {', '.join(q.levels)}")
     if q.text:
         conds.append(d.contains_ci(c.message, q.text))
     if q.pattern:

@@ -1,0 +1,223 @@
+"""Values inside messages: which placeholder (``<*>``) of the logs' templates a question asks
+about ("which registry hives were loaded", "how many different packages", "the domain that
+was full most often"), chosen from the templates' own words next to it.
+
+A placeholder is described by the literal words right before it ("registry hive: <*>") and
+right after it ("<*> is full"). The question's content words (English stems, Korean through
+the content-word glossary) are matched against those words; the slot with the most matches
+wins (ties: the template sharing more of the question's words, then the shorter template).
+The chosen slot becomes a regular expression that reads the value from each line of that
+template (`assistant.ir.Extract` kind ``regex``): the same on every SQL engine (RE2).
+Nothing here knows a log system: the words come from the question and the templates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from assistant.content_words import content_words, stem
+
+PLACEHOLDER = "<*>"
+NEAR_WORDS = 2
+"""Literal words on each side of a placeholder that describe it."""
+MIN_STEM = 4
+"""Two stems match when equal, or one starts the other and the shorter has this many
+letters ("synchroniz" / "synchronize")."""
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+GENERIC = frozenset({"log", "line", "message", "entry", "value", "name", "time", "number",
+                     "which", "what", "most", "often", "different", "distinct", "unique",
+                     "many", "the", "was", "were", "did", "does", "error", "err", "warn",
+                     "warning", "fatal", "critical", "info", "debug", "exception", "event",
+                     "kind", "type"})
+"""Words too general to say which placeholder is meant (a severity or "message" asks for
+messages, not for a value inside them)."""
+VALUE_CHARS = r"[^\s,;()\[\]]+"
+VALUE = f"({VALUE_CHARS})"
+"""A value: a run of characters up to a space, comma, semicolon or bracket."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One placeholder of one template, and how well the question's words describe it."""
+
+    template: str
+    index: int
+    matched: tuple[str, ...]
+    score: tuple[int, int, int, int]
+    specific: bool = False
+    """The question's other words tell this template from others that name the same value
+    ("loaded" the hive, not "unloaded"): the value is read only from lines of this one."""
+    named_by: str = ""
+    """The text between the value and a name that the templates saying it differ in
+    ("HRESULT = <*> - E_FAIL]", "... - CBS_E_INVALID_PACKAGE]"): the value is read with that
+    name ("0x80004005 - E_FAIL")."""
+
+    def pattern(self) -> str:
+        """RE2 whose group 1 is the value: the template's literal words around the
+        placeholder that the question named ("HRESULT = <*>" reads the value wherever a
+        template says it; "domain <*> is full" only in that template)."""
+        parts = self.template.split(PLACEHOLDER)
+        left, right = parts[self.index], parts[self.index + 1]
+        words = list(_WORD.finditer(left))[-NEAR_WORDS:]
+        named = [w for w in words if self._named(w.group(0))]
+        start = named[0].start() if named else len(left)
+        before = _literal(left[start:]) if named else ""
+        after = ""
+        m = _WORD.search(right)
+        if m is not None and not right[:m.start()].strip(" :=,") and (
+                self._named(m.group(0)) or not before):
+            after = _literal(right[m.start():m.end()])
+        if self.specific:
+            before = r"\s*.*?".join(_literal(p) for p in parts[: self.index]) + (
+                r".*?" if self.index else "") + _literal(left)
+            after = _literal(right[m.start():m.end()]) if m is not None and not right[
+                :m.start()].strip(" :=,") else after
+        if not before and not after:
+            return ""
+        value = VALUE
+        if self.named_by and not after:
+            value = f"({VALUE_CHARS}(?:{_literal(self.named_by)}[A-Za-z_][\\w.]*)?)"
+        # the line may punctuate after the value where the template does not ("SOFTWARE, into")
+        return "(?i)" + before + value + (r"[^\w\s]*\s*" + after if after else "")
+
+    def label(self) -> list[str]:
+        """The stems of the words before the placeholder that the question named (from the
+        first of them): "hive" of "registry hive: <*>" asked as "hives"."""
+        left = self.template.split(PLACEHOLDER)[self.index]
+        words = [w.group(0) for w in list(_WORD.finditer(left))[-NEAR_WORDS:]]
+        first = next((i for i, w in enumerate(words) if self._named(w)), len(words))
+        return [x for w in words[first:] for x in _stems(w)]
+
+    def _named(self, word: str) -> bool:
+        return any(_same(a, t) for t in _stems(word) for a in self.matched)
+
+
+def _literal(text: str) -> str:
+    """`text` as RE2, any run of spaces as optional whitespace."""
+    return re.sub(r"(?:\\ )+", lambda _: r"\s*", re.escape(text))
+
+
+def _stems(text: str) -> list[str]:
+    out: list[str] = []
+    for m in _WORD.finditer(text):
+        parts = [m.group(0)] + [p for p in _CAMEL.findall(m.group(0)) if p != m.group(0)]
+        out.extend(stem(p) for p in parts)
+    return [s for s in out if len(s) > 1]
+
+
+def _same(a: str, b: str) -> int:
+    """How much two stems share (the shorter one's length), 0 when they differ."""
+    if a == b:
+        return len(a)
+    short, long_ = sorted((a, b), key=len)
+    return len(short) if len(short) >= MIN_STEM and long_.startswith(short) else 0
+
+
+HEAD = re.compile(
+    r"(?:\bwhich|\bwhat|\bhow many(?:\s+(?:different|distinct|unique))?|\bdifferent|\bdistinct"
+    r"|\bunique|\blist(?:\s+the)?)\s+((?:(?!(?:were|was|did|does|do|had|have|has|is|are|in|on"
+    r"|of|that|for|with|to|from|by|made|got|showed|shows|appeared|logged)\b)[\w.-]+\s*){1,3})",
+    re.IGNORECASE)
+"""The words naming what is asked for: "which registry hives were ...", "how many different
+packages were ...": their matches weigh most."""
+
+
+def head_stems(question: str) -> set[str]:
+    """Stems of the words right after "which" / "how many different" / "list the"."""
+    out: set[str] = set()
+    for m in HEAD.finditer(question):
+        for w in _WORD.findall(m.group(1)):
+            if w.lower().endswith("ed") and out:
+                break  # "which program opened ...": the verb ends the name
+            out.add(stem(w))
+    return out
+
+
+def question_stems(question: str, taken: Iterable[tuple[int, int]] = ()) -> list[str]:
+    """The stems of the question's content words that may name a value."""
+    out: list[str] = []
+    for w in content_words(question, taken):
+        for s in w.stems:
+            for part in s.split():
+                p = stem(part)
+                if p not in GENERIC and len(p) > 1 and p not in out:
+                    out.append(p)
+    return out
+
+
+def choose_slot(question: str, templates: Sequence[str],
+                taken: Iterable[tuple[int, int]] = ()) -> Slot | None:
+    """The placeholder the question's words describe best, or None when none is named."""
+    asked = question_stems(question, taken)
+    heads = head_stems(question) - GENERIC
+    if not asked or not heads:
+        return None
+    best: Slot | None = None
+    for template in templates:
+        parts = template.split(PLACEHOLDER)
+        if len(parts) < 2:
+            continue
+        everywhere = _stems(template.replace(PLACEHOLDER, " "))
+        shared = sum(1 for a in asked if any(_same(a, t) for t in everywhere))
+        for i in range(len(parts) - 1):
+            before = _stems(parts[i])[-NEAR_WORDS:]
+            near = before + _stems(parts[i + 1])[:NEAR_WORDS]
+            overlap = {a: max((_same(a, t) for t in near), default=0) for a in asked}
+            matched = tuple(a for a, n in overlap.items() if n)
+            if not matched or not heads & set(matched):
+                continue  # "which registry hives": a slot the asked-for words do not name
+            weight = sum((3 if a in heads else 1) * (2 if any(_same(a, t) for t in before)
+                                                     else 1) for a in matched)
+            slot = Slot(template, i, matched,
+                        (weight, sum(overlap.values()), shared, -len(template)))
+            if not slot.pattern():
+                continue
+            if best is None or slot.score > best.score:
+                best = slot
+    if best is None:
+        return None
+    same = _same_slot(best, templates, asked)
+    if same and all(sc < best.score[2] for _, sc in same):
+        return replace(best, specific=True)
+    if same:
+        return replace(best, named_by=_naming_gap(best, [t for t, _ in same]))
+    return best
+
+
+def _naming_gap(slot: Slot, others: list[str]) -> str:
+    """The separator before a name right after the value, when the templates saying the
+    value differ in that name; '' when they do not."""
+    def after(template: str) -> tuple[str, str] | None:
+        parts = template.split(PLACEHOLDER)
+        for i in range(len(parts) - 1):
+            if key and _stems(parts[i])[-len(key):] == key:
+                m = re.match(r"([\s\-:=]+)([A-Za-z_][\w.]*)", parts[i + 1])
+                return (m.group(1), m.group(2)) if m else None
+        return None
+
+    key = slot.label()
+    found = [after(t) for t in [slot.template, *others]]
+    if any(f is None for f in found):
+        return ""
+    seps = {f[0] for f in found if f}
+    names = {f[1] for f in found if f}
+    return seps.pop() if len(seps) == 1 and len(names) > 1 else ""
+
+
+def _same_slot(slot: Slot, templates: Sequence[str], asked: list[str]
+               ) -> list[tuple[str, int]]:
+    """Other templates with a placeholder after the same words as `slot`'s, and how many
+    of the question's words each shares."""
+    key = slot.label()
+    out: list[tuple[str, int]] = []
+    for template in templates:
+        if template == slot.template:
+            continue
+        tparts = template.split(PLACEHOLDER)
+        if key and any(_stems(p)[-len(key):] == key for p in tparts[:-1]):
+            words = _stems(template.replace(PLACEHOLDER, " "))
+            out.append((template, sum(1 for a in asked if any(_same(a, t) for t in words))))
+    return out
