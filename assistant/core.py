@@ -111,7 +111,7 @@ class Assistant:
         und.extra_notes.extend(ex.note for ex in executed if ex.note)
         quoted = self._runbook_quote(und, executed)
         # Documents have no time window: an answer from runbooks alone states none.
-        docs_only = bool(executed) and all(isinstance(ex.query, DocQuery) for ex in executed)
+        docs_only = _docs_only(executed)
         composed = compose(
             question=question,
             language=und.language,
@@ -199,7 +199,7 @@ class Assistant:
             grounded=grounded,
             refused=refused,
             clarification=clarification,
-            notes=und.notes(),
+            notes=und.notes(with_time=not _docs_only(executed)),
             chart=chart[:6],
             planner=planner,
             conversation_id=conv_id,
@@ -261,6 +261,11 @@ class Assistant:
 
 
 EVIDENCE_CHARS = 240
+
+
+def _docs_only(executed: list[Executed]) -> bool:
+    """Only documents were searched: the answer rests on no time window."""
+    return bool(executed) and all(isinstance(ex.query, DocQuery) for ex in executed)
 
 
 def answer_grounded(text: str, facts: list[Fact], time_range: TimeRange,

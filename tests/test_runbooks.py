@@ -292,3 +292,7 @@ def test_an_answer_from_runbooks_alone_states_no_time_window(
     ans = runbook_assistant.ask("how do I fix DiskPressureHigh?", options=AskOptions(now=NOW))
     assert [q.ir["kind"] for q in ans.queries] == ["docs"]
     assert "Time window" not in ans.answer and "assumed the last" not in ans.answer
+    assert not any("assumed the last" in n for n in ans.notes)
+    from assistant.slack.blocks import answer_blocks
+
+    assert "window " not in str(answer_blocks(ans))

@@ -85,7 +85,8 @@ def answer_blocks(ans: Answer) -> list[dict[str, Any]]:
                 f"\n_{escape(where)}_" if where else "")
             fields.append(_mrkdwn(_clip(line, FIELD_MAX)))
         blocks.append({"type": "section", "fields": fields})
-    if ans.time_range:
+    telemetry = any(q.ir.get("kind") != "docs" for q in ans.queries)
+    if ans.time_range and telemetry:  # documents alone rest on no time window
         tr = ans.time_range
         blocks.append({"type": "context", "elements": [_mrkdwn(
             f"window {tr.start:%Y-%m-%d %H:%M} – {tr.end:%Y-%m-%d %H:%M} {tr.timezone}"
