@@ -325,3 +325,36 @@ def test_registry_and_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert conn.api.http.url == "http://127.0.0.1:19999"
     assert conn.config.max_series == 7
     assert conn._clock() == END
+
+
+class _SlowSeriesApi:
+    """A server whose /api/v1/series answers in 50 ms per metric."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.series_calls = 0
+
+    def call(self, path: str, params: Any = None) -> tuple[Any, list[str]]:
+        return {}, []
+
+    def list_call(self, path: str, params: Any = None) -> list[Any]:
+        if path == "/api/v1/label/__name__/values":
+            return [f"m{i:03d}_total" for i in range(self.n)]
+        if path == "/api/v1/series":
+            self.series_calls += 1
+            time.sleep(0.05)
+            return [{"__name__": "x", "job": "api"}]
+        return []
+
+
+def test_catalog_discovery_has_a_time_budget() -> None:
+    """One call per metric for its labels: past the budget the rest keep only name and type."""
+    from connectors.prometheus.catalog import discover
+
+    api = _SlowSeriesApi(200)
+    t0 = time.monotonic()
+    cat = discover(api, datetime(2026, 11, 20, tzinfo=UTC), budget_s=0.5)  # type: ignore[arg-type]
+    assert time.monotonic() - t0 < 2.0
+    assert len(cat.metrics) == 200 and 0 < api.series_calls < 200
+    assert cat.metrics[0].labels == {"job": ["api"]} and cat.metrics[-1].labels == {}
+    assert all(m.type == "counter" for m in cat.metrics)

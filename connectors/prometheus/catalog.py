@@ -9,13 +9,17 @@ Every call is bounded: at most `max_metrics` metrics get label details, at most
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Catalog, MetricInfo, MetricType
 from connectors.prometheus.client import PromApi
+
+log = logging.getLogger(__name__)
 
 _UNIT_SUFFIXES = (
     ("_seconds", "seconds"),
@@ -104,8 +108,15 @@ def discover(
     host_labels: Sequence[str] = ("host", "instance", "hostname", "node"),
     max_metrics: int = 500,
     max_values: int = 100,
+    budget_s: float = 20.0,
 ) -> Catalog:
-    """Build a `Catalog` from the server's API, looking at series active in `lookback`."""
+    """Build a `Catalog` from the server's API, looking at series active in `lookback`.
+
+    Label values are read with one call per metric, so the whole reading has a time
+    budget: metrics not reached within `budget_s` keep their names, types and help, with no
+    label values (as metrics past `max_metrics` do), and a warning says how many.
+    """
+    deadline = time.monotonic() + budget_s
     window = {"start": f"{(now - lookback).timestamp():.3f}", "end": f"{now.timestamp():.3f}"}
     names = sorted(str(n) for n in api.list_call("/api/v1/label/__name__/values", window))
     name_set = set(names)
@@ -113,9 +124,12 @@ def discover(
     meta: dict[str, Any] = meta_data if isinstance(meta_data, dict) else {}
 
     metrics: list[MetricInfo] = []
+    unread = 0
     for i, name in enumerate(names):
         labels: dict[str, list[str]] = {}
-        if i < max_metrics:
+        if i < max_metrics and time.monotonic() >= deadline:
+            unread += 1
+        elif i < max_metrics:
             params = [("match[]", name), *window.items()]
             values: dict[str, set[str]] = {}
             for s in api.list_call("/api/v1/series", params):
@@ -139,6 +153,10 @@ def discover(
             )
         )
 
+    if unread:
+        log.warning("catalog: label values of %d of %d metrics not read within the %g s "
+                    "budget; their names and types are known, their labels are not",
+                    unread, min(len(names), max_metrics), budget_s)
     label_names = {str(x) for x in api.list_call("/api/v1/labels", window)}
 
     def values_of(candidates: Sequence[str]) -> list[str]:
