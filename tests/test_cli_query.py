@@ -152,3 +152,18 @@ def test_ask_is_quiet_unless_asked_and_never_wrapped_when_piped(data_dir: Path) 
     long_name = "x" * 150
     code, _, err = run(data_dir, "query", ir(metric=long_name))
     assert code == 1 and len(err.strip().splitlines()) == 1 and long_name in err
+
+
+def test_huge_values_are_cut_for_display_and_whole_in_json(tmp_path: Path) -> None:
+    """A 5 MB log line prints as its first 500 characters and how many more; --json has it."""
+    con = schema.connect(tmp_path / "telemetry.duckdb")
+    try:
+        con.execute("INSERT INTO logs (ts, service, host, level, level_num, message, line_hash) "
+                    "VALUES (TIMESTAMP '2026-11-20 11:58:00', 'big', 'web-01', 'error', 4, "
+                    "repeat('x', 5000000), 1)")
+    finally:
+        con.close()
+    code, out, _ = run(tmp_path, "query", ir("logs", service="big"))
+    assert code == 0 and len(out) < 5000 and "4,999,500 more characters" in out
+    code, out, _ = run(tmp_path, "query", ir("logs", service="big"), "--json")
+    assert code == 0 and len(json.loads(out)["logs"][0]["message"]) == 5_000_000

@@ -20,6 +20,15 @@ from connectors.base import Catalog, Connector, Result, Series
 
 JSON_OPT = typer.Option("--json", help="Machine output: one JSON document on stdout.")
 SHOWN_POINTS = 12
+SHOWN_CHARS = 500
+"""A displayed value (a log message, an event title) is cut here; `--json` has it whole."""
+
+
+def _cut(value: object) -> str:
+    text = "" if value is None else str(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}… ({len(text) - SHOWN_CHARS:,} more characters; --json)"
 
 
 def open_connector(s: Settings, query: Query | None = None) -> Connector:
@@ -103,14 +112,15 @@ def _render_result(r: Result) -> None:
         lvl = (line.level or "-").upper()
         where = " ".join(x for x in (line.service, line.host) if x)
         fields = "".join(f" {{{k}={v}}}" for k, v in line.fields.items())
-        console.print(Text(f"{_ts(line.ts)} {lvl:5} [{where}] {line.message}{fields}"))
+        console.print(Text(f"{_ts(line.ts)} {lvl:5} [{where}] {_cut(line.message)}"
+                           f"{_cut(fields)}"))
     if r.events:
         table = Table()
         for col in ("time", "end", "kind", "service", "host", "status", "title"):
             table.add_column(col, overflow="fold")
         for e in r.events:
             table.add_row(_ts(e.ts), _ts(e.end) if e.end else "", e.kind, e.service or "",
-                          e.host or "", e.status or "", e.title)
+                          e.host or "", e.status or "", _cut(e.title))
         console.print(table)
     for w in r.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
@@ -155,17 +165,17 @@ def _render_rows(r: Result) -> None:
         for row in r.rows:
             share = row.get("share")
             pct = f" {100 * share:5.1f}%" if isinstance(share, int | float) else ""
-            console.print(Text(f"{row['count']:>9}{pct}  {row['value']}"))
+            console.print(Text(f"{row['count']:>9}{pct}  {_cut(row['value'])}"))
             example = row.get("example")
             if example and example != row["value"]:
-                console.print(Text(f"{'':>17}e.g. {example}", style="dim"))
+                console.print(Text(f"{'':>17}e.g. {_cut(example)}", style="dim"))
         return
     cols = list(dict.fromkeys(k for row in r.rows for k in row))
     table = Table()
     for col in cols:
         table.add_column(col, overflow="fold")
     for row in r.rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in cols))
+        table.add_row(*(_cut(row.get(c)) for c in cols))
     console.print(table)
 
 
