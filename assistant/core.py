@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from assistant import grounding, runbooks
 from assistant.answer import compose, split_appendix
+from assistant.audit import AuditLog, Recorder
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError, OpsaError
 from assistant.execute import Executed, Executor
@@ -38,6 +39,8 @@ class AskOptions:
     planner: str | None = None  # rules | llm | hybrid; None -> settings
     phrasing: str | None = None  # template | llm; None -> settings
     now: datetime | None = None
+    principal: str | None = None
+    """Who asks, for the audit log: "tok:<hash>", "slack:<user>@<channel>", "cli:<user>"."""
 
 
 class Assistant:
@@ -48,6 +51,9 @@ class Assistant:
         self.settings = services.settings
         self.conversations = conversations or ConversationStore()
         self.executor = Executor(services)
+        self.audit = (AuditLog(self.settings.data_dir / "audit.jsonl",
+                               self.settings.audit_retention_days)
+                      if self.settings.audit_retention_days > 0 else None)
 
     # -- public API -----------------------------------------------------------------------
     def ask(
@@ -64,8 +70,26 @@ class Assistant:
     def stream(
         self, question: str, conversation_id: str | None = None, options: AskOptions | None = None
     ) -> Iterator[AssistantEvent]:
-        """Yield `plan`, `query`, `result`, `token` events, then one `answer` event."""
+        """Yield `plan`, `query`, `result`, `token` events, then one `answer` event; each
+        question (and how it ended) is written to the audit log."""
         opts = options or AskOptions()
+        rec = Recorder(self.audit, opts.principal or "local", question, conversation_id)
+        try:
+            for ev in self._stream(question, conversation_id, opts):
+                rec.see(ev)
+                yield ev
+        except GeneratorExit:  # the caller stopped listening (a denial, a disconnect)
+            rec.entry.outcome = "stopped" if rec.entry.outcome == "error" else rec.entry.outcome
+            rec.finish()
+            raise
+        except BaseException as exc:
+            rec.finish(exc)
+            raise
+        rec.finish()
+
+    def _stream(
+        self, question: str, conversation_id: str | None, opts: AskOptions
+    ) -> Iterator[AssistantEvent]:
         t0 = time.perf_counter()
         conv_id = conversation_id or uuid.uuid4().hex[:12]
         now = opts.now or self.settings.clock()

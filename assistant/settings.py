@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default=Path(".opsa"), description="all local state lives here")
+    audit_retention_days: int = Field(default=30, ge=0, description="audit.jsonl in the data "
+                                      "dir keeps this many days of questions; 0 turns it off")
     now: AwareDatetime | None = Field(default=None, description="pinned clock (ISO 8601)")
     timezone: str = "UTC"
     backend: str = Field(default="embedded", description="metrics/logs connector name")

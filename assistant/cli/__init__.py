@@ -12,6 +12,7 @@ from assistant.cli.common import app
 _COMMAND_MODULES = [
     "assistant.cli.data_cmds",  # catalog, query
     "assistant.cli.status_cmds",  # status
+    "assistant.cli.audit_cmds",  # audit
     "assistant.cli.ingest_cmds",  # ingest
     "assistant.cli.demo_cmds",  # demo
     "assistant.cli.search_cmds",  # index, search

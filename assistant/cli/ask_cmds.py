@@ -13,7 +13,7 @@ from rich.text import Text
 from assistant.cli.common import app, console, friendly, print_json, settings
 
 if TYPE_CHECKING:
-    from assistant.core import Assistant
+    from assistant.core import AskOptions, Assistant
     from assistant.models import Answer
 
 PlannerOpt = Annotated[
@@ -82,6 +82,19 @@ def _render_details(ans: Answer) -> None:
     console.print(f"[dim]{ans.elapsed_ms:.0f} ms[/dim]")
 
 
+def _cli() -> AskOptions:
+    """Options of a question asked from this shell: its user, for the audit log."""
+    import getpass
+
+    from assistant.core import AskOptions
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "?"
+    return AskOptions(principal=f"cli:{user}")
+
+
 ShowQueriesOpt = Annotated[
     bool, typer.Option("--show-queries", "-v",
                        help="Also print the facts, the native queries run and timings.")
@@ -104,7 +117,7 @@ def ask(
     """Answer one question from your telemetry and runbooks."""
     assistant = build_assistant(planner, phrasing, backend)
     try:
-        ans = assistant.ask(question, conversation_id=conversation)
+        ans = assistant.ask(question, conversation_id=conversation, options=_cli())
     finally:
         assistant.services.close()
     if as_json:
@@ -131,7 +144,7 @@ def chat(
                 break
             if not question.strip():
                 break
-            ans = assistant.ask(question, conversation_id=conv)
+            ans = assistant.ask(question, conversation_id=conv, options=_cli())
             conv = ans.conversation_id
             render_answer(ans, show_queries)
     finally:

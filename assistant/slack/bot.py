@@ -24,7 +24,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from assistant.core import Assistant
+from assistant.core import AskOptions, Assistant
 from assistant.errors import ConfigError, OpsaError
 from assistant.models import Answer
 from assistant.settings import Settings
@@ -141,7 +141,7 @@ class SlackBot:
             head = self.client.chat_postMessage(
                 channel=channel,
                 text=f"<@{command.get('user_id', '')}> asked: {blocks.escape(question)}")
-            self.answer(channel, str(head["ts"]), question)
+            self.answer(channel, str(head["ts"]), question, str(command.get("user_id", "")))
 
     def handle_message(self, event: dict[str, Any]) -> None:
         """A mention or DM: answer in its thread (the thread of the message if it has one)."""
@@ -151,10 +151,11 @@ class SlackBot:
         if not question:
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=USAGE)
             return
-        self.answer(channel, thread_ts, question)
+        self.answer(channel, thread_ts, question, str(event.get("user", "")))
 
     # -- answering ----------------------------------------------------------------------
-    def answer(self, channel: str, thread_ts: str, question: str) -> Answer | None:
+    def answer(self, channel: str, thread_ts: str, question: str, user: str = ""
+               ) -> Answer | None:
         """Post "working...", stream the assistant into it, finish with the answer."""
         working = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                                text=blocks.WORKING)
@@ -164,7 +165,9 @@ class SlackBot:
         ans: Answer | None = None
         try:
             with self.guard():
-                events = self.assistant.stream(question, conversation_id(channel, thread_ts))
+                events = self.assistant.stream(
+                    question, conversation_id(channel, thread_ts),
+                    AskOptions(principal=f"slack:{user or '?'}@{channel}"))
                 try:
                     for ev in events:
                         if ev.type == "plan":

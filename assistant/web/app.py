@@ -188,8 +188,11 @@ def owned(request: Request, conversation_id: str) -> str:
     return f"web:{caller}:{conversation_id}"
 
 
-def _options(req: ChatRequest) -> AskOptions:
-    return AskOptions(planner=req.planner, now=req.now)
+def _options(req: ChatRequest, request: Request) -> AskOptions:
+    """The request's options; the caller (a hash of its token, or its address) for the audit
+    log."""
+    return AskOptions(planner=req.planner, now=req.now,
+                      principal=f"web:{getattr(request.state, 'caller', 'anonymous')}")
 
 
 def _routes(app: FastAPI, ctx: WebContext) -> None:
@@ -216,7 +219,8 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
         conv_id = req.conversation_id or uuid.uuid4().hex[:12]
         try:
             with ctx.gate.reading():
-                ans = ctx.assistant.ask(req.question, owned(request, conv_id), _options(req))
+                ans = ctx.assistant.ask(req.question, owned(request, conv_id),
+                                       _options(req, request))
         except OpsaError as exc:
             ctx.instruments.failed("web", errors.classify(exc)[1])
             raise
@@ -230,7 +234,7 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
         `answer` (the final answer object) or `error` (`{code, message}`)."""
         conv_id = req.conversation_id or uuid.uuid4().hex[:12]
         stored = owned(request, conv_id)
-        options = _options(req)
+        options = _options(req, request)
 
         def run(stop: threading.Event) -> Iterator[AssistantEvent]:
             for ev in ctx.assistant.stream(req.question, stored, options):
