@@ -457,3 +457,38 @@ def test_korean_documents_match_korean_queries_despite_particles(
     assert hits[0].id == "disk-ko.md#조치"
     assert hits[0].keyword is not None and hits[0].keyword > 0
     assert retriever.search("인증서 갱신", k=1)[0].source == "cert-ko.md"
+
+
+class _HeadRecorder(HashEmbedder):
+    """Cuts passages to `max_tokens` words and records what it was asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def head(self, text: str, max_tokens: int) -> str:
+        return " ".join(text.split(" ")[:max_tokens])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.seen.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_only_the_head_of_a_chunk_is_embedded_but_all_of_it_is_searchable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.retrieval import retriever as retriever_mod
+
+    monkeypatch.setattr(retriever_mod, "DOC_EMBED_TOKENS", 12)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    filler = " ".join(["words about the volume"] * 30)
+    (docs / "disk.md").write_text(f"# Disk full\n\n## Mitigation\n\n{filler} zebraquartz.\n")
+    emb = _HeadRecorder()
+    retriever = make_retriever(tmp_path / "state", embedder=emb)
+    report = retriever.index_docs([docs], base=docs)
+    assert report.chunks == 1
+    assert emb.seen and all(len(t.split(" ")) <= 12 for t in emb.seen)
+    assert emb.seen[0].startswith("Disk full > Mitigation")
+    hit = retriever.search("zebraquartz", k=1)[0]  # the tail still counts for keywords
+    assert hit.source == "disk.md" and hit.text.endswith("zebraquartz.")

@@ -73,3 +73,26 @@ def test_missing_package_names_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> 
 def test_unknown_embedder_name() -> None:
     with pytest.raises(ConfigError, match="unknown embedder 'bert'"):
         get_embedder("bert")
+
+
+def test_e5_head_keeps_the_start_within_the_token_budget() -> None:
+    emb = get_embedder("e5")
+    model = emb._model  # type: ignore[attr-defined]
+    assert emb.head(DISK, 128) == DISK  # short: unchanged
+    long_en = " ".join([DISK, LOGIN] * 40)
+    head = emb.head(long_en, 64)
+    assert long_en.startswith(head) and 40 < model.token_count(head) <= 64
+    assert long_en[len(head)] == " "  # cut between words
+    long_ko = "쿠버네티스 노드의 디스크가 가득 찼을 때 로그를 지웁니다. " * 40
+    head_ko = emb.head(long_ko, 32)
+    assert long_ko.startswith(head_ko) and 20 < model.token_count(head_ko) <= 32
+    assert emb.head(long_en, 0) == long_en
+
+
+def test_e5_batches_by_length_without_changing_vectors_or_order() -> None:
+    emb = E5Embedder()
+    texts = [LOGIN * 12, DISK, "", LOGIN, DISK * 20, "디스크가 가득 찼어요"]
+    got = emb.embed_documents_array(texts)
+    one_call = np.asarray(emb._model.passage(texts), dtype=np.float32)
+    assert got.shape == (6, 384)
+    assert np.allclose(got, one_call, atol=1e-5)

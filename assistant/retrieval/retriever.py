@@ -61,6 +61,11 @@ EXACT = 1.0
 NAMED = 0.02
 """Added when the entry is named by the identifier: about one first place in one ranking."""
 EMBED_BATCH = 64
+DOC_EMBED_TOKENS = 128
+"""Tokens of each document chunk that are embedded (0 = all): the title and heading that
+`_embedding_text` puts first plus the chunk's opening lines. Keyword search still reads the
+whole chunk. The multilingual model's cost per token grows with the passage's length, so
+embedding whole sections made indexing several times slower for little retrieval gain."""
 Progress = Callable[[int, int], None]
 """Called as progress(done, total) while entries are embedded."""
 WhereValue = MetaValue | Sequence[MetaValue]
@@ -242,7 +247,10 @@ class Retriever:
             if s not in kept and (s in named or old.root in dir_roots)
         ]
         entries = [e for _, group in pending for e in group]
-        vectors, report.embed_s = self._embed([self._embedding_text(e) for e in entries], progress)
+        texts = [self._embedding_text(e) for e in entries]
+        if DOC_EMBED_TOKENS > 0:
+            texts = [self.embedder.head(t, DOC_EMBED_TOKENS) for t in texts]
+        vectors, report.embed_s = self._embed(texts, progress)
         stale: list[str] = []
         for source, _ in pending:
             if source in existing:
