@@ -150,13 +150,8 @@ class Executor:
         if share is None:
             return ex
         unlevelled, total = share
-        plain = q.model_copy(update={"level": None})
-        try:
-            ex.result = conn.run(plain)
-        except OpsaError:
+        if not _rerun(ex, q.model_copy(update={"level": None}), conn):
             return ex
-        ex.planned = PlannedQuery(plain, ex.planned.purpose, ex.planned.why)
-        ex.native = ex.result.native
         ex.note = (f"{unlevelled:,} of {total:,} matching log lines carry no severity level, "
                    f"so nothing was at level {q.level} or above; showing all matching lines")
         return ex
@@ -174,12 +169,8 @@ class Executor:
                                     "pattern": q.pattern or severity_pattern(q.levels)})
         if said.count_by == "level":
             said = said.model_copy(update={"count_by": "template", "top_k": 5})
-        try:
-            ex.result = conn.run(said)
-        except OpsaError:
+        if not _rerun(ex, said, conn):
             return ex
-        ex.planned = PlannedQuery(said, ex.planned.purpose, ex.planned.why)
-        ex.native = ex.result.native
         words = " or ".join(SEVERITY_SAID[lv].replace("|", "/") for lv in q.levels)
         ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, so the "
                    f"lines were counted by their words ({words}), not by level")
@@ -229,6 +220,17 @@ def _with_budget(fn: Any, budget_s: float, name: str) -> Result:
         raise box["error"]
     result: Result = box["result"]
     return result
+
+
+def _rerun(ex: Executed, q: LogQuery, conn: Connector) -> bool:
+    """Run `q` in place of `ex`'s query (kept as it was when `q` fails)."""
+    try:
+        ex.result = conn.run(q)
+    except OpsaError:
+        return False
+    ex.planned = PlannedQuery(q, ex.planned.purpose, ex.planned.why)
+    ex.native = ex.result.native
+    return True
 
 
 def _unlevelled(q: LogQuery, conn: Connector, also: dict[str, object]
