@@ -70,7 +70,7 @@ class UnknownMention(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["host", "service", "label"]
+    kind: Literal["host", "service", "label", "series"]
     value: str
     span: tuple[int, int]
     suggestions: list[str] = Field(default_factory=list)

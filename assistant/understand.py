@@ -25,7 +25,7 @@ from assistant.intent import (
     severities_named,
 )
 from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, TimeRange
-from assistant.language import detect_language
+from assistant.language import detect_language, has_final_consonant
 from assistant.log_sources import with_component
 from assistant.note_text import localized
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
@@ -57,7 +57,7 @@ FORECAST_TEXT = {
     "ko": "지금까지의 데이터만 보고할 수 있고, 미래 값은 예측하지 않습니다. "
           "'지난 24시간'처럼 지난 기간을 물어봐 주세요.",
 }
-KIND_KO = {"host": "호스트", "service": "서비스", "label": "레이블 값"}
+KIND_KO = {"host": "호스트", "service": "서비스", "label": "레이블 값", "series": "시계열"}
 SMALLTALK = {
     "en": "I answer questions about your metrics, logs, events and runbooks, for example "
           "'peak CPU on web-03 in the last hour' or 'why did checkout fail at 14:10?'.",
@@ -264,14 +264,16 @@ def _no_such_series(missing: MissingSeries) -> UnknownMention:
     kin = list(missing.family[:SERIES_SUGGESTED])
     more = len(missing.family) - len(kin)
     listed = ", ".join(kin) + (f" and {more} more" if more > 0 else "")
-    return UnknownMention(kind="label", value=missing.text, span=missing.span,
+    return UnknownMention(kind="series", value=missing.text, span=missing.span,
                           suggestions=kin,
                           message=f"no series matches {missing.text!r}; the series with those "
                                   f"words are {listed}")
 
 
 def _unknown_ko(u: UnknownMention) -> str:
-    text = f"'{u.value}'라는 {KIND_KO.get(u.kind, u.kind)}가 없습니다."
+    noun = KIND_KO.get(u.kind, u.kind)
+    subject = "이" if has_final_consonant(noun[-1]) else "가"  # 시계열이, 호스트가
+    text = f"'{u.value}'라는 {noun}{subject} 없습니다."
     if u.suggestions:
         text += " 혹시 " + ", ".join(u.suggestions) + "을(를) 말씀하신 건가요?"
     return text
