@@ -222,3 +222,14 @@ def test_windows_of_one_kind_named_apart_are_periods() -> None:
     assert [(p.start.hour, p.end.hour) for p in r.periods] == [(9, 10), (13, 14)]
     r = resolve_time("queue depth between 13:00 and 14:00 last week", now, UTC_ZONE)
     assert r.periods == ()
+
+
+def test_a_missing_series_is_named_as_a_series_in_korean() -> None:
+    from assistant.entities import UnknownMention
+    from assistant.understand import _unknown_ko
+
+    said = _unknown_ko(UnknownMention(kind="series", value="코카콜라 트윗량", span=(0, 1),
+                                      suggestions=["twitter_volume_ko"]))
+    assert said.startswith("'코카콜라 트윗량'라는 시계열이 없습니다.")
+    assert _unknown_ko(UnknownMention(kind="host", value="web-9", span=(0, 1))) == \
+        "'web-9'라는 호스트가 없습니다."
