@@ -276,6 +276,8 @@ _STANDARD_FIELDS = frozenset({
 })
 TEXT_MAX = 200
 """A log line quoted in an answer is cut to this many characters."""
+EXAMPLE_MAX = 160
+"""An example line beside a template in a ranking is shown only up to this length."""
 _KO_DIGIT_BATCHIM = frozenset("013678")  # 영 일 삼 육 칠 팔 end in a consonant
 _T = TypeVar("_T")
 _BACKEND_ERROR = re.compile(r"^([A-Za-z][\w.-]{0,40}):\s*(.+)$", re.DOTALL)
@@ -682,16 +684,24 @@ class _Renderer:
 
     def item(self, labels: dict[str, str]) -> str:
         if "template" in labels:
-            return f"\u201c{labels['template']}\u201d"
+            example = labels.get("example", "")
+            shown = f"\u201c{labels['template']}\u201d"
+            # A template with placeholders, said once as one of its real lines: whole, as
+            # stored (so every number in it traces to the data), or not at all.
+            if example and len(example) <= EXAMPLE_MAX and example == " ".join(example.split()):
+                eg = "예:" if self.lang == "ko" else "e.g."
+                shown += f" ({eg} \u201c{example}\u201d)"
+            return shown
         if len(labels) == 1 and next(iter(labels)) in KEY_PHRASES:  # a log field's value
             return next(iter(labels.values())) or "-"
         return labels.get("host") or labels.get("service") or ", ".join(
             f"{k}={v}" for k, v in labels.items()) or "-"
 
 
-def _cut(text: str) -> str:
+def _cut(text: str, limit: int = 0) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "\u2026"
+    limit = limit or TEXT_MAX
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 SPANS = frozenset({"above_time"})

@@ -829,6 +829,10 @@ def _busiest_facts(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str])
         b.num("bucket_count", r.groups, "count", filters, scope="all", basis=unit)
 
 
+PLACEHOLDER = "<*>"
+"""What a mined template writes where its lines differ."""
+
+
 def _count_by_facts(b: _Builder, field: str, r: Result, filters: dict[str, str],
                     top_k: int = TOP_K) -> None:
     rows = []
@@ -841,12 +845,17 @@ def _count_by_facts(b: _Builder, field: str, r: Result, filters: dict[str, str],
             )
         key = "value" if "value" in row else next((k for k in row if k != "count"), "value")
         value = row.get(key)
-        rows.append(("" if value is None else str(value), count))  # lines without one: "-"
+        example = row.get("example") if field == "template" else None
+        rows.append(("" if value is None else str(value), count,
+                     str(example) if example else ""))  # lines without one: "-"
     rows.sort(key=lambda x: -x[1])
-    total = r.total if r.total is not None else sum(c for _, c in rows)
+    total = r.total if r.total is not None else sum(c for _, c, _ in rows)
     b.num("count", total, "count", filters, scope="all")
-    for rank, (value, n) in enumerate(rows[:top_k], start=1):
-        b.num("top", n, "count", {field: value}, rank=rank, basis="count")
+    for rank, (value, n, example) in enumerate(rows[:top_k], start=1):
+        labels = {field: value}
+        if rank == 1 and PLACEHOLDER in value and example and example != value:
+            labels["example"] = example  # the most frequent message, said as a real line
+        b.num("top", n, "count", labels, rank=rank, basis="count")
     if r.groups is not None and field != "template":
         b.num("distinct_count", r.groups, "count", filters, scope="all", basis=field)
 

@@ -313,3 +313,22 @@ def test_the_result_of_the_operation_run_leads_whatever_the_wording() -> None:
                  metric="logs", scope="all")
     c = compose("which day had the most events?", "en", TR, [count, *busiest])
     assert any(s.startswith("Busiest day by log lines:") for s in c.fact_sentences)
+
+
+def test_the_top_template_is_said_once_as_one_of_its_real_lines() -> None:
+    """A ranking of templates with placeholders shows a real line beside the first one."""
+    from assistant.facts import facts_from_result
+    from assistant.ir import LogQuery
+    from connectors.base import Result
+
+    rows = [{"value": "spool <*> sealed", "count": 40, "example": "spool segment 17 sealed"},
+            {"value": "relay hop to <*> refused", "count": 9, "example": "relay hop to x refused"}]
+    facts = facts_from_result(LogQuery(time_range=TR, count_by="template"),
+                              Result(connector="t", native="-", rows=rows, total=49), 0)
+    top = [f for f in facts if f.name == "top"]
+    assert top[0].labels == {"template": "spool <*> sealed", "example": "spool segment 17 sealed"}
+    assert top[1].labels == {"template": "relay hop to <*> refused"}
+    en = compose("most common message?", "en", TR, facts).text()
+    assert "“spool <*> sealed” (e.g. “spool segment 17 sealed”) (40)" in en
+    ko = compose("가장 많은 메시지는?", "ko", TR, facts).text()
+    assert "(예: “spool segment 17 sealed”)" in ko
