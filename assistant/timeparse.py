@@ -28,16 +28,22 @@ Conventions (each assumption is stated in `TimeResolution.note`, never silent):
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.errors import TimeRangeError
 from assistant.ir import MAX_POINTS, TimeRange
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 AROUND_S = 900
 """Half-width of the window around a point in time ("at 14:10")."""
@@ -989,26 +995,23 @@ def _hour24(c: _Clock) -> tuple[int, bool]:
     return h, False
 
 
-def resolve_time(
-    question: str,
-    now: datetime,
-    tz: ZoneInfo,
-    default_s: int = 3600,
-    last_deploy: datetime | None = None,
-    data_span: tuple[datetime, datetime] | None = None,
-) -> TimeResolution:
-    """`_resolve_time`, with date arithmetic past the calendar ("the last 99999999 days",
+def _within_calendar(fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn`, with date arithmetic past the calendar ("the last 99999999 days",
     "9999-12-31 to 10000-01-01") raised as a `TimeRangeError` instead of a traceback."""
-    try:
-        return _resolve_time(question, now, tz, default_s, last_deploy, data_span)
-    except (OverflowError, ValueError) as exc:
-        if isinstance(exc, TimeRangeError):
-            raise
-        raise TimeRangeError("that time range reaches outside the calendar (years 1 to "
-                             "9999); ask about a shorter or nearer period") from None
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (OverflowError, ValueError):
+            raise TimeRangeError("that time range reaches outside the calendar (years 1 to "
+                                 "9999); ask about a shorter or nearer period") from None
+
+    return wrapper
 
 
-def _resolve_time(
+@_within_calendar
+def resolve_time(
     question: str,
     now: datetime,
     tz: ZoneInfo,
