@@ -40,6 +40,8 @@ QUESTION_WORDS = frozenset(_words(
     mention mentions mentioning mentioned contain contains containing contained about
     regarding related relating involving concerning word words term string say says said
     data file dataset series whole entire overall ever so far than just only also
+    request requests call calls api apis hit hits traffic activity
+    something anything nothing everything someone anyone somewhere
     first last latest earliest newest oldest top busiest distinct unique different value
     values kind kinds type types frequent common often
     write writes wrote writing emit emits emitted output outputs produce produced generate
@@ -101,6 +103,15 @@ KO_GLOSSARY: dict[str, tuple[str, ...]] = {
     "알림": ("notification",), "잠금": ("lock",), "교착": ("deadlock",),
     "메일": ("mail",), "브라우저": ("browser",), "화면": ("screen",),
     "와이파이": ("wifi",), "블루투스": ("bluetooth",),
+    "도메인": ("domain",), "소스": ("source",), "설정": ("setting", "config"),
+    "클라이언트": ("client",), "호스트": ("host",), "서버": ("server",), "노드": ("node",),
+    "주소": ("address",), "코드": ("code",), "상태": ("status",),
+    "꽉 찼": ("full",), "꽉 찬": ("full",), "가득 찼": ("full",), "가득 찬": ("full",),
+    "찾은": ("found", "find"), "찾았": ("found", "find"), "못 찾": ("not found", "cannot find"),
+    "사용 중단": ("deprecated",), "더 이상 사용": ("deprecated",),
+    "끝난": ("finish", "complete"), "끝났": ("finish", "complete"), "완료": ("complete", "finish"),
+    "성공": ("success", "succeed"), "실행": ("run", "execut"), "할당": ("assign", "alloc"),
+    "잡았": ("acquire",), "잡은": ("acquire",), "획득": ("acquire",), "해제": ("release",),
 }  # fmt: skip
 """General operations vocabulary, Korean -> English stems as logs write them."""
 
@@ -163,10 +174,12 @@ class TextFilter:
     """The templates the filter was made of, when chosen by meaning."""
     close_call: bool = False
     """Those templates were chosen by a small margin over the next."""
+    label: str = ""
+    """How the answer names a pattern filter ("status code 404"), when not by its words."""
 
     @property
     def shown(self) -> str:
-        return self.text or " / ".join(self.words)
+        return self.label or self.text or " / ".join(self.words)
 
     def pattern_words(self) -> list[str]:
         """The spellings a pattern filter accepts ("timeout", "timed out")."""
@@ -365,6 +378,12 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
                 key = (n, len(found.text or found.pattern or ""))
                 if best is None or key > best[:2]:
                     best = (*key, found)
+    ident = _identifier(words, vocab)
+    if ident is not None and (best is None or len(best[2].words) <= 1):
+        # "SOCKS5 proxies": a code-like name the templates hold only as a value (their
+        # placeholder) names the lines better than a common word beside it
+        return TextFilter(text=ident.text, pattern=None, words=(ident.text,), found=False,
+                          spans=(ident.span,))
     if best is not None:
         return best[2]
     if missing:
@@ -383,6 +402,19 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
 
 
 _HANGUL = re.compile(r"[가-힣]")
+IDENTIFIER = re.compile(r"(?=[\w.:/-]*\d)[A-Za-z][\w.:/-]*[A-Za-z][\w.:/-]*")
+"""A code-like name: letters with digits ("SOCKS5", "eth0"). Capitals alone ("NTP") are not
+enough: they are often a program's name, which is not in the message."""
+
+
+def _identifier(words: list[Word], vocab: Vocabulary) -> Word | None:
+    """The first code-like word of the question that the templates never say as a word
+    (they hold it as a placeholder's value), or None."""
+    for w in words:
+        if not w.soft and IDENTIFIER.fullmatch(w.text) and w.text.lower() not in LEVEL_WORDS \
+                and not any(vocab.has(x) for x in w.stems) and not vocab.has(w.text):
+            return w
+    return None
 
 
 LOG_NOUNS = frozenset(_words("line lines log logs message messages entry entries record "

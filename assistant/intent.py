@@ -191,7 +191,7 @@ WHEN_WORDS = _rxa("when", "what time", "which time", "at what", "언제", "몇 �
 BUSY_WORDS = _rxa("busiest", "busy", "most active", "peak", "가장 바쁜", "바빴", "바쁜", "피크")
 MOST_WORDS = re.compile(
     r"(?<![\w-])(?:most|the most|top|largest number|most often|most frequently)(?![\w-])"
-    r"|가장\s*많|제일\s*많|최다", re.IGNORECASE)
+    r"|가장\s*(?:많|자주)|제일\s*(?:많|자주)|최다|최빈", re.IGNORECASE)
 UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("minute", re.compile(r"(?<![A-Za-z0-9_-])minutes?(?![A-Za-z0-9_-])"
                           r"|(?<![가-힣])분(?=[은는이가을를에의]?(?:\s|$|[?.,]))", re.I)),
@@ -200,7 +200,7 @@ UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 DISTINCT_WORDS = _rxa("distinct", "unique", "different", "서로 다른", "고유한", "고유", "다른 종류")
 LIST_WORDS = _rxa("which", "what", "list", "list the", "name the", "show the", "어떤", "어느",
-                 "무슨", "목록", "나열")
+                 "무슨", "목록", "나열", "뭐야", "뭐였", "뭐지", "뭔지", "뭐가", "무엇", "누구")
 SEVERITY_NOUNS: list[tuple[Level, re.Pattern[str]]] = [
     ("fatal", _rxa("fatal", "fatals", "critical", "crit", "emergency", "치명", "치명적")),
     ("error", _rxa("error", "errors", "err", "에러", "오류")),

@@ -35,6 +35,10 @@ _KO: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
                 r"counted by their words \((.+)\), not by level"),
      lambda m: f"로그 {m[2]}줄 중 {m[1]}줄에 심각도 레벨이 없어 레벨 대신 단어({m[3]})로 "
                "셌습니다"),
+    (re.compile(r"([\d,]+) of ([\d,]+) log lines carry no severity level, so the lines were "
+                r"chosen by their words \((.+)\), not by level"),
+     lambda m: f"로그 {m[2]}줄 중 {m[1]}줄에 심각도 레벨이 없어 레벨 대신 단어({m[3]})로 "
+               "골랐습니다"),
     (re.compile(r"([\d,]+) of ([\d,]+) log lines carry no severity level; the lines were "
                 r"counted by the words searched for, not by level"),
      lambda m: f"로그 {m[2]}줄 중 {m[1]}줄에 심각도 레벨이 없어 레벨 대신 검색한 단어로 "

@@ -31,7 +31,7 @@ from assistant.ir import (
     TimeRange,
 )
 from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
-from assistant.value_slots import choose_slot, head_stems
+from assistant.value_slots import choose_slot, head_stems, object_question
 from connectors.base import Catalog, MetricInfo
 
 Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
@@ -375,17 +375,25 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
         return None
     if r.log_op not in (None, "distinct_count", "distinct_list", "top_value"):
         return None
-    if r.log_op is not None:
+    named = log_field(inp.question)
+    obj = object_question(inp.question)
+    subject = inp.question[obj[0][0]:obj[0][1]] if obj is not None else ""
+    by_verb = ""
+    if obj is not None and named is not None and subject and (
+            words := dict(LOG_FIELD_WORDS).get(named[0])) is not None and words.search(subject):
+        named, by_verb = None, obj[1]  # "which server did the nodes sync to": a value the
+        # verb names, not the nodes' column
+    elif r.log_op is not None:
         column = COLUMN_FIELDS.get(r.log_field or "")
         if column is None or column in ("level", "template") \
                 or (column == "host" and inp.catalog.hosts) \
                 or (column == "service" and inp.catalog.services):
             return None
-    named = log_field(inp.question)
     if named is not None and named[0] in COLUMN_FIELDS and _has_column(inp.catalog, named[0]):
         return None  # "which program ...": the program column, not a word in a message
     slot = choose_slot(inp.question, inp.templates)
-    if slot is None or not head_stems(inp.question):
+    if slot is None or not head_stems(inp.question) or (
+            by_verb and not slot.names(by_verb)):
         return None
     pattern = slot.pattern()
     base = _log_query(inp, top=False)

@@ -515,6 +515,18 @@ def _left_out(tf: TextFilter, words: Sequence[Word], vocab: Vocabulary) -> list[
             and any(vocab.has(s) for s in w.stems)]
 
 
+def _words_of(question: str, taken: Sequence[tuple[int, int]], tf: TextFilter) -> list[Word]:
+    """The question's content words that make up the filter `tf`."""
+    return [w for w in content_words(question, taken)
+            if any(a <= w.span[0] < b for a, b in tf.spans)]
+
+
+def _says_more(choice: TemplateChoice, words: Sequence[Word], tf: TextFilter | None) -> bool:
+    """The chosen templates say more of the question's words than the lexical filter
+    covers ("opened ... through the proxy": three words, against "connections through")."""
+    return tf is not None and round(choice.overlap * len(words)) > len(tf.words)
+
+
 def refine(question: str, taken: Sequence[tuple[int, int]], tf: TextFilter | None,
            vocab: Vocabulary, index: TemplateIndex | None,
            levels: frozenset[str] | None = None, leveled: bool = False,
@@ -532,9 +544,18 @@ def refine(question: str, taken: Sequence[tuple[int, int]], tf: TextFilter | Non
     """
     if index is None or not len(index):
         return tf
-    if tf is not None and not tf.found and (
-            MENTION.search(question) or all(vocab.has(w) for w in tf.words)):
-        return tf  # asked for literally, or words the logs say but never together
+    if tf is not None and not tf.found and MENTION.search(question):
+        return tf  # asked for literally
+    if tf is not None and not tf.found and all(vocab.has(w) for w in tf.words):
+        # words the logs say but never together as written: a template saying all of
+        # them ("Windows Update initialize" -> "initialized by client WindowsUpdateAgent")
+        together = index.choose(content_text(question, taken), _words_of(question, taken, tf))
+        if together is None or together.overlap < 1.0:
+            return tf
+        return TextFilter(text=together.phrase,
+                          pattern=None if together.phrase else together.pattern,
+                          words=tf.words, found=True, spans=tf.spans,
+                          templates=together.shown, close_call=not together.confident)
     words = [w for w in content_words(question, taken)
              if not w.soft and (w.text.lower() not in LEVEL_OF
                                 or (levels is not None
@@ -574,7 +595,7 @@ def refine(question: str, taken: Sequence[tuple[int, int]], tf: TextFilter | Non
         # Nothing in the logs says any of it ("how many segfaults?"): no lines, not all.
         return TextFilter(text=words[0].text, pattern=None, words=(words[0].text,),
                           found=False, spans=(words[0].span,))
-    if choice is None or (need_all and choice.overlap < 1.0) \
+    if choice is None or (need_all and choice.overlap < 1.0 and not _says_more(choice, words, tf)) \
             or (need_sure and not choice.confident):
         return tf
     spans = tuple(w.span for w in words) or (tf.spans if tf is not None else ())

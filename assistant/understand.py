@@ -16,6 +16,7 @@ from assistant.conversation import Turn
 from assistant.data_window import asks_whole_span, outside, query_extent, union, whole_span
 from assistant.entities import Link, Links, UnknownMention
 from assistant.errors import OpsaError, TimeRangeError
+from assistant.field_values import field_value
 from assistant.intent import LEVEL_WORDS as INTENT_LEVEL_WORDS
 from assistant.intent import (
     WRITE_ACTION,
@@ -408,7 +409,15 @@ def _text_filter(question: str, links: Links, reading: IntentReading,
     taken = [*links.time_spans, *(x.span for x in (*links.hosts, *links.services,
                                                   *links.labels, *links.patterns))]
     taken += [x.span for x in links.metrics if x.how != "semantic"]
-    taken += field_word_spans(question, reading.log_field if reading.log_op else None)
+    asked = reading.log_field if reading.log_op else (
+        reading.log_op_if_logs[1] if reading.log_op_if_logs else None)
+    taken += field_word_spans(question, asked)
+    named = field_value(question, links.time_spans) if vocab else None
+    if named is not None:  # "requests that returned 404": the lines saying that status
+        if not reading.intents:
+            reading.intents.add("logs")
+        return TextFilter(text=None, pattern=named.pattern, words=(named.value,), found=True,
+                          spans=(named.span,), label=named.label)
     tf = text_filter(question, taken, vocab, levels)
     if not reading.intents & {"docs", "refuse"} and reading.intents != {"metric"} \
             and ("why" not in reading.intents or reading.count):
@@ -469,7 +478,7 @@ def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
         plan.notes.append(_templates_note(tf.templates, language, tf.close_call))
     elif used:
         plan.queries = out
-        shown = tf.shown if tf.text else " or ".join(tf.pattern_words())
+        shown = tf.shown if tf.text or tf.label else " or ".join(tf.pattern_words())
         if language == "ko":
             plan.notes.append(f"'{shown}'가 들어간 로그 줄만 셌습니다")
         else:

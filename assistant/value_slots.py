@@ -91,6 +91,10 @@ class Slot:
         first = next((i for i, w in enumerate(words) if self._named(w)), len(words))
         return [x for w in words[first:] for x in _stems(w)]
 
+    def names(self, word: str) -> bool:
+        """Whether `word` is one of the question's words that describe this slot."""
+        return any(_same(stem(word), a) for a in self.matched)
+
     def _named(self, word: str) -> bool:
         return any(_same(a, t) for t in _stems(word) for a in self.matched)
 
@@ -123,11 +127,35 @@ HEAD = re.compile(
     re.IGNORECASE)
 """The words naming what is asked for: "which registry hives were ...", "how many different
 packages were ...": their matches weigh most."""
+KO_HEAD = re.compile(
+    r"((?:[\w.-]+\s+)?[\w.-]+?)(?:은|는|이|가|들은|들이)\s*(?:뭐|무엇|몇|어떤|어느|누구)")
+"""The Korean topic a value question asks about: "RDD는 뭐야", "데이터 소스는 뭐야"."""
+
+
+OBJECT_QUESTION = re.compile(
+    r"\b(?:which|what)\s+(?:[\w.-]+\s+){1,3}?(?:did|does|do)\s+(?:the\s+|a\s+|an\s+|its\s+)?"
+    r"((?:[\w.-]+\s+){0,2}?[\w.-]+)\s+(?!not\b)([A-Za-z]{3,})\b",
+    re.IGNORECASE)
+"""An object question: "which NTP server did the nodes synchronize to", "what file did the
+job open": the subject after "did" is not what is asked; the verb names the value."""
+
+
+def object_question(question: str) -> tuple[tuple[int, int], str] | None:
+    """The span of an object question's subject and its verb, or None."""
+    m = OBJECT_QUESTION.search(question)
+    return (m.span(1), m.group(2)) if m else None
 
 
 def head_stems(question: str) -> set[str]:
-    """Stems of the words right after "which" / "how many different" / "list the"."""
+    """Stems of the words right after "which" / "how many different" / "list the", and
+    the verb of an object question (the value is what the subject did it to)."""
     out: set[str] = set()
+    obj = object_question(question)
+    if obj is not None:
+        out.add(stem(obj[1]))
+    for m in KO_HEAD.finditer(question):  # "... 찾은 데이터 소스는 뭐야": the topic
+        out.update(s for w in content_words(m.group(1), ()) for s in w.stems
+                   if " " not in s)
     for m in HEAD.finditer(question):
         for w in _WORD.findall(m.group(1)):
             if w.lower().endswith("ed") and out:

@@ -1,0 +1,41 @@
+"""Which value a question asks about: object questions, Korean topics, code-like names and
+generic words for traffic — read from the wording and the templates, never from a system."""
+
+from __future__ import annotations
+
+from assistant.content_words import text_filter, vocabulary
+from assistant.value_slots import choose_slot, head_stems, object_question
+
+TEMPLATES = [
+    "clock synchronized to <*> stratum <*>",
+    "worker <*> registered with hub <*>",
+    "hub <*> is full",
+    "tunnel <*> open through gateway <*> TLS13",
+]
+
+
+def test_an_object_question_names_its_value_by_the_verb() -> None:
+    q = "which time server did the nodes synchronize to most often?"
+    obj = object_question(q)
+    assert obj is not None and q[obj[0][0]:obj[0][1]] == "nodes" and obj[1] == "synchronize"
+    slot = choose_slot(q, TEMPLATES)
+    assert slot is not None and slot.template == TEMPLATES[0] and slot.names("synchronize")
+    assert object_question("which node synchronized most often?") is None
+
+
+def test_a_korean_topic_is_the_asked_value() -> None:
+    assert "hub" in head_stems("가장 자주 꽉 찼던 허브는 뭐야?") or \
+        head_stems("가장 자주 꽉 찼던 hub는 뭐야?") >= {"hub"}
+    slot = choose_slot("가장 자주 꽉 찼던 hub는 뭐야?", TEMPLATES)
+    assert slot is not None and slot.template == "hub <*> is full"
+
+
+def test_a_code_like_name_held_as_a_value_filters_the_lines() -> None:
+    vocab = vocabulary(["tunnel <*> open through gateway <*> <*>", "gateway restarted"])
+    tf = text_filter("which programs used a TLS13 gateway?", [], vocab)
+    assert tf is not None and tf.text == "TLS13"
+
+
+def test_words_for_traffic_are_not_what_lines_say() -> None:
+    vocab = vocabulary(["tunnel <*> open through gateway <*>"])
+    assert text_filter("which client made the most API requests?", [], vocab) is None
