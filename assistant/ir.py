@@ -24,6 +24,13 @@ Evaluation semantics shared by every connector (so engines can be compared):
   ``x_bucket``). With ``aggregation="sum"`` and ``by=(...)`` it means
   ``histogram_quantile(q, sum by (le, ...) (rate(x_bucket[w])))``; with ``aggregation="none"``
   ``histogram_quantile(q, rate(x_bucket[w]))`` per series.
+* ``function == "timestamp"``: the time (Unix seconds) of the sample ``raw`` would return.
+  ``present_over_time`` is 1 for each series with a sample in the window;
+  ``absent_over_time`` is 1 at each time no matching series has one, labelled by the
+  selector's ``=`` matchers (no aggregation). ``stddev``/``stdvar`` (aggregations and
+  ``_over_time``) are the population standard deviation / variance, as PromQL.
+* ``offset_s``: PromQL's ``offset``: every window (and the lookback) ends ``offset_s``
+  seconds before its evaluation time; results are reported at the evaluation times.
 """
 
 from __future__ import annotations
@@ -65,11 +72,17 @@ MetricFunction = Literal[
     "count_over_time",
     "last_over_time",
     "quantile_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "present_over_time",
+    "absent_over_time",
+    "timestamp",
     "histogram_quantile",
     "samples",
 ]
 Aggregation = Literal[
-    "none", "sum", "avg", "min", "max", "count", "p50", "p90", "p95", "p99", "topk", "bottomk"
+    "none", "sum", "avg", "min", "max", "count", "p50", "p90", "p95", "p99", "topk", "bottomk",
+    "stddev", "stdvar",
 ]
 Level = Literal["trace", "debug", "info", "warn", "error", "fatal"]
 LEVELS: tuple[Level, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -188,6 +201,9 @@ class MetricQuery(_Strict):
     k: int | None = Field(default=None, ge=1, le=100, description="for topk / bottomk")
     time_range: TimeRange
     mode: Literal["range", "instant"] = "range"
+    offset_s: int | None = Field(
+        default=None, description="PromQL offset: read the data this many seconds earlier"
+    )
     threshold: float | None = Field(
         default=None, description="samples only: count samples above it and time spent above"
     )
@@ -218,6 +234,9 @@ class MetricQuery(_Strict):
             raise ValueError(f"aggregation {self.aggregation!r} needs 'k'")
         if self.aggregation not in ("topk", "bottomk") and self.k is not None:
             raise ValueError("'k' is only used with aggregation topk / bottomk")
+        if self.function == "absent_over_time" and self.aggregation != "none":
+            raise ValueError("function 'absent_over_time' takes no aggregation (it returns "
+                             "one series, labelled by the '=' matchers)")
         if self.by and self.aggregation in ("none", "topk", "bottomk"):
             raise ValueError(f"'by' needs a grouping aggregation, not {self.aggregation!r}")
         return self

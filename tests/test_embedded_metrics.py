@@ -644,3 +644,150 @@ def test_samples_past_the_cap_are_cut_and_said(
     r = conn.run(q)
     assert r.truncated and sum(len(s.points) for s in r.series) == 5
     assert any("sample cap" in w for w in r.warnings)
+
+
+# -- NaN, precision and the newer functions (found by tests/promqltest_runner.py) ----------
+
+
+def _one_store(tmp_path: Path, data: dict[tuple[str, tuple[tuple[str, str], ...]], Points]
+               ) -> EmbeddedConnector:
+    path = tmp_path / "t.duckdb"
+    write_store(path, data)
+    return EmbeddedConnector(path)
+
+
+def _values(c: EmbeddedConnector, **fields: Any) -> dict[str, list[float]]:
+    fields.setdefault("mode", "instant")
+    fields.setdefault("time_range", tr(5))
+    r = c.run(MetricQuery(**fields))
+    return {key(s.labels): [v for _, v in s.points] for s in r.series}
+
+
+def _gauges(values: dict[str, list[float]], every: float = 15) -> dict[
+        tuple[str, tuple[tuple[str, str], ...]], Points]:
+    """One gauge ``g`` per host, its samples ending at END."""
+    end = END.timestamp()
+    return {("g", (("host", h),)): [(end - every * (len(vs) - 1 - i), v)
+                                    for i, v in enumerate(vs)]
+            for h, vs in values.items()}
+
+
+def test_min_and_max_ignore_nan_unless_all_are_nan(tmp_path: Path) -> None:
+    c = _one_store(tmp_path, _gauges({"a": [1.0, math.nan, 2.0], "b": [math.nan, math.nan],
+                                      "c": [5.0]}))
+    try:
+        assert _values(c, metric="g", function="max_over_time", window_s=60) == {
+            "host=a": [2.0], "host=b": [pytest.approx(math.nan, nan_ok=True)], "host=c": [5.0]}
+        assert _values(c, metric="g", function="min_over_time", window_s=60)["host=a"] == [1.0]
+        # across series: b's NaN does not hide a's and c's values
+        assert _values(c, metric="g", aggregation="max") == {"": [5.0]}
+        assert _values(c, metric="g", aggregation="min") == {"": [2.0]}
+    finally:
+        c.close()
+
+
+def test_a_nan_sample_is_no_counter_reset(tmp_path: Path) -> None:
+    # 10, NaN, 30 over a window they fill: a reset would add the value before the drop.
+    t0 = END.timestamp() - 30
+    c = _one_store(tmp_path, {("c_total", (("host", "h1"),)): [
+        (t0, 10.0), (t0 + 15, math.nan), (t0 + 30, 30.0)]})
+    try:
+        got = _values(c, metric="c_total", function="increase", mode="instant",
+                      time_range=TimeRange(start=END - timedelta(seconds=30), end=END))
+    finally:
+        c.close()
+    assert got == {"host=h1": [pytest.approx(20.0)]}
+
+
+def test_sum_is_compensated_and_avg_does_not_overflow(tmp_path: Path) -> None:
+    c = _one_store(tmp_path, _gauges({"a": [2.0, 8.0, 1e100, -1e100], "b": [1.7e308] * 3,
+                                      "d": [1.5e308]}))
+    try:
+        sums = _values(c, metric="g", function="sum_over_time", window_s=60)
+        avgs = _values(c, metric="g", function="avg_over_time", window_s=60)
+        assert sums["host=a"] == [10.0]  # plain addition gives 0
+        assert avgs["host=a"] == [2.5]
+        assert sums["host=b"] == [math.inf]
+        assert avgs["host=b"] == [pytest.approx(1.7e308)]  # plain sum / count gives +Inf
+        big = _values(c, metric="g", aggregation="avg", matchers=(
+            Matcher(label="host", op="=~", value="b|d"),))
+        assert big == {"": [pytest.approx(1.6e308)]}
+    finally:
+        c.close()
+
+
+def test_stddev_and_stdvar_over_time_and_across_series(tmp_path: Path) -> None:
+    import statistics
+
+    a, b = [1.0, 4.0, 6.0, 9.0], [2.0, 2.0, 3.0, 7.0]
+    c = _one_store(tmp_path, _gauges({"a": a, "b": b, "n": [1.0, math.nan]}))
+    try:
+        sd = _values(c, metric="g", function="stddev_over_time", window_s=60)
+        var = _values(c, metric="g", function="stdvar_over_time", window_s=60)
+        assert sd["host=a"] == [pytest.approx(statistics.pstdev(a))]
+        assert var["host=b"] == [pytest.approx(statistics.pvariance(b))]
+        assert math.isnan(sd["host=n"][0])  # a NaN sample makes it NaN, as PromQL
+        last = [a[-1], b[-1]]
+        two = (Matcher(label="host", op="=~", value="a|b"),)
+        assert _values(c, metric="g", matchers=two, aggregation="stddev") == {
+            "": [pytest.approx(statistics.pstdev(last))]}
+        assert _values(c, metric="g", matchers=two, aggregation="stdvar", by=("host",)) == {
+            "host=a": [0.0], "host=b": [0.0]}
+    finally:
+        c.close()
+
+
+def test_timestamp_present_and_absent_over_time(tmp_path: Path) -> None:
+    c = _one_store(tmp_path, _gauges({"a": [1.0, 2.0], "b": [3.0]}, every=60))
+    try:
+        assert _values(c, metric="g", function="timestamp") == {
+            "host=a": [END.timestamp()], "host=b": [END.timestamp()]}
+        q = {"metric": "g", "time_range": tr(4, 60), "mode": "range", "window_s": 60}
+        assert _values(c, function="present_over_time", **q) == {
+            "host=a": [1.0, 1.0], "host=b": [1.0]}
+        # no sample before END - 60 s: absent at the first three steps, labelled by the '='
+        absent = _values(c, function="absent_over_time",
+                         matchers=(Matcher(label="host", value="a"),), **q)
+        assert absent == {"host=a": [1.0, 1.0, 1.0]}
+        gone = _values(c, metric="g", function="absent_over_time", window_s=60,
+                       matchers=(Matcher(label="host", op="=~", value="z.*"),))
+        assert gone == {"": [1.0]}
+    finally:
+        c.close()
+    with pytest.raises(ValueError, match="absent_over_time"):
+        MetricQuery(metric="g", function="absent_over_time", aggregation="sum", time_range=tr(5))
+
+
+def test_offset_reads_earlier_data_and_reports_at_the_evaluation_time(
+    conn: EmbeddedConnector
+) -> None:
+    q = MetricQuery(metric="req_total", function="increase", window_s=300,
+                    time_range=tr(10, 60), offset_s=600)
+    shifted = MetricQuery(metric="req_total", function="increase", window_s=300,
+                          time_range=tr(10, 60, back=10))
+    got = {k: {t - 600: v for t, v in pts.items()} for k, pts in as_map(conn.run(q)).items()}
+    assert_same(got, ref_per_series(shifted))
+    assert "offset 600s" in conn.native(q)
+
+
+def test_prometheus3_windows_leave_out_a_sample_on_the_window_start(tmp_path: Path) -> None:
+    from connectors.sql.dialect import DuckDB
+    from connectors.sql.metrics import build_metric_sql
+
+    # samples at END - 60 s and END: a 60 s window at END holds both in 2.x, one in 3.x
+    path = tmp_path / "t.duckdb"
+    write_store(path, _gauges({"a": [1.0, 2.0]}, every=60))
+    q = MetricQuery(metric="g", function="count_over_time", window_s=60, mode="instant",
+                    time_range=tr(1))
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        def count(semantics: Any) -> float:
+            plan = build_metric_sql(q, "g", "g", DuckDB(), semantics=semantics)
+            return float(con.execute(plan.sql).fetchall()[0][-1])
+
+        assert count("prometheus2") == 2.0
+        assert count("prometheus3") == 1.0
+        with pytest.raises(ValueError, match="semantics"):
+            count("prometheus4")
+    finally:
+        con.close()

@@ -28,8 +28,12 @@ _OVER_TIME = {
     "sum_over_time",
     "count_over_time",
     "last_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "present_over_time",
+    "absent_over_time",
 }
-_SIMPLE_AGG = {"sum", "avg", "min", "max", "count"}
+_SIMPLE_AGG = {"sum", "avg", "min", "max", "count", "stddev", "stdvar"}
 
 
 def quote(value: str) -> str:
@@ -75,9 +79,14 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+def offset(q: MetricQuery) -> str:
+    """The selector's ``offset`` modifier (with its leading space), or ''."""
+    return f" offset {q.offset_s}s" if q.offset_s else ""
+
+
 def compile_metric(q: MetricQuery) -> str:
     """The PromQL expression for a metric query (evaluated as instant or range by the caller)."""
-    window = f"[{q.window()}s]"
+    window = f"[{q.window()}s]{offset(q)}"
     sel = selector(q.metric, q.matchers)
     agg = q.aggregation
 
@@ -90,7 +99,9 @@ def compile_metric(q: MetricQuery) -> str:
             return f"histogram_quantile({_num(q.quantile)}, sum by ({groups}) ({rate}))"
         expr = f"histogram_quantile({_num(q.quantile)}, {rate})"
     elif q.function == "raw":
-        expr = sel
+        expr = f"{sel}{offset(q)}"
+    elif q.function == "timestamp":
+        expr = f"timestamp({sel}{offset(q)})"
     elif q.function == "samples":
         return f"{sel}{window}"  # a range vector: every raw sample (instant query at end)
     elif q.function == "quantile_over_time":

@@ -66,6 +66,24 @@ class Dialect(ABC):
         """The q-quantile with linear interpolation between closest ranks (PromQL's)."""
 
     @abstractmethod
+    def fsum(self, expr: str) -> str:
+        """A compensated (Kahan) sum, as PromQL's ``sum`` and ``sum_over_time``."""
+
+    @abstractmethod
+    def isnan(self, expr: str) -> str: ...
+
+    @abstractmethod
+    def isinf(self, expr: str) -> str: ...
+
+    @abstractmethod
+    def var_pop(self, expr: str) -> str:
+        """The population variance (PromQL's ``stdvar``)."""
+
+    @abstractmethod
+    def stddev_pop(self, expr: str) -> str:
+        """The population standard deviation (PromQL's ``stddev``)."""
+
+    @abstractmethod
     def full_match(self, expr: str, pattern: str) -> str:
         """`expr` matches the RE2 `pattern` as a whole (PromQL's anchored matchers)."""
 
@@ -166,6 +184,21 @@ class DuckDB(Dialect):
     def quantile(self, expr: str, q: str) -> str:
         return f"quantile_cont({expr}, {q})"
 
+    def fsum(self, expr: str) -> str:
+        return f"fsum({expr})"
+
+    def isnan(self, expr: str) -> str:
+        return f"isnan({expr})"
+
+    def isinf(self, expr: str) -> str:
+        return f"isinf({expr})"
+
+    def var_pop(self, expr: str) -> str:
+        return f"var_pop({expr})"
+
+    def stddev_pop(self, expr: str) -> str:
+        return f"stddev_pop({expr})"
+
     def full_match(self, expr: str, pattern: str) -> str:
         return f"regexp_full_match({expr}, {self.lit(pattern)})"
 
@@ -262,6 +295,24 @@ class ClickHouse(Dialect):
 
     def quantile(self, expr: str, q: str) -> str:
         return f"quantileExactInclusive({q})({expr})"  # R7: linear, as quantile_cont
+
+    def fsum(self, expr: str) -> str:
+        # sumKahan turns an overflow into NaN (inf - inf in its compensation): where it is
+        # not finite the plain sum is the answer (+-Inf, or NaN from a NaN value). The test
+        # is on sumKahan: ClickHouse rewrites sum(x * c) as sum(x) * c, which overflows.
+        return f"if(isFinite(sumKahan({expr})), sumKahan({expr}), sum({expr}))"
+
+    def isnan(self, expr: str) -> str:
+        return f"isNaN({expr})"
+
+    def isinf(self, expr: str) -> str:
+        return f"isInfinite({expr})"
+
+    def var_pop(self, expr: str) -> str:
+        return f"varPop({expr})"
+
+    def stddev_pop(self, expr: str) -> str:
+        return f"stddevPop({expr})"
 
     def full_match(self, expr: str, pattern: str) -> str:
         return f"match({expr}, {self.lit('^(?:' + pattern + ')$')})"

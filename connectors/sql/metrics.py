@@ -1,4 +1,12 @@
-"""MetricQuery -> SQL (DuckDB or ClickHouse, see `dialect`) with Prometheus 2.42 semantics.
+"""MetricQuery -> SQL (DuckDB or ClickHouse, see `dialect`) with Prometheus semantics.
+
+Two window semantics (`Semantics`): ``prometheus2`` (the default, what Prometheus 2.x
+servers such as Debian's do: windows ``[t - w, t]`` with both ends inclusive) and
+``prometheus3`` (left-open windows ``(t - w, t]`` for range functions and the lookback,
+and 3.x's order of the two limits on extrapolation to the window's start). Everything
+else is the same in both, as in Prometheus 3.x: NaN samples are ignored by ``min``/``max``
+(and their ``_over_time``) unless all are NaN, a NaN sample is no counter reset, sums are
+Kahan-compensated and means do not overflow where the sum would.
 
 The statement is a chain of small CTEs, each one step of the PromQL evaluation:
 
@@ -7,10 +15,13 @@ The statement is a chain of small CTEs, each one step of the PromQL evaluation:
 ``pts``  their samples from the first window's start to the last evaluation time; for
          counters also ``reset``: the value before a drop (PromQL adds it back)
 ``win``  each sample once per window ``[t_i - w, t_i]`` that contains it, where
-         ``t_i = t_0 + i * step`` (both ends inclusive, as Prometheus 2.x)
+         ``t_i = t_0 + i * step`` (both ends inclusive, as Prometheus 2.x; the start
+         excluded with ``prometheus3``); with ``offset_s`` the windows end at
+         ``t_i - offset`` (results are still reported at ``t_i``)
 ``fn``   the function per series and step (``raw`` is the last sample of the 5 minute
          lookback; ``rate``/``increase``/``delta`` are Prometheus' ``extrapolatedRate``)
-``agg``  the aggregation across series
+``agg``  the aggregation across series (``absent_over_time``: one row per step without
+         any sample, labelled by the selector's ``=`` matchers, as PromQL)
 then a final ``SELECT`` of ``(key..., i, t, value)`` rows ordered by key and time.
 
 ``topk``/``bottomk`` follow PromQL exactly: the k highest (lowest) series *at each
@@ -38,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from assistant.ir import AGG_QUANTILES, LOOKBACK_S, MAX_SAMPLES, Matcher, MetricQuery
 from connectors.sql.common import num, one_line
@@ -47,22 +58,81 @@ from connectors.sql.dialect import Dialect, DuckDB
 COUNTER_FUNCTIONS = frozenset({"rate", "increase", "histogram_quantile"})
 RESERVED_COLUMNS = frozenset({"series_id", "i", "t", "value", "le"})
 
-_OVER_TIME: dict[str, str] = {
-    "raw": "last",
-    "last_over_time": "last",
-    "avg_over_time": "avg(value)",
-    "min_over_time": "min(value)",
-    "max_over_time": "max(value)",
-    "sum_over_time": "sum(value)",
-    "count_over_time": "CAST(count(*) AS DOUBLE)",
-}
-_AGG_SQL: dict[str, str] = {
-    "sum": "sum(f.value)",
-    "avg": "avg(f.value)",
-    "min": "min(f.value)",
-    "max": "max(f.value)",
-    "count": "CAST(count(*) AS DOUBLE)",
-}
+Semantics = Literal["prometheus2", "prometheus3"]
+DEFAULT_SEMANTICS: Semantics = "prometheus2"
+"""The connectors' window semantics: Prometheus 2.x, what the Prometheus server the
+differential test compares against (Debian's 2.x) does. ``prometheus3`` is what
+Prometheus 3.x and its own engine tests (`tests/promqltest_runner.py`) expect."""
+
+_OVER_TIME = frozenset({
+    "raw", "last_over_time", "timestamp", "avg_over_time", "min_over_time", "max_over_time",
+    "sum_over_time", "count_over_time", "stddev_over_time", "stdvar_over_time",
+    "present_over_time",
+})
+_LAST_SAMPLE = frozenset({"raw", "last_over_time", "timestamp"})
+_SCALE_DOWN, _SCALE_UP = "5.421010862427522e-20", "1.8446744073709552e19"  # 2^-64, 2^64
+
+
+def nan_aware(d: Dialect, fn: str, expr: str) -> str:
+    """``min``/``max`` ignoring NaN unless every value is NaN (PromQL's)."""
+    return (f"coalesce({fn}(CASE WHEN {d.isnan(expr)} THEN NULL ELSE {expr} END), "
+            f"{fn}({expr}))")
+
+
+def mean(d: Dialect, expr: str) -> str:
+    """The compensated mean; where the sum would overflow, the mean of the values scaled
+    by 2^-64, scaled back (Prometheus switches to an incremental mean there)."""
+    total = d.fsum(expr)
+    return (f"CASE WHEN {d.isinf(total)} THEN {d.fsum(f'{expr} * {_SCALE_DOWN}')} "
+            f"/ count(*) * {_SCALE_UP} ELSE {total} / count(*) END")
+
+
+def spread(d: Dialect, fn: Callable[[str], str], expr: str) -> str:
+    """A population variance or standard deviation that is NaN when a value is NaN or
+    infinite, as PromQL's (``x * 0`` is 0 for every other value)."""
+    return f"{fn(expr)} + {d.fsum(f'{expr} * 0')}"
+
+
+def over_time_sql(d: Dialect, function: str, expr: str = "value", ts: str = "ts") -> str:
+    """The aggregate computing `function` over a window's samples."""
+    match function:
+        case "raw" | "last_over_time":
+            return d.arg_max(expr, ts)
+        case "timestamp":
+            return f"CAST({d.arg_max(d.epoch_ms(ts), ts)} AS DOUBLE) / 1000"
+        case "avg_over_time":
+            return mean(d, expr)
+        case "min_over_time" | "max_over_time":
+            return nan_aware(d, function[:3], expr)
+        case "sum_over_time":
+            return d.fsum(expr)
+        case "count_over_time":
+            return "CAST(count(*) AS DOUBLE)"
+        case "stddev_over_time":
+            return spread(d, d.stddev_pop, expr)
+        case "stdvar_over_time":
+            return spread(d, d.var_pop, expr)
+        case "present_over_time":
+            return "CAST(1 AS DOUBLE)"
+    raise ValueError(f"{function!r} is not an _over_time function")
+
+
+def aggregation_sql(d: Dialect, agg: str) -> str | None:
+    """The SQL aggregate of a cross-series aggregation over ``f.value`` (None: not SQL)."""
+    match agg:
+        case "sum":
+            return d.fsum("f.value")
+        case "avg":
+            return mean(d, "f.value")
+        case "min" | "max":
+            return nan_aware(d, agg, "f.value")
+        case "count":
+            return "CAST(count(*) AS DOUBLE)"
+        case "stddev":
+            return spread(d, d.stddev_pop, "f.value")
+        case "stdvar":
+            return spread(d, d.var_pop, "f.value")
+    return None
 
 
 @dataclass(frozen=True)
@@ -154,19 +224,28 @@ def build_metric_sql(
     report_metric: str,
     dialect: Dialect | None = None,
     tables: MetricTables | None = None,
+    semantics: Semantics = DEFAULT_SEMANTICS,
 ) -> MetricPlan:
     """Compile `q` against the series named `series_metric` (the `_bucket` series for
-    histogram_quantile); `report_metric` is the name put on the result series."""
+    histogram_quantile); `report_metric` is the name put on the result series;
+    `semantics` chooses Prometheus 2.x or 3.x windows (see `Semantics`)."""
+    if semantics not in get_args(Semantics):
+        raise ValueError(f"unknown PromQL semantics {semantics!r}; use one of "
+                         f"{get_args(Semantics)}")
     d = dialect or DuckDB()
     tables = tables or MetricTables()
+    left_open = semantics == "prometheus3"
+    offset = timedelta(seconds=q.offset_s or 0)
     if q.function == "samples":
-        return _samples_plan(q, series_metric, report_metric, d, tables)
+        return _samples_plan(q, series_metric, report_metric, d, tables, left_open)
     times = q.eval_times()
     histogram = q.function == "histogram_quantile"
-    function = "rate" if histogram else q.function
-    window_s = LOOKBACK_S if function == "raw" else q.window()
+    absent = q.function == "absent_over_time"
+    function = "rate" if histogram else "count_over_time" if absent else q.function
+    window_s = LOOKBACK_S if function in ("raw", "timestamp") else q.window()
     step_s = q.time_range.resolved_step() if len(times) > 1 else window_s
-    grid = _Grid(d=d, t0=times[0], n=len(times), step_s=step_s, window_s=window_s)
+    grid = _Grid(d=d, t0=times[0] - offset, n=len(times), step_s=step_s, window_s=window_s,
+                 left_open=left_open, out_t0=times[0])
     desc = selector_desc(series_metric, q.matchers)
 
     series, samples = tables.for_query(series_metric, *grid.span)
@@ -204,6 +283,11 @@ def build_metric_sql(
             python_agg = None if q.aggregation == "none" else q.aggregation
             ctes.append(("agg", "bucket rates per series (quantiles are interpolated "
                          "after SQL)", "SELECT series_id, i, value FROM fn"))
+    elif absent:
+        key = "by"
+        by = absent_labels(q.matchers)
+        ctes.append(("agg", "a point where no series has a sample in the window, labelled "
+                     "by the selector's = matchers", _absent_sql(d, q.matchers, by, grid)))
     elif q.aggregation in ("topk", "bottomk"):
         key = "series"
         python_agg = q.aggregation
@@ -215,7 +299,10 @@ def build_metric_sql(
 
     keys = _key_columns(d, key, by, with_le)
     sql = d.finish(_render(ctes, keys, grid))
-    notes = []
+    notes: list[str] = []
+    if offset:
+        notes.append(f"-- offset {q.offset_s}s: each window ends {q.offset_s}s before "
+                     "its evaluation time")
     if histogram:
         notes.append(
             f"-- then histogram_quantile({num(q.quantile or 0)}) per group of buckets in "
@@ -239,18 +326,36 @@ def build_metric_sql(
     )
 
 
+def absent_labels(matchers: tuple[Matcher, ...]) -> tuple[str, ...]:
+    """The labels ``absent_over_time`` puts on its result: those of ``=`` matchers (a label
+    matched by ``=`` twice is left out, as PromQL)."""
+    eq = [m.label for m in matchers if m.op == "=" and m.label != "__name__"]
+    return tuple(sorted(b for b in set(eq) if eq.count(b) == 1))
+
+
+def _absent_sql(d: Dialect, matchers: tuple[Matcher, ...], by: tuple[str, ...],
+                g: _Grid) -> str:
+    values = {m.label: m.value for m in matchers if m.label in by and m.op == "="}
+    cols = [f"{d.lit(values[b])} AS {d.ident(by_column(b))}" for b in by]
+    return (f"SELECT {''.join(c + ', ' for c in cols)}r.i AS i, CAST(1 AS DOUBLE) AS value\n"
+            f"  FROM {d.range_table(g.n, 'r', 'i')}\n"
+            "  WHERE r.i NOT IN (SELECT i FROM fn)")
+
+
 def _samples_plan(
-    q: MetricQuery, series_metric: str, report_metric: str, d: Dialect, tables: MetricTables
+    q: MetricQuery, series_metric: str, report_metric: str, d: Dialect, tables: MetricTables,
+    left_open: bool = False,
 ) -> MetricPlan:
     """Every raw sample of the window, with its own time (PromQL ``metric{...}[w]``)."""
     end = q.eval_times()[0]
     w = q.window()
-    grid = _Grid(d=d, t0=end, n=1, step_s=w, window_s=w)
+    grid = _Grid(d=d, t0=end - timedelta(seconds=q.offset_s or 0), n=1, step_s=w,
+                 window_s=w, left_open=left_open)
     series, samples = tables.for_query(series_metric, *grid.span)
     desc = selector_desc(series_metric, q.matchers)
     ctes = [
         ("sel", f"series matching {desc}", _sel_sql(d, series, series_metric, q.matchers)),
-        ("pts", f"every sample in [t - {w}s, t] at t = {end.isoformat()}",
+        ("pts", f"every sample in {grid.window_text} at t = {grid.t0.isoformat()}",
          _pts_sql(grid, samples, counter=False)),
     ]
     parts = [f"{name} AS (  -- {one_line(c)}\n  {body}\n)" for name, c, body in ctes]
@@ -267,13 +372,26 @@ def _samples_plan(
 
 @dataclass(frozen=True)
 class _Grid:
-    """Evaluation times ``t_i = t0 + i * step_s`` (i < n) and the function window."""
+    """Evaluation times ``t_i = t0 + i * step_s`` (i < n) and the function window
+    (``(t_i - w, t_i]`` when `left_open`); `out_t0` is the first time reported (``t0``
+    unless an offset moved the windows)."""
 
     d: Dialect
     t0: datetime
     n: int
     step_s: int
     window_s: int
+    left_open: bool = False
+    out_t0: datetime | None = None
+
+    @property
+    def window_text(self) -> str:
+        return f"{'(' if self.left_open else '['}t - {self.window_s}s, t]"
+
+    @property
+    def after_start(self) -> str:
+        """The comparison a sample's time must pass against a window's start."""
+        return ">" if self.left_open else ">="
 
     @property
     def copies(self) -> int:
@@ -304,7 +422,7 @@ def _pts_sql(g: _Grid, samples: str, counter: bool, numbered: bool = False) -> s
     lo, hi = g.span
     where = (
         "WHERE series_id IN (SELECT series_id FROM sel)\n"
-        f"    AND ts BETWEEN {g.d.ts(lo)} AND {g.d.ts(hi)}"
+        f"    AND ts {g.after_start} {g.d.ts(lo)} AND ts <= {g.d.ts(hi)}"
     )
     if numbered:  # for the ASOF path: position and running resets of each sample
         w = "OVER (PARTITION BY series_id ORDER BY ts ROWS UNBOUNDED PRECEDING)"
@@ -319,7 +437,9 @@ def _pts_sql(g: _Grid, samples: str, counter: bool, numbered: bool = False) -> s
     prev = g.d.lag("value", "series_id", "ts")
     inner = (
         "SELECT series_id, ts, value,\n"
-        "         CASE WHEN value < prev THEN prev ELSE 0 END AS reset  -- counter reset\n"
+        f"         CASE WHEN value < prev AND NOT {g.d.isnan('value')} AND NOT "
+        f"{g.d.isnan('prev')}\n"
+        "              THEN prev ELSE 0 END AS reset  -- counter reset (NaN is none)\n"
         f"  FROM (SELECT series_id, ts, value,\n         {prev} AS prev\n"
         f"  FROM {samples}\n  {where})"
     )
@@ -328,7 +448,7 @@ def _pts_sql(g: _Grid, samples: str, counter: bool, numbered: bool = False) -> s
     return f"SELECT *{extra}\n  FROM ({inner})"
 
 
-ASOF_FUNCTIONS = frozenset({"raw", "last_over_time", "rate", "increase", "delta"})
+ASOF_FUNCTIONS = frozenset({"raw", "last_over_time", "timestamp", "rate", "increase", "delta"})
 """Functions computed from each window's first and last sample (found with ASOF joins,
 one row per series and step) instead of repeating every sample once per window it is in;
 with a 15 s step and 5 m windows that was 21 copies of every sample."""
@@ -351,18 +471,20 @@ def _asof_ctes(d: Dialect, function: str, g: _Grid) -> list[tuple[str, str, str]
         "FROM steps st\n"
         "  ASOF JOIN pts l ON st.series_id = l.series_id AND st.t_ms >= l.ms  -- newest <= t"
     )
-    if function in ("raw", "last_over_time"):
+    if function in _LAST_SAMPLE:
         what = "last sample in the lookback" if function == "raw" else function
+        value = "CAST(l.ms AS DOUBLE) / 1000" if function == "timestamp" else "l.value"
         return [("fn", f"{what} per series and step",
-                 f"SELECT st.series_id AS series_id, st.i AS i, l.value AS value\n"
-                 f"  {last}\n  WHERE l.ms >= st.lo_ms")]
+                 f"SELECT st.series_id AS series_id, st.i AS i, {value} AS value\n"
+                 f"  {last}\n  WHERE l.ms {g.after_start} st.lo_ms")]
     counter = function in ("rate", "increase")
     edges = (
         "SELECT st.series_id AS series_id, st.i AS i, l.rn - f.rn + 1 AS n,\n"
         "         f.ms AS first_ms, l.ms AS last_ms, f.value AS first_v, l.value AS last_v"
         + (",\n         l.cum_reset - f.cum_reset AS resets" if counter else "")
         + f"\n  {last}\n"
-        "  ASOF JOIN pts f ON st.series_id = f.series_id AND st.lo_ms <= f.ms  -- oldest >= t-w\n"
+        f"  ASOF JOIN pts f ON st.series_id = f.series_id AND f.ms {g.after_start} st.lo_ms"
+        "  -- oldest in the window\n"
         "  WHERE l.rn - f.rn + 1 >= 2"
     )
     return _extrapolated_ctes(d, function, g, edges)
@@ -370,8 +492,9 @@ def _asof_ctes(d: Dialect, function: str, g: _Grid) -> list[tuple[str, str, str]
 
 def _win_comment(g: _Grid) -> str:
     if g.n == 1:
-        return f"the window [t - {g.window_s}s, t] at t = {g.t0.isoformat()}"
-    return f"each sample in every window [t_i - {g.window_s}s, t_i], t_i = t_0 + i * {g.step_s}s"
+        return f"the window {g.window_text} at t = {g.t0.isoformat()}"
+    return (f"each sample in every window {g.window_text.replace('t', 't_i')}, "
+            f"t_i = t_0 + i * {g.step_s}s")
 
 
 def _win_sql(g: _Grid) -> str:
@@ -380,7 +503,11 @@ def _win_sql(g: _Grid) -> str:
     step_ms, w_ms = g.step_s * 1000, g.window_s * 1000
     since_t0 = f"{g.d.epoch_ms('ts')} - {g.t0_ms}"
     first = f"greatest(0, CAST(ceil(({since_t0}) / {step_ms}) AS BIGINT))"
-    last = f"least({g.n - 1}, CAST(floor(({since_t0} + {w_ms}) / {step_ms}) AS BIGINT))"
+    if g.left_open:  # t_i < ts + w
+        last = (f"least({g.n - 1}, CAST(ceil(({since_t0} + {w_ms}) / {step_ms}) AS BIGINT)"
+                " - 1)")
+    else:  # t_i <= ts + w
+        last = f"least({g.n - 1}, CAST(floor(({since_t0} + {w_ms}) / {step_ms}) AS BIGINT))"
     return g.d.expand_steps(first, last, g.copies)
 
 
@@ -389,8 +516,7 @@ def _function_ctes(
 ) -> list[tuple[str, str, str]]:
     if function in _OVER_TIME:
         what = "last sample in the lookback" if function == "raw" else function
-        expr = _OVER_TIME[function]
-        expr = d.arg_max("value", "ts") if expr == "last" else expr
+        expr = over_time_sql(d, function)
         return [("fn", f"{what} per series and step",
                  f"SELECT series_id, i, {expr} AS value FROM win GROUP BY series_id, i")]
     if function == "quantile_over_time":
@@ -429,20 +555,23 @@ def _extrapolated_ctes(
         "         (last_ms - first_ms) / 1000 / (n - 1) AS avg_gap\n"
         "  FROM edges"
     )
+    # Prometheus 2.x limits the extrapolation to the start first by a counter's zero point,
+    # then by 1.1 average gaps; 3.x the other way round.
+    near_start = "CASE WHEN {x} < avg_gap * 1.1 THEN {x} ELSE avg_gap / 2 END"
+    start = near_start.format(x="to_start") if g.left_open else "to_start"
     if counter:
         # A counter cannot go below zero: extrapolate to the start at most to its zero point.
         start = (
             "CASE WHEN inc > 0 AND first_v >= 0\n"
-            "                    THEN least(to_start, sampled * (first_v / inc))\n"
-            "                    ELSE to_start END"
+            f"                    THEN least({start}, sampled * (first_v / inc))\n"
+            f"                    ELSE {start} END"
         )
-    else:
-        start = "to_start"
+    start_term = "start_d" if g.left_open else near_start.format(x="start_d")
     per_s = f" / {g.window_s}" if function == "rate" else ""
     fn = (
         "SELECT series_id, i,\n"
         "         inc * ((sampled\n"
-        "                 + CASE WHEN start_d < avg_gap * 1.1 THEN start_d ELSE avg_gap / 2 END\n"
+        f"                 + {start_term}\n"
         "                 + CASE WHEN to_end < avg_gap * 1.1 THEN to_end ELSE avg_gap / 2 END)\n"
         f"                / sampled{per_s}) AS value\n"
         f"  FROM (SELECT *, {start} AS start_d FROM ex)"
@@ -476,8 +605,9 @@ def _agg_text(q: MetricQuery) -> str:
 
 def _aggregation(d: Dialect, q: MetricQuery) -> tuple[Literal["series", "by"], str, str]:
     agg = q.aggregation
-    if agg in _AGG_SQL:
-        return "by", _agg_text(q), _group_sql(d, q.by, _AGG_SQL[agg])
+    expr = aggregation_sql(d, agg)
+    if expr is not None:
+        return "by", _agg_text(q), _group_sql(d, q.by, expr)
     if agg in AGG_QUANTILES:
         qv = num(AGG_QUANTILES[agg])
         return "by", f"{_agg_text(q)}: quantile {qv}, linear", _group_sql(
@@ -495,7 +625,7 @@ def _key_columns(d: Dialect, key: str, by: tuple[str, ...], with_le: bool) -> li
 
 def _render(ctes: list[tuple[str, str, str]], keys: list[str], g: _Grid) -> str:
     parts = [f"{name} AS (  -- {one_line(comment)}\n  {body}\n)" for name, comment, body in ctes]
-    t0 = g.d.ts(g.t0)
+    t0 = g.d.ts(g.out_t0 or g.t0)
     t_expr = t0 if g.n == 1 else g.d.add_seconds(t0, f"i * {g.step_s}")
     cols = ", ".join([*keys, "i", f"{t_expr} AS t", "value"])
     order = ", ".join([*keys, "i"])

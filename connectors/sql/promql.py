@@ -121,18 +121,41 @@ def aggregate(
 
 def _combine(aggregation: str, values: list[float]) -> float:
     if aggregation == "sum":
-        return math.fsum(values)
+        return _fsum(values)
     if aggregation == "avg":
-        return math.fsum(values) / len(values)
-    if aggregation == "min":
-        return min(values)
-    if aggregation == "max":
-        return max(values)
+        return _mean(values)
+    if aggregation in ("min", "max"):  # NaN only when every value is NaN
+        numbers = [v for v in values if not math.isnan(v)]
+        if not numbers:
+            return math.nan
+        return min(numbers) if aggregation == "min" else max(numbers)
     if aggregation == "count":
         return float(len(values))
+    if aggregation in ("stddev", "stdvar"):
+        m = _mean(values)
+        var = _mean([(v - m) ** 2 for v in values])
+        return math.sqrt(var) if aggregation == "stddev" else var
     if aggregation in AGG_QUANTILES:
         return quantile(AGG_QUANTILES[aggregation], values)
     raise ValueError(f"unknown aggregation {aggregation!r}")
+
+
+def _fsum(values: list[float]) -> float:
+    """A compensated sum (exact where it does not overflow), Inf and NaN as plain addition."""
+    try:
+        return math.fsum(values)
+    except OverflowError:  # an intermediate sum overflowed: as plain addition does
+        return sum(values)
+    except ValueError:  # -inf + inf
+        return math.nan
+
+
+def _mean(values: list[float]) -> float:
+    """The mean without overflowing where the sum would (as Prometheus' avg)."""
+    total = _fsum(values)
+    if math.isinf(total) and not any(math.isinf(v) for v in values):
+        return _fsum([v * 2.0 ** -64 for v in values]) / len(values) * 2.0 ** 64
+    return total / len(values)
 
 
 def prometheus_order(s: Series) -> list[tuple[str, str]]:

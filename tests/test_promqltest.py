@@ -1,0 +1,94 @@
+"""Prometheus's own PromQL engine tests through the embedded engine (`promqltest_runner`).
+
+The pass count may only go up: it is checked against the floor in ``promqltest_floor.json``
+(raise the floor when it does). The same expressible cases also check the Prometheus
+connector's compiler: the PromQL it writes for each case's IR reads back as that IR.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import promqltest_runner as runner
+import pytest
+from shared_data import shared_data
+
+from assistant.ir import Matcher, MetricQuery, TimeRange
+from connectors.prometheus.promql import compile_metric
+
+FLOOR = Path(__file__).with_name("promqltest_floor.json")
+
+
+@pytest.fixture(scope="module")
+def summary() -> runner.Summary:
+    return runner.run(shared_data("promqltest"))
+
+
+def test_pass_count_does_not_fall_below_the_floor(summary: runner.Summary) -> None:
+    floor = json.loads(FLOOR.read_text())
+    total = summary.total
+    failures = "\n".join(runner.iter_failures(summary))
+    assert total["passed"] >= floor["passed"], (
+        f"{total['passed']} promqltest cases pass, the floor is {floor['passed']}:\n"
+        f"{runner.table(summary)}\n{failures}")
+    assert total["passed"] + total["failed"] >= floor["expressible"], runner.table(summary)
+
+
+def test_compiled_promql_reads_back_as_the_same_ir(summary: runner.Summary) -> None:
+    checked = 0
+    for o in summary.outcomes:
+        if o.query is None:
+            continue
+        text = compile_metric(o.query)
+        back = runner.translate(runner.Parser(text).parse(), o.labels).fields
+        want = o.query.model_dump(exclude={"time_range", "mode"}, exclude_defaults=True)
+        got = MetricQuery(**back, time_range=o.query.time_range).model_dump(
+            exclude={"time_range", "mode"}, exclude_defaults=True)
+        assert got == want, f"{o.case.file}:{o.case.line}: {o.case.expr} -> {text}"
+        checked += 1
+    assert checked >= 100
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+HOUR = TimeRange(start=NOW - timedelta(hours=1), end=NOW)
+
+
+@pytest.mark.parametrize(("fields", "promql"), [
+    ({"function": "stddev_over_time", "window_s": 60}, "stddev_over_time(m[60s])"),
+    ({"function": "stdvar_over_time", "window_s": 60}, "stdvar_over_time(m[60s])"),
+    ({"function": "present_over_time", "window_s": 60}, "present_over_time(m[60s])"),
+    ({"function": "absent_over_time", "window_s": 60, "matchers": (Matcher(label="a", value="x"),)},
+     'absent_over_time(m{a="x"}[60s])'),
+    ({"function": "timestamp"}, "timestamp(m)"),
+    ({"function": "timestamp", "offset_s": 300}, "timestamp(m offset 300s)"),
+    ({"aggregation": "stddev", "by": ("a",)}, "stddev by (a) (m)"),
+    ({"aggregation": "stdvar"}, "stdvar (m)"),
+    ({"offset_s": 600}, "m offset 600s"),
+    ({"function": "rate", "window_s": 300, "offset_s": -60}, "rate(m[300s] offset -60s)"),
+    ({"function": "histogram_quantile", "quantile": 0.9, "window_s": 300, "offset_s": 60,
+      "aggregation": "sum"},
+     "histogram_quantile(0.9, sum by (le) (rate(m_bucket[300s] offset 60s)))"),
+])
+def test_new_ir_fields_compile_to_promql(fields: dict[str, object], promql: str) -> None:
+    assert compile_metric(MetricQuery(metric="m", time_range=HOUR, **fields)) == promql
+
+
+def test_series_descriptions_expand_as_promqltest() -> None:
+    assert runner.expand_values(["0+10x3", "_", "1x2", "_x2", "stale", "-1-1x1", "Inf"]) == [
+        0, 10, 20, 30, None, 1, 1, 1, None, None, runner.STALE, -1, -2, math.inf]
+    assert runner.parse_duration_ms("1h30m") == 5_400_000
+    assert runner.parse_duration_ms("600") == 600_000
+    assert runner.almost_equal(math.nan, math.nan)
+    assert runner.almost_equal(1.0, 1.0 + 1e-9) and not runner.almost_equal(1.0, 1.001)
+
+
+@pytest.mark.parametrize("expr", [
+    "a + b", "-a", "rate(a[5m:1m])", "a @ 100", "changes(a[5m])", "{__name__=~\"a|b\"}",
+    "sum(sum by (x) (a))", "quantile(0.3, a)", "topk by (x) (2, a)",
+])
+def test_what_the_ir_cannot_say_is_not_expressible(expr: str) -> None:
+    with pytest.raises(runner.NotExpressible):
+        runner.translate(runner.Parser(expr).parse(), {"a": {"x"}})
