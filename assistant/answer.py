@@ -166,6 +166,7 @@ ITEM_TEMPLATES: dict[str, str] = {
     "line": "- {display} `{item}`: \u201c{text}\u201d",
 }
 LIST_JOINERS: dict[str, str] = {"event": "; ", "line": "\n"}
+FIRST_LINE: dict[Language, str] = {"en": "first:", "ko": "처음:"}
 LIST_JOINER = ", "
 
 PERIOD_WORDS: dict[str, dict[Language, str]] = {
@@ -579,10 +580,16 @@ class _Renderer:
             raise OpsaError(f"no list template for fact {head.name!r}; add one")
         ordered = sorted(facts, key=lambda f: (f.rank or 0, f.at.timestamp() if f.at else 0))
         joiner = LIST_JOINERS.get(head.name, LIST_JOINER)
-        items = joiner.join(item.format(**self.fields(f, item, facts)) for f in ordered)
+        items = joiner.join(self._item(item, f, facts) for f in ordered)
         fields = self.fields(head, template[self.lang], facts)
         fields["items"] = items
         return template[self.lang].format(**fields)
+
+    def _item(self, item: str, f: Fact, facts: list[Fact]) -> str:
+        text = item.format(**self.fields(f, item, facts))
+        if f.name == "line" and f.basis == "first":  # after a gap: the first of them
+            return "- \u2026\n" + text.replace("- ", f"- {FIRST_LINE[self.lang]} ", 1)
+        return text
 
     def fields(self, f: Fact, template: str, group: list[Fact]) -> dict[str, str]:
         subject = self.subject(f)

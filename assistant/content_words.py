@@ -239,6 +239,8 @@ class Vocabulary:
             for i in range(len(toks) - n + 1):
                 if all(toks[i + j][0] == stems[j] for j in range(n)):
                     start, end = toks[i][1], toks[i + n - 1][2]
+                    if "<*>" in text[start:end]:
+                        continue  # a value between the words: they are not a phrase
                     last = text[toks[i + n - 1][1]: end]
                     if last.lower().startswith(stems[-1]):
                         end = toks[i + n - 1][1] + len(stems[-1])

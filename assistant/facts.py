@@ -707,8 +707,28 @@ def _period_basis(tr: TimeRange) -> str:
 # --------------------------------------------------------------------------- logs
 
 
+def readable_pattern(pattern: str) -> str | None:
+    """A generated regular expression as the text it looks for, when it is plain enough:
+    ``(?i)HRESULT\\s*=\\s*([^\\s,;]+)`` -> ``HRESULT = <*>`` (a value is ``<*>``, a gap
+    ``…``); None when it has alternatives or other syntax a reader would have to decode."""
+    s = pattern.removeprefix("(?i)")
+    s = _GROUP.sub("<*>", s)
+    s = re.sub(r"\[\^\\w\\s\]\*|\\b", "", s)
+    s = re.sub(r"\\s[*+]", " ", s).replace(".*?", " \u2026 ").replace(".*", " \u2026 ")
+    s = re.sub(r"\\(.)", lambda m: "\x00" + m.group(1), s)  # escaped: literal
+    if re.search(r"[\[\]()|?*+^${}]", s.replace("<*>", "")):
+        return None
+    return re.sub(r"\s+", " ", s.replace("\x00", "")).strip() or None
+
+
+_GROUP = re.compile(r"\((?!\?)(?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)")
+"""A capturing group (one level of groups inside it): the value a pattern reads."""
+
+
 def _log_filters(q: LogQuery) -> dict[str, str]:
     pattern = q.pattern
+    if pattern is not None:
+        pattern = readable_pattern(pattern) or pattern
     if pattern is not None and len(pattern) > PATTERN_SHOWN:
         pattern = pattern[:PATTERN_SHOWN - 1] + "\u2026"
     pairs = {"service": q.service, "host": q.host, "level": q.level,
@@ -812,10 +832,11 @@ def _shown_lines(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str]) -
     with its time (with the date, in the store's clock) and where it came from."""
     b.num("line_count", r.total if r.total is not None else len(r.logs), "count", filters,
           scope="all")
-    for rank, line in enumerate(r.logs[:q.limit], start=1):
+    for rank, line in enumerate(r.logs[:q.limit + 1], start=1):
         labels = {k: v for k, v in (("host", line.host), ("service", line.service)) if v}
+        first = rank > q.limit  # the first line, after the newest ones (`execute`)
         b.add("line", line.message, "", labels, line.ts, format_clock(line.ts, b.tz, True),
-              rank=rank, basis=q.order)
+              rank=rank, basis="first" if first else q.order)
 
 
 def _busiest_facts(b: _Builder, q: LogQuery, r: Result, filters: dict[str, str]) -> None:

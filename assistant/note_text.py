@@ -35,6 +35,9 @@ _KO: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
                 r"counted by their words \((.+)\), not by level"),
      lambda m: f"로그 {m[2]}줄 중 {m[1]}줄에 심각도 레벨이 없어 레벨 대신 단어({m[3]})로 "
                "셌습니다"),
+    (re.compile(r"no matching line was at level (\w+) or above; these are the matching lines "
+                r"whose words say it \((.+)\)"),
+     lambda m: f"{m[1]} 이상 레벨인 로그는 없어, 그 단어({m[2]})가 들어간 로그를 대신 보여줍니다"),
     (re.compile(r"([\d,]+) of ([\d,]+) log lines carry no severity level, so the lines were "
                 r"chosen by their words \((.+)\), not by level"),
      lambda m: f"로그 {m[2]}줄 중 {m[1]}줄에 심각도 레벨이 없어 레벨 대신 단어({m[3]})로 "

@@ -31,7 +31,7 @@ from assistant.ir import (
     TimeRange,
 )
 from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
-from assistant.value_slots import choose_slot, head_stems, object_question
+from assistant.value_slots import choose_slot, head_stems, merged_templates, object_question
 from connectors.base import Catalog, MetricInfo
 
 Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
@@ -371,8 +371,8 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     expression, then ranked, listed or counted. Only where the glossary has no column for
     the asked-for word in this store (a host or program column the logs have wins)."""
     r = inp.reading
-    if not inp.templates or r.value_shape is None or "logs" not in r.intents:
-        return None
+    if not inp.templates or r.value_shape is None or ("logs" not in r.intents and r.intents):
+        return None  # a question with no other reading may ask for values in the lines
     if r.log_op not in (None, "distinct_count", "distinct_list", "top_value"):
         return None
     named = log_field(inp.question)
@@ -391,7 +391,7 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
             return None
     if named is not None and named[0] in COLUMN_FIELDS and _has_column(inp.catalog, named[0]):
         return None  # "which program ...": the program column, not a word in a message
-    slot = choose_slot(inp.question, inp.templates)
+    slot = choose_slot(inp.question, inp.templates + merged_templates(inp.templates))
     if slot is None or not head_stems(inp.question) or (
             by_verb and not slot.names(by_verb)):
         return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from assistant.content_words import content_words, stem
 
@@ -70,6 +71,12 @@ class Slot:
         if m is not None and not right[:m.start()].strip(" :=,") and (
                 self._named(m.group(0)) or not before):
             after = _literal(right[m.start():m.end()])
+            if not before and not self._named(m.group(0)):
+                # "<*> is deprecated": read up to the word the question named
+                ahead = list(_WORD.finditer(right))[:NEAR_WORDS]
+                named_at = next((w for w in ahead if self._named(w.group(0))), None)
+                if named_at is not None and PLACEHOLDER not in right[:named_at.end()]:
+                    after = _literal(right[m.start():named_at.end()])
         if self.specific:
             before = r"\s*.*?".join(_literal(p) for p in parts[: self.index]) + (
                 r".*?" if self.index else "") + _literal(left)
@@ -128,7 +135,8 @@ HEAD = re.compile(
 """The words naming what is asked for: "which registry hives were ...", "how many different
 packages were ...": their matches weigh most."""
 KO_HEAD = re.compile(
-    r"((?:[\w.-]+\s+)?[\w.-]+?)(?:은|는|이|가|들은|들이)\s*(?:뭐|무엇|몇|어떤|어느|누구)")
+    r"((?:[\w.-]+\s+)?[\w.-]+?)(?:은|는|이|가|들은|들이)\s*(?:뭐|무엇|몇|어떤|어느|누구)"
+    r"|(?:어떤|어느|무슨)\s+((?:[\w.-]+\s+){0,2}[\w.-]+?)(?:들)?(?:은|는|이|가|을|를)?(?=\s|$|\?)")
 """The Korean topic a value question asks about: "RDD는 뭐야", "데이터 소스는 뭐야"."""
 
 
@@ -154,7 +162,7 @@ def head_stems(question: str) -> set[str]:
     if obj is not None:
         out.add(stem(obj[1]))
     for m in KO_HEAD.finditer(question):  # "... 찾은 데이터 소스는 뭐야": the topic
-        out.update(s for w in content_words(m.group(1), ()) for s in w.stems
+        out.update(s for w in content_words(m.group(m.lastindex or 1), ()) for s in w.stems
                    if " " not in s)
     for m in HEAD.finditer(question):
         for w in _WORD.findall(m.group(1)):
@@ -174,6 +182,46 @@ def question_stems(question: str, taken: Iterable[tuple[int, int]] = ()) -> list
                 if p not in GENERIC and len(p) > 1 and p not in out:
                     out.append(p)
     return out
+
+
+MERGE_TOKENS = 40
+"""Templates longer than this (in tokens) are not merged (`merged_templates`)."""
+MERGE_MAX = 3000
+"""A store with more templates than this is not searched for merges (time)."""
+
+
+@lru_cache(maxsize=8)
+def merged_templates(templates: tuple[str, ...]) -> tuple[str, ...]:
+    """Templates that differ from one another in one or two words only, merged with a
+    placeholder there ("mapred.tip.id is deprecated. Instead, use mapreduce.task.id" and
+    "mapred.job.id is deprecated. ..." -> "<*> is deprecated. Instead, use <*>"): a log
+    parser that kept each value as its own template still has a value slot to ask about."""
+    if len(templates) > MERGE_MAX:
+        return ()
+    groups: dict[tuple[object, ...], set[int]] = {}
+    tokens = [t.split() for t in templates]
+    for k, toks in enumerate(tokens):
+        n = len(toks)
+        if n < 3 or n > MERGE_TOKENS:
+            continue
+        for i in range(n):
+            for j in range(i, min(n, i + n)):
+                key = (n, i, j, *toks[:i], *toks[i + 1:j], *toks[j + 1:])
+                groups.setdefault(key, set()).add(k)
+    out: dict[str, None] = {}
+    seen: set[frozenset[int]] = set()
+    for members in groups.values():
+        if len(members) < 3 or frozenset(members) in seen:
+            continue
+        seen.add(frozenset(members))
+        rows = [tokens[m] for m in sorted(members)]
+        differ = [p for p in range(len(rows[0])) if len({r[p] for r in rows}) > 1]
+        if not differ or any(PLACEHOLDER in r[p] for r in rows for p in differ):
+            continue
+        merged = [PLACEHOLDER if p in differ else w for p, w in enumerate(rows[0])]
+        if len([w for w in merged if w != PLACEHOLDER]) >= 2:
+            out[" ".join(merged)] = None
+    return tuple(t for t in out if t not in templates)
 
 
 def choose_slot(question: str, templates: Sequence[str],

@@ -39,3 +39,31 @@ def test_a_code_like_name_held_as_a_value_filters_the_lines() -> None:
 def test_words_for_traffic_are_not_what_lines_say() -> None:
     vocab = vocabulary(["tunnel <*> open through gateway <*>"])
     assert text_filter("which client made the most API requests?", [], vocab) is None
+
+
+def test_templates_that_differ_in_a_word_are_one_slot() -> None:
+    kept = ("alpha.limit is deprecated. Instead, use beta.limit",
+            "alpha.size is deprecated. Instead, use beta.size",
+            "alpha.mode is deprecated. Instead, use beta.mode",
+            "cache warmed")
+    from assistant.value_slots import merged_templates
+
+    merged = merged_templates(kept)
+    assert merged == ("<*> is deprecated. Instead, use <*>",)
+    slot = choose_slot("which deprecated settings were reported?", kept + merged)
+    assert slot is not None and slot.index == 0
+    import re
+
+    rx = re.compile(slot.pattern())
+    assert [rx.search(t).group(1) for t in kept[:3]] == [  # type: ignore[union-attr]
+        "alpha.limit", "alpha.size", "alpha.mode"]
+    assert merged_templates(kept[:2] + kept[3:]) == ()  # two are not yet a family
+
+
+def test_a_generated_pattern_reads_as_text() -> None:
+    from assistant.facts import readable_pattern
+
+    assert readable_pattern(r"(?i)HRESULT\s*=\s*([^\s,;()\[\]]+(?:\s*\-\s*[A-Z_][\w.]*)?)") \
+        == "HRESULT = <*>"
+    assert readable_pattern(r"(?i)Sandbox:.*network\-outbound") == "Sandbox: … network-outbound"
+    assert readable_pattern(r"(?i)error|fail") is None  # alternatives stay as written
