@@ -19,7 +19,7 @@ from assistant.answer import compose, split_appendix
 from assistant.audit import AuditLog, Recorder
 from assistant.conversation import ConversationStore, Turn
 from assistant.errors import LLMError, OpsaError
-from assistant.execute import Executed, Executor
+from assistant.execute import Budget, Executed, Executor
 from assistant.facts import Fact, compare_periods
 from assistant.ir import DocQuery, TimeRange
 from assistant.language import scrub, unencodable
@@ -117,11 +117,12 @@ class Assistant:
             return
 
         executed: list[Executed] = []
+        budget = Budget(self.settings.answer_budget_s, start=t0)  # shared by the queries
         for planned in und.plan.queries:
             pq = with_evidence(planned, executed) if "why" in und.reading.intents else planned
             yield AssistantEvent(type="query", data={"purpose": pq.purpose,
                                                      "ir": pq.query.model_dump(mode="json")})
-            ex = self.executor.run(pq, und)
+            ex = self.executor.run(pq, und, budget)
             executed.append(ex)
             yield AssistantEvent(type="result", data=ex.summary())
 
@@ -159,7 +160,7 @@ class Assistant:
                 allowed=(*composed.allowed, quoted.section_text))
         text = composed.text()
         phrasing = opts.phrasing or self.settings.phrasing
-        if phrasing == "llm" and self.services.chat is not None and facts:
+        if phrasing == "llm" and self.services.chat is not None and facts and budget.left():
             try:
                 pieces: list[str] = []
                 for token in phrase_with_llm(self.services.chat, und, facts, executed):
@@ -179,8 +180,9 @@ class Assistant:
                         f"{len(report.violations)} model sentence(s) replaced: their numbers "
                         "were not in the query results")
             except LLMError as exc:
-                und.extra_notes.append(f"the model could not phrase the answer ({exc}); "
-                                       "showing the computed answer")
+                note = f"the model could not phrase the answer ({exc}); showing the computed answer"
+                und.extra_notes.append(note)
+                text = replace(composed, notes=(*composed.notes, note)).text()
         else:
             yield AssistantEvent(type="token", data={"text": text})
         # The verdict of the grounding check on the text the user gets, never assumed.

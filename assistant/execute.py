@@ -2,19 +2,26 @@
 
 A failing or slow backend becomes a stated part of the answer (`Executed.error`), never a
 crash: the other queries still run and their facts still arrive.
+
+Two budgets bound the waiting: each query gets at most `query_timeout_s`, and all the
+queries of one answer share its `Budget` (`answer_budget_s`, counted from when the question
+arrived). A query still running when either runs out is given up (its worker thread is left
+to the connector's own timeout) and named in the answer; a query whose turn comes after the
+answer's budget is spent is not started.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from assistant.errors import BackendTimeout, OpsaError
-from assistant.facts import Fact, facts_from_result
+from assistant.facts import LINES_QUOTED, Fact, facts_from_result
 from assistant.intent import SEVERITY_SAID, severity_pattern
-from assistant.ir import DocQuery, LogQuery, Query
+from assistant.ir import LEVELS, DocQuery, LogQuery, Query
 from assistant.models import ChartSeries, QueryRun, SourceOut
 from assistant.planner import PlannedQuery
 from connectors.base import Connector, Result, Series
@@ -24,6 +31,27 @@ if TYPE_CHECKING:
     from assistant.understand import Understanding
 
 CHART_POINTS = 240
+
+
+class Budget:
+    """The time one answer may take, shared by its queries (monotonic clock)."""
+
+    def __init__(self, total_s: float, start: float | None = None) -> None:
+        self.total_s = total_s
+        self.deadline = (time.perf_counter() if start is None else start) + total_s
+
+    def left(self) -> float:
+        """Seconds left (0 when spent)."""
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def timeout(self, per_query_s: float) -> tuple[float, bool]:
+        """(seconds the next query may take, whether the answer's budget is what limits
+        it rather than the per-query timeout)."""
+        left = self.left()
+        return (left, True) if left < per_query_s else (per_query_s, False)
+
+    def spent_text(self) -> str:
+        return f"the answer's time budget (answer_budget_s = {self.total_s:g} s) ran out"
 
 
 @dataclass
@@ -38,6 +66,8 @@ class Executed:
     sources: list[SourceOut] = field(default_factory=list)
     doc_texts: list[str] = field(default_factory=list)
     note: str | None = None
+    timed_out: bool = False
+    """Given up on a time budget (the query's own or the answer's)."""
 
     @property
     def ok(self) -> bool:
@@ -109,10 +139,14 @@ class Executor:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def run(self, pq: PlannedQuery, und: Understanding) -> Executed:
+    def run(self, pq: PlannedQuery, und: Understanding, budget: Budget | None = None
+            ) -> Executed:
+        """Run one planned query; `budget` is the answer's (shared with its other queries),
+        none: only the per-query timeout applies."""
+        budget = budget or Budget(float("inf"))
         q = pq.query
         if isinstance(q, DocQuery):
-            return self._docs(pq)
+            return self._docs(pq, budget)
         try:
             conn = self.services.connector_for(q)
         except OpsaError as exc:
@@ -125,12 +159,15 @@ class Executor:
             return ex
         t0 = time.perf_counter()
         try:
-            ex.result = _with_budget(lambda: conn.run(q), self.services.settings.query_timeout_s,
-                                     conn.name)
+            ex.result = self._timed(lambda: conn.run(q), budget, conn.name,
+                                    f"{q.kind} query")
+        except BackendTimeout as exc:
+            ex.error, ex.timed_out = str(exc), True
         except OpsaError as exc:
             ex.error = str(exc)
         if ex.result is not None and isinstance(q, LogQuery):
-            ex = self._levelless_fallback(ex, q, conn)
+            ex = self._levelless_fallback(ex, q, _Bounded(conn, self, budget))
+            _with_first_line(ex, _Bounded(conn, self, budget))
         ex.elapsed_ms = (time.perf_counter() - t0) * 1000
         if ex.result is not None:
             ex.native = ex.result.native or ex.native
@@ -138,7 +175,7 @@ class Executor:
             ex.facts = facts_from_result(ex.query, ex.result, index)
         return ex
 
-    def _levelless_fallback(self, ex: Executed, q: LogQuery, conn: Connector) -> Executed:
+    def _levelless_fallback(self, ex: Executed, q: LogQuery, conn: Runs) -> Executed:
         """A level filter that matched nothing, over logs that carry no levels at all
         (plain syslog, many app logs), is rerun without it, and the answer says so."""
         res = ex.result
@@ -148,15 +185,44 @@ class Executor:
             return ex
         share = _unlevelled(q, conn, {})
         if share is None:
-            return ex
+            return self._said_not_levelled(ex, q, conn)
         unlevelled, total = share
+        if q.text is None and q.pattern is None:
+            # "Safari's errors" in a log without levels: the lines that say an error
+            at_least = LEVELS[LEVELS.index(q.level):]
+            said = q.model_copy(update={"level": None, "pattern": severity_pattern(at_least)})
+            if _rerun(ex, said, conn) and ex.result is not None and (
+                    ex.result.total or ex.result.logs or ex.result.rows):
+                words = "/".join(SEVERITY_SAID[lv].replace("|", "/") for lv in at_least)
+                ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, so "
+                           f"the lines were chosen by their words ({words}), not by level")
+                return ex
         if not _rerun(ex, q.model_copy(update={"level": None}), conn):
             return ex
         ex.note = (f"{unlevelled:,} of {total:,} matching log lines carry no severity level, "
                    f"so nothing was at level {q.level} or above; showing all matching lines")
         return ex
 
-    def _levels_said(self, ex: Executed, q: LogQuery, conn: Connector) -> Executed:
+    def _said_not_levelled(self, ex: Executed, q: LogQuery, conn: Runs) -> Executed:
+        """ "HRESULT error codes" where no line is at level error: the lines searched for
+        that say an error in their words (a severity word that named the text, not the
+        level), and the answer says that no line was at that level."""
+        if q.level is None or (q.text is None and q.pattern is None):
+            return ex
+        at_least = LEVELS[LEVELS.index(q.level):]
+        said = q.model_copy(update={"level": None})
+        if q.pattern is None:
+            said = said.model_copy(update={"pattern": severity_pattern(at_least)})
+        if not _rerun(ex, said, conn) or ex.result is None or not (
+                ex.result.total or ex.result.logs or ex.result.rows):
+            _rerun(ex, q, conn)  # nothing either way: the query as asked
+            return ex
+        words = "/".join(SEVERITY_SAID[lv].replace("|", "/") for lv in at_least)
+        ex.note = (f"no matching line was at level {q.level} or above; these are the "
+                   f"matching lines whose words say it ({words})")
+        return ex
+
+    def _levels_said(self, ex: Executed, q: LogQuery, conn: Runs) -> Executed:
         """Lines at exactly the levels asked ("how many errors"), over logs where most lines
         carry no level: the lines whose words say that severity are counted instead, and
         the answer says so (a few levelled lines must not pass for all of the errors)."""
@@ -179,16 +245,38 @@ class Executor:
                        "the lines were counted by the words searched for, not by level")
         return ex
 
-    def _docs(self, pq: PlannedQuery) -> Executed:
+    def _timed(self, fn: Callable[[], R], budget: Budget, name: str, what: str = "query"
+               ) -> R:
+        """`fn()` within the per-query timeout and what is left of the answer's budget."""
+        limit, by_answer = budget.timeout(self.services.settings.query_timeout_s)
+        if limit <= 0:
+            raise BackendTimeout(f"the {what} was not run: {budget.spent_text()} before its "
+                                 "turn")
+        try:
+            return _with_budget(fn, limit, name)
+        except BackendTimeout:
+            if by_answer:
+                raise BackendTimeout(f"the {what} timed out: {budget.spent_text()}") from None
+            raise
+
+    def _docs(self, pq: PlannedQuery, budget: Budget) -> Executed:
         assert isinstance(pq.query, DocQuery)
         ex = Executed(planned=pq, connector="chroma", native=f"hybrid search: {pq.query.text!r}")
-        retriever = self.services.retriever()
-        if retriever is None:
-            ex.error = self.services.problems.get("retrieval", "retrieval is not configured")
-            return ex
         t0 = time.perf_counter()
         try:
-            hits = retriever.search(pq.query.text, collection="docs", k=pq.query.k)
+            # opening the store (first use) counts too: a locked or damaged one may stall
+            retriever = self._timed(self.services.retriever, budget, "chroma",
+                                    "runbook search")
+            if retriever is None:
+                ex.error = self.services.problems.get("retrieval",
+                                                      "retrieval is not configured")
+                return ex
+            text, k = pq.query.text, pq.query.k
+            hits = self._timed(lambda: retriever.search(text, collection="docs", k=k),
+                               budget, "chroma", "runbook search")
+        except BackendTimeout as exc:
+            ex.error, ex.timed_out = str(exc), True
+            return ex
         except OpsaError as exc:
             ex.error = str(exc)
             return ex
@@ -201,7 +289,31 @@ class Executor:
         return ex
 
 
-def _with_budget(fn: Any, budget_s: float, name: str) -> Result:
+R = TypeVar("R")
+
+
+class Runs(Protocol):
+    """What the log-query follow-ups need of a connector."""
+
+    name: str
+
+    def run(self, query: Query) -> Result: ...
+
+
+class _Bounded:
+    """A connector whose `run` (the follow-up probes and reruns of a log query) stays
+    within the answer's budget and the per-query timeout."""
+
+    def __init__(self, conn: Connector, executor: Executor, budget: Budget) -> None:
+        self._conn, self._executor, self._budget = conn, executor, budget
+        self.name = conn.name
+
+    def run(self, query: Query) -> Result:
+        return self._executor._timed(lambda: self._conn.run(query), self._budget, self.name,
+                                     f"{query.kind} query")
+
+
+def _with_budget(fn: Callable[[], R], budget_s: float, name: str) -> R:
     """Run `fn` in a worker thread; past `budget_s` give up with `BackendTimeout`."""
     box: dict[str, Any] = {}
 
@@ -218,11 +330,27 @@ def _with_budget(fn: Any, budget_s: float, name: str) -> Result:
         raise BackendTimeout(f"the {name} backend did not answer within {budget_s:g} s")
     if "error" in box:
         raise box["error"]
-    result: Result = box["result"]
+    result: R = box["result"]
     return result
 
 
-def _rerun(ex: Executed, q: LogQuery, conn: Connector) -> bool:
+def _with_first_line(ex: Executed, conn: Runs) -> None:
+    """ "show me X" with more lines than are quoted: the newest ones and also the first one
+    (when it began), appended after them."""
+    q, res = ex.planned.query, ex.result
+    if not isinstance(q, LogQuery) or res is None or q.mode() != "lines" \
+            or q.order != "newest" or not 1 < q.limit <= LINES_QUOTED \
+            or res.total is None or res.total <= len(res.logs) or len(res.logs) < q.limit:
+        return
+    try:
+        first = conn.run(q.model_copy(update={"order": "oldest", "limit": 1}))
+    except OpsaError:
+        return
+    if first.logs and first.logs[0] not in res.logs:
+        ex.result = res.model_copy(update={"logs": [*res.logs, first.logs[0]]})
+
+
+def _rerun(ex: Executed, q: LogQuery, conn: Runs) -> bool:
     """Run `q` in place of `ex`'s query (kept as it was when `q` fails)."""
     try:
         ex.result = conn.run(q)
@@ -233,7 +361,7 @@ def _rerun(ex: Executed, q: LogQuery, conn: Connector) -> bool:
     return True
 
 
-def _unlevelled(q: LogQuery, conn: Connector, also: dict[str, object]
+def _unlevelled(q: LogQuery, conn: Runs, also: dict[str, object]
                 ) -> tuple[int, int] | None:
     """(lines without a level, all lines) of `q` without its level filter (and with `also`
     applied), when most of them carry no level; None otherwise or when the probe fails."""

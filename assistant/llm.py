@@ -181,7 +181,8 @@ class _LangChainChat(ChatModel):
         return None
 
     def _failed(self, what: str, exc: BaseException) -> LLMError:
-        return LLMError(f"{self.name} failed during {what}: {type(exc).__name__}: {exc}")
+        return LLMError(f"{self.name} failed during {what}: {type(exc).__name__}: "
+                        f"{printable(str(exc), 300)}")
 
     def _structured_params(self) -> dict[str, Any]:
         """Extra sampling parameters for schema-constrained output."""
@@ -417,7 +418,9 @@ class OpenAIChat(_LangChainChat):
             model=model,
             timeout=timeout_s,
             temperature=temperature,
-            max_retries=1,
+            # no retries: llm.timeout_s is the most a call waits (one retry doubled it, and
+            # a server that is down or overloaded is not helped by a second request)
+            max_retries=0,
         )
 
     @classmethod
@@ -457,9 +460,24 @@ class OpenAIChat(_LangChainChat):
                 "is the server running and llm.base_url right?"
             )
         if isinstance(exc, openai.APIStatusError):
-            body = str(exc.body if exc.body is not None else exc.message)[:300]
+            body = printable(str(exc.body if exc.body is not None else exc.message), 300)
             return LLMError(f"{self.name} refused {what} with HTTP {exc.status_code}: {body}")
+        if isinstance(exc, ValueError | openai.APIResponseValidationError):
+            # a body that is not JSON, JSON that is not a chat completion, bytes that are
+            # not UTF-8: something else is listening at llm.base_url
+            return LLMError(
+                f"{self.name} sent a reply that is not an OpenAI chat response during {what} "
+                f"({type(exc).__name__}: {printable(str(exc), 160)}); is llm.base_url the "
+                "server's OpenAI-compatible /v1 endpoint?"
+            )
         return super()._failed(what, exc)
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` on one line, without control or undecodable characters, cut to `limit`."""
+    clean = "".join(ch if ch.isprintable() and ch != "\ufffd" else " " for ch in text)
+    clean = " ".join(clean.split())
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- fake

@@ -207,7 +207,12 @@ class Settings(BaseSettings):
         default=0.0, ge=0, description="opsa serve re-indexes events from the events "
         "backend this often, in seconds (0: never; the Alertmanager webhook still works)"
     )
-    query_timeout_s: float = 10.0
+    query_timeout_s: float = Field(
+        default=10.0, gt=0, description="the most one backend query may take, in seconds")
+    answer_budget_s: float = Field(
+        default=20.0, gt=0, description="the most one whole answer may take, in seconds: its "
+        "queries share it, and a query still running when it runs out is given up; the "
+        "answer comes back with the facts that finished and names the part that timed out")
     planner: Literal["rules", "llm", "hybrid"] = "rules"
     phrasing: Literal["template", "llm"] = Field(
         default="template", description="who words the answer; numbers always come from facts"

@@ -205,6 +205,37 @@ def test_without_levels_the_lines_words_say_the_severity(plain: EmbeddedConnecto
     assert ex.result.total == 3 and ex.query.count_by == "template"
 
 
+def test_without_levels_a_minimum_severity_is_what_the_lines_say(
+        plain: EmbeddedConnector) -> None:
+    """ "the relay's errors" in a log without levels: the relay lines saying an error or a
+    failure, not every relay line."""
+    ex = _run(plain, LogQuery(time_range=TR, service="relay", level="error", limit=5))
+    assert ex.query.pattern == severity_pattern(["error", "fatal"]) and ex.query.level is None
+    assert ex.result.total == 2 and "chosen by their words" in (ex.note or "")
+    ex = _run(plain, LogQuery(time_range=TR, service="spooler", level="error", limit=5))
+    assert ex.result.total == 3 and "showing all matching lines" in (ex.note or "")
+
+
+def test_a_severity_word_of_the_text_where_no_line_has_that_level(
+        broker: EmbeddedConnector) -> None:
+    """ "relay refused errors" where no relay line saying 'refused' is at level error... is
+    level error: kept. 'spool segment' lines are never errors: the words decide, and the
+    answer says no line was at that level."""
+    ex = _run(broker, LogQuery(time_range=TR, level="error", text="refused", limit=5))
+    assert ex.result.total == 1 and ex.note is None
+    ex = _run(broker, LogQuery(time_range=TR, level="fatal", text="segment", limit=5))
+    assert ex.result.total == 0 and ex.query.level == "fatal"  # no line says it either
+
+
+def test_shown_lines_add_the_first_one(broker: EmbeddedConnector) -> None:
+    ex = _run(broker, LogQuery(time_range=TR, text="spool", limit=2))
+    assert [x.message for x in ex.result.logs] == [
+        "spool segment 19 sealed", "spool fsync stalled", "spool segment 17 sealed"]
+    facts = facts_from_result(ex.query, ex.result, 0)
+    text = compose_answer("q", "en", TR, facts, [], [], [])
+    assert "- \u2026\n- first: " in text and "spool segment 17 sealed" in text
+
+
 def test_with_levels_the_level_is_counted(broker: EmbeddedConnector) -> None:
     ex = _run(broker, LogQuery(time_range=TR, levels=("error",), count_by="template"))
     assert ex.result.total == 2 and ex.note is None and ex.query.levels == ("error",)

@@ -8,8 +8,12 @@ other that imported this module). Telemetry is off.
 from __future__ import annotations
 
 import functools
+import os
+import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, ParamSpec, TypeVar, cast
 from urllib.parse import urlparse
 
@@ -118,11 +122,87 @@ def make_client(settings: Settings) -> ClientAPI:
             ) from exc
         return client
     path = settings.chroma_path
+    check_local_store(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=client_settings)
     except (OSError, ValueError, ChromaError) as exc:
-        raise RetrievalError(f"cannot open the Chroma store at {path}: {exc}") from exc
+        raise RetrievalError(
+            f"cannot open the Chroma store at {path}: {exc}; {REBUILD_HINT}") from exc
+
+
+SQLITE_FILE = "chroma.sqlite3"
+REBUILD_HINT = ("move it aside and rebuild it with `opsa index docs PATH` (and `opsa index "
+                "catalog`, `opsa index events`)")
+_CHECKED: dict[tuple[str, int, int], None] = {}
+_CHECK_LOCK = threading.Lock()
+
+
+def check_local_store(path: Path) -> None:
+    """Refuse, with one line and before Chroma touches anything, a local store it could not
+    use: a file where the directory should be, a directory this process may not read or
+    write, a database that is not SQLite, damaged (``PRAGMA quick_check``) or emptied
+    while collections remain. Chroma itself would re-initialise an empty file (losing the
+    collections' records), or fail deep inside its Rust core, printing a panic on stderr.
+    A missing store is fine (it is created on first write). Checked once per file state."""
+    if not path.exists():
+        if path.is_symlink():
+            raise RetrievalError(f"the Chroma store {path} is a broken symbolic link; fix or "
+                                 "remove it")
+        return
+    if not path.is_dir():
+        raise RetrievalError(f"the Chroma store {path} is not a directory; {REBUILD_HINT} "
+                             "(or point --data-dir elsewhere)")
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        raise RetrievalError(f"cannot use the Chroma store at {path}: permission denied "
+                             "(it needs read and write access for this user); fix its owner "
+                             "or mode")
+    db = path / SQLITE_FILE
+    if not db.exists():
+        if any(p.is_dir() for p in path.iterdir()):
+            raise RetrievalError(f"the Chroma store at {path} has index files but no "
+                                 f"{SQLITE_FILE}; {REBUILD_HINT}")
+        return
+    if not db.is_file():
+        raise RetrievalError(f"{db} is not a file; {REBUILD_HINT}")
+    if not os.access(db, os.R_OK | os.W_OK):
+        raise RetrievalError(f"cannot use the Chroma store at {path}: permission denied on "
+                             f"{SQLITE_FILE}; fix its owner or mode")
+    st = db.stat()
+    if st.st_size == 0:
+        if any(p.is_dir() for p in path.iterdir()):
+            raise RetrievalError(f"the Chroma store at {path} is damaged: {SQLITE_FILE} is "
+                                 f"empty but index files remain; {REBUILD_HINT}")
+        return
+    key = (str(db.resolve()), st.st_size, st.st_mtime_ns)
+    with _CHECK_LOCK:
+        if key in _CHECKED:
+            return
+        problem = _sqlite_problem(db)
+        if problem is not None:
+            raise RetrievalError(f"the Chroma store at {path} is damaged ({problem}); "
+                                 f"{REBUILD_HINT}")
+        _CHECKED[key] = None
+
+
+def _sqlite_problem(db: Path) -> str | None:
+    """What is wrong with SQLite file `db` (read-only look), or None when it reads well.
+    A busy or locked database is not called damaged: Chroma reports that itself."""
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        rows = con.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        return text if "malformed" in text or "not a database" in text else None
+    except sqlite3.DatabaseError as exc:  # not a database, malformed
+        return str(exc)
+    finally:
+        con.close()
+    verdict = "; ".join(str(r[0]) for r in rows[:2])
+    return None if verdict == "ok" else f"integrity check: {verdict[:160]}"
 
 
 def open_collection(

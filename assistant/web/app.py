@@ -278,7 +278,7 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
         events = ingest.parse_posted_events(doc, ctx.services)
         reply = await run_in_threadpool(ingest.store_and_index, events, ctx.services, ctx.gate)
         ctx.instruments.events_ingested.labels("api").inc(len(events))
-        return reply
+        return _public(reply)
 
     @app.post("/api/alertmanager", response_model=ingest.IngestReply, responses=_ERRORS,
               tags=["events"], openapi_extra=_json_body)
@@ -289,7 +289,14 @@ def _routes(app: FastAPI, ctx: WebContext) -> None:
         events = ingest.parse_alertmanager(doc, ctx.services)
         reply = await run_in_threadpool(ingest.store_and_index, events, ctx.services, ctx.gate)
         ctx.instruments.events_ingested.labels("alertmanager").inc(len(events))
-        return reply
+        return _public(reply)
+
+
+def _public(reply: ingest.IngestReply) -> ingest.IngestReply:
+    """The reply with its indexing error as a client may see it (no server paths)."""
+    if reply.index_error:
+        reply.index_error = errors.public(reply.index_error)
+    return reply
 
 
 def _mount_slack(app: FastAPI, ctx: WebContext) -> None:

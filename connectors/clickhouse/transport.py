@@ -6,6 +6,8 @@ rows; tests pass one backed by chDB.
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +20,26 @@ _TOO_BIG_MARKERS = ("Code: 396", "TOO_MANY_ROWS_OR_BYTES", "Limit for result exc
 _UNREACHABLE_MARKERS = (
     "Connection refused", "Failed to establish", "Name or service not known",
     "Max retries exceeded", "nodename nor servname", "Temporary failure in name resolution",
+    "Connection reset", "Connection aborted", "RemoteDisconnected", "Broken pipe",
 )
+_UNREACHABLE_REASONS = (  # marker -> the reason a person is told, first match wins
+    ("Connection refused", "connection refused"),
+    ("Name or service not known", "unknown host name"),
+    ("nodename nor servname", "unknown host name"),
+    ("Temporary failure in name resolution", "host name lookup failed"),
+    ("Connection reset", "the connection was reset before a reply"),
+    ("Connection aborted", "the connection was closed before a reply"),
+    ("RemoteDisconnected", "the connection was closed before a reply"),
+    ("Broken pipe", "the connection was closed while sending"),
+)
+_NOT_CLICKHOUSE_MARKERS = ("Unexpected response to server version query",)
+_HTTP_STATUS = re.compile(r"HTTP status (\d{3})")
+_CODE = re.compile(r"Code: \d+")
+
+# clickhouse-connect logs each failed request at ERROR; with no logging configured (the CLI)
+# Python would print those lines on stderr beside our one-line error. The error we raise
+# carries the same text; a configured handler (the server's) still receives the records.
+logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
 
 
 class HttpExecutor:
@@ -65,6 +86,13 @@ class HttpExecutor:
             return [tuple(r) for r in client.query(sql).result_rows]
         except ClickHouseError as exc:
             raise self._map_error(exc) from exc
+        except (ValueError, LookupError, EOFError, TypeError, OSError) as exc:
+            # the reply could not be decoded (a truncated or foreign body, a proxy's page)
+            raise BackendError(
+                f"the reply from ClickHouse at {self.url} could not be read "
+                f"({type(exc).__name__}: {_short(str(exc), 200)}); is the URL ClickHouse's "
+                "HTTP port (8123/8443), with no proxy rewriting replies?"
+            ) from exc
 
     def _get_client(self) -> Any:
         import clickhouse_connect
@@ -90,16 +118,22 @@ def map_error(
 ) -> BackendError:
     """The `assistant.errors` type for a ClickHouse failure, classified by its text."""
     text = str(exc)
-    short = " ".join(text.split())[:400]
+    short = _short(text, 400)
     if any(m in text for m in _AUTH_MARKERS):
         return BackendError(
             f"ClickHouse at {url} refused the credentials of user {username!r}: {short}. "
             "Check OPSA_CLICKHOUSE__USERNAME / __PASSWORD"
         )
     if any(m in text for m in _UNREACHABLE_MARKERS):
+        reason = next((why for m, why in _UNREACHABLE_REASONS if m in text), short[:200])
         return BackendUnavailable(
-            f"cannot reach ClickHouse at {url}: {short}. Is the server running and "
+            f"cannot reach ClickHouse at {url} ({reason}). Is the server running and "
             "the URL (OPSA_CLICKHOUSE__URL) right?"
+        )
+    if any(m in text for m in _NOT_CLICKHOUSE_MARKERS):
+        return BackendError(
+            f"the server at {url} does not answer as ClickHouse does ({short[:160]}); is the "
+            "URL (OPSA_CLICKHOUSE__URL) ClickHouse's HTTP port (8123/8443)?"
         )
     if any(m in text for m in _TIMEOUT_MARKERS):
         return BackendTimeout(
@@ -113,4 +147,16 @@ def map_error(
             "narrow the time range, add a filter or a larger step, or raise "
             "OPSA_CLICKHOUSE__MAX_RESULT_BYTES"
         )
+    status = _HTTP_STATUS.search(text)
+    if status and not _CODE.search(text):  # an HTTP failure that is not ClickHouse's own
+        return BackendError(
+            f"ClickHouse at {url} failed with HTTP {status[1]} and no ClickHouse error "
+            f"({short[:200]}); is the server overloaded, or a proxy in the way?"
+        )
     return BackendError(f"ClickHouse at {url} rejected the query: {short}")
+
+
+def _short(text: str, limit: int) -> str:
+    """`text` on one line, without control characters, cut to `limit` characters."""
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
