@@ -31,13 +31,22 @@ Evaluation semantics shared by every connector (so engines can be compared):
   ``_over_time``) are the population standard deviation / variance, as PromQL.
 * ``offset_s``: PromQL's ``offset``: every window (and the lookback) ends ``offset_s``
   seconds before its evaluation time; results are reported at the evaluation times.
+* ``binary``: PromQL binary operators, applied in order to the query's result (after its
+  function and aggregation): ``((x op1 r1) op2 r2) ...``. Each `Binary`'s ``right`` is a
+  number or a `MetricOperand` (a metric expression evaluated over the same time range and
+  mode, with its own ``binary`` for nesting: ``a / (b + c)``). With ``scalar_left`` the
+  number is the left operand (``100 - x``); unary minus is ``-1 * x``. Semantics are
+  Prometheus': vector matching on all labels but ``__name__`` (or ``on``/``ignoring``),
+  one-to-one unless ``group`` (``group_left``/``group_right`` copying ``include`` from the
+  "one" side); arithmetic and ``bool`` comparisons drop the metric name, filtering
+  comparisons keep the left value; ``and``/``or``/``unless`` are set operations.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -95,6 +104,18 @@ ExtractKind = Literal[
     "pid", "port", "status_code", "number", "key", "regex",
 ]
 TimeUnit = Literal["minute", "hour", "day"]
+ArithmeticOp = Literal["+", "-", "*", "/", "%", "^", "atan2"]
+ComparisonOp = Literal["==", "!=", ">", "<", ">=", "<="]
+SetOp = Literal["and", "or", "unless"]
+BinaryOp = Literal[
+    "+", "-", "*", "/", "%", "^", "atan2", "==", "!=", ">", "<", ">=", "<=", "and", "or",
+    "unless",
+]
+ARITHMETIC_OPS: frozenset[str] = frozenset(get_args(ArithmeticOp))
+COMPARISON_OPS: frozenset[str] = frozenset(get_args(ComparisonOp))
+SET_OPS: frozenset[str] = frozenset(get_args(SetOp))
+MAX_BINARY = 8
+"""Most binary operations one expression chains (nesting counts apart)."""
 
 EXTRACT_PATTERNS: dict[str, str] = {
     "ipv4": r"\b((?:\d{1,3}\.){3}\d{1,3})\b",
@@ -187,8 +208,117 @@ class Matcher(_Strict):
     value: str
 
 
+def _check_metric_expression(q: MetricQuery | MetricOperand) -> None:
+    """The rules a metric expression (a query or a binary operand) follows."""
+    if q.function in NEEDS_QUANTILE and q.quantile is None:
+        raise ValueError(f"function {q.function!r} needs 'quantile' (0..1)")
+    if q.function not in {*NEEDS_QUANTILE, "samples"} and q.quantile is not None:
+        raise ValueError(
+            f"'quantile' is only used with {sorted({*NEEDS_QUANTILE, 'samples'})}; "
+            "for a quantile across series use aggregation p50/p90/p95/p99"
+        )
+    if q.function == "samples" and q.aggregation != "none":
+        raise ValueError(
+            "function 'samples' returns each series' raw samples: use aggregation "
+            "'none' (the facts are computed from the samples)"
+        )
+    if q.function == "samples" and q.binary:
+        raise ValueError("function 'samples' returns raw samples: it takes no 'binary' "
+                         "operation (use 'raw' or a function over time)")
+    if q.aggregation in ("topk", "bottomk") and q.k is None:
+        raise ValueError(f"aggregation {q.aggregation!r} needs 'k'")
+    if q.aggregation not in ("topk", "bottomk") and q.k is not None:
+        raise ValueError("'k' is only used with aggregation topk / bottomk")
+    if q.function == "absent_over_time" and q.aggregation != "none":
+        raise ValueError("function 'absent_over_time' takes no aggregation (it returns "
+                         "one series, labelled by the '=' matchers)")
+    if q.by and q.aggregation in ("none", "topk", "bottomk"):
+        raise ValueError(f"'by' needs a grouping aggregation, not {q.aggregation!r}")
+
+
+class Binary(_Strict):
+    """One PromQL binary operation: ``<expression so far> op right`` (module docstring).
+
+    ``{"op": "/", "right": {"metric": "b"}}`` is ``x / b``; ``{"op": "*", "right": 100}``
+    is ``x * 100``; ``{"op": "-", "right": 100, "scalar_left": true}`` is ``100 - x``;
+    ``{"op": "*", "right": {...}, "on": ["instance"], "group": "left", "include":
+    ["node"]}`` is ``x * on(instance) group_left(node) (...)``.
+    """
+
+    op: BinaryOp
+    right: MetricOperand | float = Field(description="a number or a metric expression")
+    scalar_left: bool = Field(
+        default=False, description="the number is the left operand ('100 - x')")
+    bool_modifier: bool = Field(
+        default=False, description="comparisons only: 1/0 per series instead of filtering")
+    on: tuple[str, ...] | None = Field(
+        default=None, description="match series on these labels only (PromQL on(...)); "
+        "null: on all labels but the name; []: on() (every series matches the one other)")
+    ignoring: tuple[str, ...] = Field(
+        default=(), description="match on all labels but these (PromQL ignoring(...))")
+    group: Literal["left", "right"] | None = Field(
+        default=None, description="many-to-one (group_left) or one-to-many (group_right)")
+    include: tuple[str, ...] = Field(
+        default=(), description="labels group_left/group_right copy from the 'one' side")
+
+    @model_validator(mode="after")
+    def _check(self) -> Binary:
+        scalar = not isinstance(self.right, MetricOperand)
+        if self.op in SET_OPS and scalar:
+            raise ValueError(f"set operator {self.op!r} needs a metric expression on both "
+                             "sides, not a number")
+        if self.scalar_left and not scalar:
+            raise ValueError("'scalar_left' is only used when 'right' is a number")
+        if self.bool_modifier and self.op not in COMPARISON_OPS:
+            raise ValueError(f"'bool_modifier' is only used with comparisons "
+                             f"{sorted(COMPARISON_OPS)}, not {self.op!r}")
+        if scalar and (self.on is not None or self.ignoring or self.group or self.include):
+            raise ValueError("vector matching (on / ignoring / group) needs a metric "
+                             "expression on the right, not a number")
+        if self.on is not None and self.ignoring:
+            raise ValueError("use either 'on' or 'ignoring', not both")
+        if self.group is not None and self.op in SET_OPS:
+            raise ValueError(f"set operator {self.op!r} takes no 'group' (it is always "
+                             "many-to-many)")
+        if self.include and self.group is None:
+            raise ValueError("'include' is only used with 'group' (group_left/group_right)")
+        both = set(self.include) & set(self.on or ())
+        if both:
+            raise ValueError(f"label {sorted(both)[0]!r} must not be in both 'on' and "
+                             "'include'")
+        return self
+
+
+class MetricOperand(_Strict):
+    """A metric expression on the right of a `Binary`: a `MetricQuery` without its own time
+    range or mode (it is evaluated over the query's)."""
+
+    metric: str = Field(min_length=1, description="exact metric name from the catalog")
+    matchers: tuple[Matcher, ...] = ()
+    function: MetricFunction = "raw"
+    quantile: float | None = Field(default=None, ge=0, le=1)
+    window_s: int | None = Field(default=None, ge=1, description="range-vector window")
+    aggregation: Aggregation = "none"
+    by: tuple[str, ...] = Field(default=(), description="group-by labels for the aggregation")
+    k: int | None = Field(default=None, ge=1, le=100, description="for topk / bottomk")
+    offset_s: int | None = Field(
+        default=None, description="PromQL offset: read the data this many seconds earlier"
+    )
+    binary: tuple[Binary, ...] = Field(
+        default=(), max_length=MAX_BINARY,
+        description="binary operations applied in order to this expression's result")
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricOperand:
+        if self.function == "samples":
+            raise ValueError("function 'samples' cannot be a binary operand")
+        _check_metric_expression(self)
+        return self
+
+
 class MetricQuery(_Strict):
-    """Select a metric's series, apply a function over time, then aggregate across series."""
+    """Select a metric's series, apply a function over time, then aggregate across series
+    (and, optionally, combine the result with numbers or other expressions: `binary`)."""
 
     kind: Literal["metric"] = "metric"
     metric: str = Field(min_length=1, description="exact metric name from the catalog")
@@ -204,6 +334,10 @@ class MetricQuery(_Strict):
     offset_s: int | None = Field(
         default=None, description="PromQL offset: read the data this many seconds earlier"
     )
+    binary: tuple[Binary, ...] = Field(
+        default=(), max_length=MAX_BINARY,
+        description="binary operations applied in order to the result: arithmetic, "
+        "comparisons, and/or/unless with numbers or other metric expressions")
     threshold: float | None = Field(
         default=None, description="samples only: count samples above it and time spent above"
     )
@@ -214,32 +348,28 @@ class MetricQuery(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> MetricQuery:
-        if self.function in NEEDS_QUANTILE and self.quantile is None:
-            raise ValueError(f"function {self.function!r} needs 'quantile' (0..1)")
-        if self.function not in {*NEEDS_QUANTILE, "samples"} and self.quantile is not None:
-            raise ValueError(
-                f"'quantile' is only used with {sorted({*NEEDS_QUANTILE, 'samples'})}; "
-                "for a quantile across series use aggregation p50/p90/p95/p99"
-            )
-        if self.function == "samples" and self.aggregation != "none":
-            raise ValueError(
-                "function 'samples' returns each series' raw samples: use aggregation "
-                "'none' (the facts are computed from the samples)"
-            )
+        _check_metric_expression(self)
         if self.function != "samples":
             for name in SAMPLE_ONLY:
                 if getattr(self, name) is not None:
                     raise ValueError(f"{name!r} is only used with function 'samples'")
-        if self.aggregation in ("topk", "bottomk") and self.k is None:
-            raise ValueError(f"aggregation {self.aggregation!r} needs 'k'")
-        if self.aggregation not in ("topk", "bottomk") and self.k is not None:
-            raise ValueError("'k' is only used with aggregation topk / bottomk")
-        if self.function == "absent_over_time" and self.aggregation != "none":
-            raise ValueError("function 'absent_over_time' takes no aggregation (it returns "
-                             "one series, labelled by the '=' matchers)")
-        if self.by and self.aggregation in ("none", "topk", "bottomk"):
-            raise ValueError(f"'by' needs a grouping aggregation, not {self.aggregation!r}")
         return self
+
+    def leaf(self) -> MetricQuery:
+        """This query without its binary operations (what one engine query computes)."""
+        return self.model_copy(update={"binary": ()}) if self.binary else self
+
+    def changes_unit(self) -> bool:
+        """Whether a binary operation leaves the result without the metric's unit (``*``,
+        ``/``, ``%``, ``^``, ``atan2`` or a ``bool`` comparison; sums, differences and filters
+        keep it)."""
+        return any(b.op in ("*", "/", "%", "^", "atan2") or b.bool_modifier
+                   for b in self.binary)
+
+    def operand(self, o: MetricOperand) -> MetricQuery:
+        """Operand `o` as a query over this query's time range and mode."""
+        fields = {name: getattr(o, name) for name in MetricOperand.model_fields}
+        return MetricQuery(**fields, time_range=self.time_range, mode=self.mode)
 
     def window(self) -> int:
         """The function's range-vector window in seconds (see module docstring)."""
@@ -400,6 +530,10 @@ class DocQuery(_Strict):
     k: int = Field(default=3, ge=1, le=50)
 
 
+Binary.model_rebuild()
+MetricOperand.model_rebuild()
+MetricQuery.model_rebuild()
+
 Query = Annotated[MetricQuery | LogQuery | EventQuery | DocQuery, Field(discriminator="kind")]
 _QUERY = TypeAdapter(Query)
 
@@ -462,15 +596,17 @@ def query_json_schema(
         defs[model]["properties"][field] = prop
 
     enum("MetricQuery", "metric", metrics, nullable=False)
+    enum("MetricOperand", "metric", metrics, nullable=False)
     for model in ("LogQuery", "EventQuery"):
         enum(model, "service", services, nullable=True)
         enum(model, "host", hosts, nullable=True)
     if labels and "Matcher" in defs:
         defs["Matcher"]["properties"]["label"] = {"type": "string", "enum": sorted(set(labels))}
-    if labels and "MetricQuery" in defs:
-        defs["MetricQuery"]["properties"]["by"] = {
-            "type": "array",
-            "items": {"type": "string", "enum": sorted(set(labels))},
-            "default": [],
-        }
+    for model in ("MetricQuery", "MetricOperand"):
+        if labels and model in defs:
+            defs[model]["properties"]["by"] = {
+                "type": "array",
+                "items": {"type": "string", "enum": sorted(set(labels))},
+                "default": [],
+            }
     return schema

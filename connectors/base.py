@@ -154,6 +154,11 @@ class Connector(ABC):
         words to words that occur in the logs; empty when the backend has none."""
         return []
 
+    def log_examples(self) -> list[tuple[str, str]]:
+        """(template, line) pairs: the newest few lines of each template, for the values
+        its placeholders take; empty when the backend keeps no templates."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
 

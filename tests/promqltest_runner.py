@@ -10,14 +10,19 @@ equals NaN, label sets without ``__name__``).
 An expression is *expressible* when it is a selector, a supported range function over a
 range selector, ``histogram_quantile`` over bucket rates, or one aggregation of those
 (``sum``/``avg``/``min``/``max``/``count``/``stddev``/``stdvar``/``topk``/``bottomk``/
-``quantile`` at 0.5/0.9/0.95/0.99, ``by`` or ``without``). Binary operators, scalars,
-subqueries, ``@`` and everything else are *not expressible*; so are results the runner
-does not read (range vectors, strings, scalars) and series loaded with start timestamps
-(``@st``), which the store cannot hold. Cases reading native histograms are counted apart
-and not run. The engine runs with ``semantics="prometheus3"`` (left-open windows, as the
-files expect); the connectors' default is Prometheus 2.x (`connectors.sql.metrics`).
+``quantile`` at 0.5/0.9/0.95/0.99, ``by`` or ``without``), or binary operators over
+those and numbers (``+ - * / % ^ atan2``, comparisons with or without ``bool``,
+``and``/``or``/``unless``, ``on``/``ignoring``, ``group_left``/``group_right``, unary minus,
+PromQL precedence and parentheses; scalar sub-expressions are folded) as
+`MetricQuery.binary`. Aggregations over a binary expression, ``vector()``/``scalar()``/
+``time()``, subqueries, ``@``, ``fill`` and everything else are *not expressible*; so are
+results the runner does not read (range vectors, strings, scalars) and series loaded with
+start timestamps (``@st``), which the store cannot hold. Cases reading native histograms
+are counted apart and not run. The engine runs with ``semantics="prometheus3"`` (left-open
+windows, as the files expect); the connectors' default is Prometheus 2.x
+(`connectors.sql.metrics`).
 Not checked: ``expect warn``/``info`` annotations, ``expect ordered`` order, and
-``__name__`` on results.
+``__name__`` on results; an empty label value is no label (as in Prometheus).
 
     python -m tests.promqltest_runner [--data DIR] [--verbose]
 """
@@ -38,9 +43,21 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from assistant.ir import AGG_QUANTILES, Matcher, MetricQuery, TimeRange
+from assistant.errors import OpsaError
+from assistant.ir import (
+    AGG_QUANTILES,
+    ARITHMETIC_OPS,
+    COMPARISON_OPS,
+    SET_OPS,
+    Binary,
+    Matcher,
+    MetricOperand,
+    MetricQuery,
+    TimeRange,
+)
 from connectors.base import Series
 from connectors.embedded import schema
+from connectors.sql.binop import elem, evaluate
 from connectors.sql.dialect import DuckDB
 from connectors.sql.metrics import build_metric_sql
 from connectors.sql.results import columns_from_rows, metric_series
@@ -195,7 +212,34 @@ class Num:
     value: float
 
 
-Node = Sel | Call | Agg | Num
+@dataclass
+class Bin:
+    """``lhs op [bool] [on(..)|ignoring(..)] [group_left(..)|group_right(..)] rhs``."""
+
+    op: str
+    lhs: Node
+    rhs: Node
+    bool_: bool = False
+    on: list[str] | None = None
+    ignoring: list[str] | None = None
+    group: str | None = None
+    include: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Neg:
+    expr: Node
+
+
+Node = Sel | Call | Agg | Num | Bin | Neg
+
+BINARY_PRECEDENCE = {
+    "or": 1, "and": 2, "unless": 2,
+    "==": 3, "!=": 3, "<=": 3, "<": 3, ">=": 3, ">": 3,
+    "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6,
+}
+"""PromQL's binary operator precedence (``^`` is right-associative, unary minus binds
+like ``*``)."""
 
 AGG_OPS = {"sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk",
            "quantile", "count_values", "group", "limitk", "limit_ratio"}
@@ -236,7 +280,45 @@ class Parser:
             raise NotExpressible(f"operator or trailing {tok.text!r}")
         return node
 
-    def expr(self) -> Node:
+    def expr(self, min_prec: int = 0) -> Node:
+        """A binary expression of operators binding at least `min_prec` (precedence
+        climbing over `BINARY_PRECEDENCE`)."""
+        left = self.unary()
+        while True:
+            tok = self.peek()
+            if tok is None or tok.kind == "string":
+                return left
+            op = tok.text.lower() if tok.kind == "ident" else tok.text
+            prec = BINARY_PRECEDENCE.get(op)
+            if prec is None or prec < min_prec:
+                return left
+            self.next()
+            node = Bin(op, left, left)
+            if self.at("bool"):
+                self.next()
+                node.bool_ = True
+            if self.at("on", "ignoring"):
+                which = self.next().text.lower()
+                names = self.labels()
+                if which == "on":
+                    node.on = names
+                else:
+                    node.ignoring = names
+            if self.at("group_left", "group_right"):
+                node.group = self.next().text.lower().removeprefix("group_")
+                if self.at("("):
+                    node.include = self.labels()
+            node.rhs = self.expr(prec if op == "^" else prec + 1)
+            left = node
+
+    def unary(self) -> Node:
+        if self.at("-", "+"):
+            sign = self.next().text
+            inner = self.expr(BINARY_PRECEDENCE["^"])
+            return Neg(inner) if sign == "-" else inner
+        return self.atom()
+
+    def atom(self) -> Node:
         tok = self.peek()
         if tok is None:
             raise NotExpressible("empty expression")
@@ -484,7 +566,76 @@ def _histogram(q: Node, inner: Node) -> Translation:
 
 def translate(node: Node, labels_of_metric: dict[str, set[str]]) -> Translation:
     """`node` as IR fields; `labels_of_metric` (the loaded label names) turns ``without``
-    into ``by`` (a label a series lacks groups as '' in both)."""
+    into ``by`` (a label a series lacks groups as '' in both). Binary operators become
+    `MetricQuery.binary` (scalar sub-expressions are folded first)."""
+    value = _value(node, labels_of_metric)
+    if isinstance(value, float):
+        raise NotExpressible("a scalar expression")
+    return value
+
+
+def _value(node: Node, labels_of_metric: dict[str, set[str]]) -> Translation | float:
+    """A vector expression's IR fields, or a scalar expression's value."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Neg):
+        inner = _value(node.expr, labels_of_metric)
+        if isinstance(inner, float):
+            return -inner
+        if not _ir_supports_binary():
+            raise NotExpressible("unary minus")
+        return _with_binary(inner, Binary(op="*", right=-1.0, scalar_left=True))
+    if isinstance(node, Bin):
+        return _binary(node, labels_of_metric)
+    return _translate_single(node, labels_of_metric)
+
+
+def _ir_supports_binary() -> bool:
+    return "binary" in MetricQuery.model_fields
+
+
+def _with_binary(t: Translation, b: Binary) -> Translation:
+    fields = dict(t.fields)
+    fields["binary"] = (*fields.get("binary", ()), b)
+    return Translation(fields)
+
+
+def _binary(node: Bin, labels_of_metric: dict[str, set[str]]) -> Translation | float:
+    if not _ir_supports_binary():
+        raise NotExpressible("binary operator")
+    op = node.op
+    if op not in ARITHMETIC_OPS | COMPARISON_OPS | SET_OPS:
+        raise NotExpressible(f"operator {op}")
+    lhs = _value(node.lhs, labels_of_metric)
+    rhs = _value(node.rhs, labels_of_metric)
+    matching = node.on is not None or node.ignoring is not None or node.group is not None
+    if isinstance(lhs, float) or isinstance(rhs, float):
+        if op in SET_OPS or matching:
+            raise NotExpressible("set operator or vector matching with a scalar (invalid)")
+        if op in COMPARISON_OPS and isinstance(lhs, float) and isinstance(rhs, float) \
+                and not node.bool_:
+            raise NotExpressible("comparison of scalars without bool (invalid)")
+    if isinstance(lhs, float) and isinstance(rhs, float):
+        if node.bool_ and op not in COMPARISON_OPS:
+            raise NotExpressible("bool on a non-comparison (invalid)")
+        value, keep = elem(op, lhs, rhs)
+        return (1.0 if keep else 0.0) if node.bool_ else value
+    if isinstance(rhs, float):
+        assert isinstance(lhs, Translation)
+        return _with_binary(lhs, Binary(op=op, right=rhs, bool_modifier=node.bool_))
+    if isinstance(lhs, float):
+        return _with_binary(rhs, Binary(op=op, right=lhs, scalar_left=True,
+                                        bool_modifier=node.bool_))
+    if "__name__" in (node.include or ()):
+        raise NotExpressible("group_left(__name__)")
+    return _with_binary(lhs, Binary(
+        op=op, right=MetricOperand(**rhs.fields), bool_modifier=node.bool_,
+        on=tuple(node.on) if node.on is not None else None,
+        ignoring=tuple(node.ignoring or ()), group=node.group, include=tuple(node.include)))
+
+
+def _translate_single(node: Node, labels_of_metric: dict[str, set[str]]) -> Translation:
+    """A selector, a function or one aggregation of those (no binary operators)."""
     if not isinstance(node, Agg):
         return translate_inner(node)
     inner = translate_inner(node.expr)
@@ -767,6 +918,10 @@ class Store:
         self.con.execute("INSERT INTO samples SELECT * FROM samples_in")
 
     def run(self, q: MetricQuery) -> list[Series]:
+        """`q` with its binary operations (each operand by its own SQL)."""
+        return evaluate(q, self._run_leaf)
+
+    def _run_leaf(self, q: MetricQuery) -> list[Series]:
         plan = build_metric_sql(q, _series_metric(q), q.metric, DuckDB(),
                                 **ENGINE_OPTIONS)
         rows = self.con.execute(plan.sql).fetchall()
@@ -825,7 +980,9 @@ def almost_equal(a: float, b: float) -> bool:
 
 
 def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+    """The label set as compared: no ``__name__``, and an empty value is no label (as in
+    Prometheus)."""
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__" and v))
 
 
 def _fmt(points: dict[int, float]) -> str:
@@ -915,7 +1072,7 @@ def _run_case(tf: TestFile, case: Case, stores: dict[int, Store]) -> Outcome:
     names = label_names(tf.states[case.load])
     try:
         got = store.run(q)
-    except (duckdb.Error, ValueError) as exc:
+    except (duckdb.Error, ValueError, OpsaError) as exc:
         if case.fail:
             return Outcome(case, "passed", query=q, labels=names)
         return Outcome(case, "failed", f"error: {str(exc).splitlines()[0]}", q, names)

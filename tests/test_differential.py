@@ -43,9 +43,11 @@ from differential import (
     window_store,
     write_store,
 )
+from promdata import END as FIXTURE_END
 from promdata import dataset
 from servers import ServerPool
 
+from assistant.ir import Binary, Matcher, MetricOperand, MetricQuery, TimeRange
 from assistant.settings import PrometheusSettings, load_settings
 from connectors.base import Connector, Result
 from connectors.embedded.connector import EmbeddedConnector
@@ -137,6 +139,76 @@ def test_fixture(case: Case, fixture_engines: Engines) -> None:
 @pytest.mark.parametrize("case", demo_cases(), ids=lambda c: c.id)
 def test_demo(case: Case, demo_engines: Engines) -> None:
     _check(demo_engines, case)
+
+
+# -- binary operations: embedded against Prometheus only ------------------------------------
+
+
+def binary_cases() -> list[Case]:
+    """Dashboard-style binary operations on the fixture (`assistant.ir.Binary`)."""
+    end = FIXTURE_END
+    r30 = TimeRange(start=end - timedelta(minutes=30), end=end, step_s=60)
+    inst = TimeRange(start=end - timedelta(minutes=60), end=end)
+    errors = (Matcher(label="code", value="500"),)
+    ok = (Matcher(label="code", value="200"),)
+    rate = {"metric": "req_total", "function": "rate", "window_s": 300}
+    mq = MetricQuery
+    return [
+        Case("bin-error-ratio-percent", mq(
+            **rate, matchers=errors, aggregation="sum", by=("host",), time_range=r30, binary=(
+                Binary(op="/", right=MetricOperand(**rate, aggregation="sum", by=("host",))),
+                Binary(op="*", right=100)))),
+        Case("bin-ignoring-code", mq(**rate, matchers=errors, time_range=r30, binary=(
+            Binary(op="/", right=MetricOperand(**rate, matchers=ok), ignoring=("code",)),))),
+        Case("bin-filter-gt", mq(metric="cpu_percent", time_range=r30,
+                                 binary=(Binary(op=">", right=50),))),
+        Case("bin-scalar-left-instant", mq(metric="cpu_percent", mode="instant", time_range=inst,
+                                           binary=(Binary(op="-", right=100, scalar_left=True),))),
+        Case("bin-bool", mq(metric="cpu_percent", time_range=r30,
+                            binary=(Binary(op=">=", right=40, bool_modifier=True),))),
+        Case("bin-group-left", mq(**rate, time_range=r30, binary=(
+            Binary(op="*", right=MetricOperand(metric="cpu_percent"), on=("host",),
+                   group="left"),))),
+        Case("bin-or-nested", mq(metric="cpu_percent", time_range=r30, binary=(
+            Binary(op=">", right=60),
+            Binary(op="or", right=MetricOperand(metric="cpu_percent",
+                                                binary=(Binary(op="<", right=30),)))))),
+        Case("bin-unless-on-pow-mod", mq(
+            **rate, aggregation="sum", by=("host", "code"), time_range=r30, binary=(
+                Binary(op="unless", right=MetricOperand(metric="cpu_percent",
+                                                        binary=(Binary(op="<", right=20),)),
+                       on=("host",)),
+                Binary(op="^", right=2), Binary(op="%", right=0.7)))),
+        Case("bin-unary-minus-and", mq(metric="cpu_percent", mode="instant", time_range=inst,
+                                       binary=(Binary(op="*", right=-1, scalar_left=True),
+                                               Binary(op="and", right=MetricOperand(
+                                                   metric="req_total", matchers=ok),
+                                                   on=("host",))))),
+    ]
+
+
+@pytest.fixture(scope="module")
+def prom_engines(
+    tmp_path_factory: pytest.TempPathFactory, server_pool: ServerPool
+) -> Iterator[tuple[Connector, Connector]]:
+    store = tmp_path_factory.mktemp("diff-binary") / "telemetry.duckdb"
+    write_store(store, dataset(), FIXTURE_META)
+    embedded, prometheus = EmbeddedConnector(store), _prom(server_pool.prometheus("small", dataset))
+    yield embedded, prometheus
+    embedded.close()
+    prometheus.close()
+
+
+@pytest.mark.parametrize("case", binary_cases(), ids=lambda c: c.id)
+def test_binary_operations(case: Case, prom_engines: tuple[Connector, Connector]) -> None:
+    embedded, prometheus = prom_engines
+    emb, prom = embedded.run(case.query), prometheus.run(case.query)
+    assert prom.series, f"{case.id}: Prometheus returned nothing; the case tests nothing"
+    v = check_embedded(case, emb, prom, prometheus)
+    assert v.ok, f"{case.id}: embedded vs prometheus: {v.detail}\n{prom.native}"
+    names = sorted((sorted(s.labels.items()), s.metric) for s in emb.series)
+    assert names == sorted((sorted(s.labels.items()), s.metric) for s in prom.series)
+    assert emb.unit == prom.unit
 
 
 def test_demo_suite_covers_every_function_and_aggregation() -> None:

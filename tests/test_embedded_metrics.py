@@ -791,3 +791,62 @@ def test_prometheus3_windows_leave_out_a_sample_on_the_window_start(tmp_path: Pa
             count("prometheus4")
     finally:
         con.close()
+
+
+# -- binary operations ----------------------------------------------------------------------
+
+
+def test_ratio_of_two_rates_matches_the_reference(conn: EmbeddedConnector) -> None:
+    from assistant.ir import Binary, MetricOperand
+
+    errors = (Matcher(label="code", value="500"),)
+    ok = (Matcher(label="code", value="200"),)
+    q = MetricQuery(metric="req_total", matchers=errors, function="rate", window_s=300,
+                    time_range=tr(30, 60), binary=(
+                        Binary(op="/", right=MetricOperand(
+                            metric="req_total", matchers=ok, function="rate", window_s=300),
+                            ignoring=("code",)),
+                        Binary(op="*", right=100)))
+    num = ref_per_series(q.model_copy(update={"binary": ()}))
+    den = ref_per_series(q.model_copy(update={"binary": (), "matchers": ok}))
+    by_rest = {key({k: v for k, v in parse_key(k2).items() if k != "code"}): vals
+               for k2, vals in den.items()}
+    want: dict[str, dict[float, float]] = {}
+    for k, vals in num.items():
+        rest = key({a: b for a, b in parse_key(k).items() if a != "code"})
+        if rest in by_rest:
+            d = by_rest[rest]
+            want[rest] = {t: v / d[t] * 100 for t, v in vals.items() if t in d}
+    r = conn.run(q)
+    assert_same(as_map(r), {k: v for k, v in want.items() if v})
+    assert r.unit == "" and r.native == conn.native(q)
+    assert r.native.count("WITH") >= 2 and "binary operations: /, *" in r.native
+
+
+def test_comparisons_filter_and_scalars_go_either_side(conn: EmbeddedConnector) -> None:
+    from assistant.ir import Binary
+
+    base = MetricQuery(metric="cpu_percent", time_range=tr(20, 60))
+    raw = as_map(conn.run(base))
+    above = conn.run(base.model_copy(update={"binary": (Binary(op=">", right=50),)}))
+    want = {k: {t: v for t, v in pts.items() if v > 50} for k, pts in raw.items()}
+    assert_same(as_map(above), {k: v for k, v in want.items() if v})
+    assert above.unit == "percent" and all(s.metric == "cpu_percent" for s in above.series)
+    idle = conn.run(base.model_copy(update={"binary": (
+        Binary(op="-", right=100, scalar_left=True),)}))
+    assert_same(as_map(idle), {k: {t: 100 - v for t, v in pts.items()} for k, pts in raw.items()})
+
+
+def test_ambiguous_matching_is_a_clear_backend_error(conn: EmbeddedConnector) -> None:
+    from assistant.errors import BackendError
+    from assistant.ir import Binary, MetricOperand
+
+    q = MetricQuery(metric="req_total", function="rate", time_range=tr(10, 60),
+                    binary=(Binary(op="/", right=MetricOperand(
+                        metric="req_total", function="rate"), on=("service",)),))
+    with pytest.raises(BackendError, match="many-to-many matching not allowed"):
+        conn.run(q)
+    bad = MetricQuery(metric="req_total", time_range=tr(10, 60), binary=(
+        Binary(op="+", right=MetricOperand(metric="req_totl")),))
+    with pytest.raises(UnknownEntityError, match="req_total"):
+        conn.run(bad)

@@ -16,7 +16,7 @@ import promqltest_runner as runner
 import pytest
 from shared_data import shared_data
 
-from assistant.ir import Matcher, MetricQuery, TimeRange
+from assistant.ir import Binary, Matcher, MetricOperand, MetricQuery, TimeRange
 from connectors.prometheus.promql import compile_metric
 
 FLOOR = Path(__file__).with_name("promqltest_floor.json")
@@ -76,6 +76,48 @@ def test_new_ir_fields_compile_to_promql(fields: dict[str, object], promql: str)
     assert compile_metric(MetricQuery(metric="m", time_range=HOUR, **fields)) == promql
 
 
+B = MetricOperand(metric="b")
+
+
+@pytest.mark.parametrize(("binary", "promql"), [
+    ((Binary(op="/", right=B),), "m / b"),
+    ((Binary(op="*", right=100),), "m * 100.0"),
+    ((Binary(op="-", right=100, scalar_left=True),), "100.0 - m"),
+    ((Binary(op="*", right=-1, scalar_left=True),), "(-1.0) * m"),
+    ((Binary(op="/", right=B), Binary(op="*", right=100)), "(m / b) * 100.0"),
+    ((Binary(op=">", right=B, bool_modifier=True, on=("a",)),), "m > bool on(a) b"),
+    ((Binary(op="*", right=B, on=("a",), group="left", include=("c", "d")),),
+     "m * on(a) group_left(c, d) b"),
+    ((Binary(op="+", right=B, ignoring=("x",), group="right"),), "m + ignoring(x) group_right b"),
+    ((Binary(op="unless", right=B, on=()),), "m unless on() b"),
+    ((Binary(op="/", right=MetricOperand(metric="b", function="rate", window_s=60,
+                                           binary=(Binary(op="+", right=B),))),),
+     "m / (rate(b[60s]) + b)"),
+])
+def test_binary_operations_compile_to_promql(binary: tuple[Binary, ...], promql: str) -> None:
+    q = MetricQuery(metric="m", time_range=HOUR, binary=binary)
+    assert compile_metric(q) == promql
+    back = runner.translate(runner.Parser(promql).parse(), {}).fields
+    assert MetricQuery(**back, time_range=HOUR) == q
+
+
+@pytest.mark.parametrize(("expr", "binary"), [
+    ("a + b * 2", (Binary(op="+", right=MetricOperand(
+        metric="b", binary=(Binary(op="*", right=2),))),)),
+    ("-a ^ 2", (Binary(op="^", right=2), Binary(op="*", right=-1, scalar_left=True))),
+    ("2 * 3 - a", (Binary(op="-", right=6, scalar_left=True),)),
+    ("a > bool 1 == bool 1", (Binary(op=">", right=1, bool_modifier=True),
+                              Binary(op="==", right=1, bool_modifier=True))),
+    ("a or b and c", (Binary(op="or", right=MetricOperand(
+        metric="b", binary=(Binary(op="and", right=MetricOperand(metric="c")),))),)),
+    ("2 ^ 3 ^ 2 * a", (Binary(op="*", right=512, scalar_left=True),)),
+])
+def test_the_runner_parses_operators_with_promql_precedence(
+        expr: str, binary: tuple[Binary, ...]) -> None:
+    fields = runner.translate(runner.Parser(expr).parse(), {}).fields
+    assert fields["metric"] == "a" and fields["binary"] == binary
+
+
 def test_series_descriptions_expand_as_promqltest() -> None:
     assert runner.expand_values(["0+10x3", "_", "1x2", "_x2", "stale", "-1-1x1", "Inf"]) == [
         0, 10, 20, 30, None, 1, 1, 1, None, None, runner.STALE, -1, -2, math.inf]
@@ -86,7 +128,8 @@ def test_series_descriptions_expand_as_promqltest() -> None:
 
 
 @pytest.mark.parametrize("expr", [
-    "a + b", "-a", "rate(a[5m:1m])", "a @ 100", "changes(a[5m])", "{__name__=~\"a|b\"}",
+    "sum(a + b)", "-{x=\"1\"}", "a + on(x) 1", "1 > 2", "a and 1", "a + vector(1)", "1 + 2",
+    "rate(a[5m:1m])", "a @ 100", "changes(a[5m])", "{__name__=~\"a|b\"}",
     "sum(sum by (x) (a))", "quantile(0.3, a)", "topk by (x) (2, a)",
 ])
 def test_what_the_ir_cannot_say_is_not_expressible(expr: str) -> None:

@@ -187,7 +187,8 @@ class PrometheusConnector(Connector):
             out: list[Series] = []
             for item in result or []:
                 labels = {str(k): str(v) for k, v in item.get("metric", {}).items()}
-                labels.pop("__name__", None)
+                own = labels.pop("__name__", None)  # kept by `a or b`, filters: say it
+                series_name = own if own and q.binary else name
                 if rtype == "matrix":
                     raw = item.get("values") or []
                 elif rtype == "vector":
@@ -198,7 +199,8 @@ class PrometheusConnector(Connector):
                 # left out, as the embedded engine does, so both answer alike.
                 pts = [(_dt(t), x) for t, v in raw if not math.isnan(x := float(v))]
                 if pts:  # built from checked types: skip re-validating every point
-                    out.append(Series.model_construct(metric=name, labels=labels, points=pts))
+                    out.append(
+                        Series.model_construct(metric=series_name, labels=labels, points=pts))
         except (KeyError, TypeError, ValueError) as exc:
             raise BackendError(
                 f"{label} returned a malformed {rtype} result for {expr}: {exc}"
@@ -260,6 +262,8 @@ def _dt(t: Any) -> datetime:
 
 
 def _unit(q: MetricQuery) -> str:
+    if q.changes_unit():
+        return ""
     base = infer_unit(q.metric)
     if q.function == "rate":
         return f"{base}/s" if base else "per second"

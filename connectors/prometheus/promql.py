@@ -6,6 +6,11 @@ The compiled text follows the IR's evaluation semantics (see `assistant.ir`): th
 histogram quantile aggregates bucket rates before interpolating::
 
     histogram_quantile(0.95, sum by (le, service) (rate(m_bucket{...}[300s])))
+
+Binary operations follow, left to right, with their modifiers; an operand with binary
+operations of its own is parenthesized::
+
+    (sum by (instance) (rate(errors[300s])) / on(instance) sum by (instance) (...)) * 100.0
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import re
 
 from assistant.errors import IRError
-from assistant.ir import AGG_QUANTILES, Matcher, MetricQuery
+from assistant.ir import AGG_QUANTILES, Binary, Matcher, MetricOperand, MetricQuery
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -86,6 +91,40 @@ def offset(q: MetricQuery) -> str:
 
 def compile_metric(q: MetricQuery) -> str:
     """The PromQL expression for a metric query (evaluated as instant or range by the caller)."""
+    expr = _compile_leaf(q)
+    for i, b in enumerate(q.binary):
+        expr = binary(f"({expr})" if i else expr, b, q)
+    return expr
+
+
+def _labels(names: tuple[str, ...]) -> str:
+    return f"({', '.join(_label(n) for n in names)})"
+
+
+def binary(left: str, b: Binary, q: MetricQuery) -> str:
+    """``left op right`` with the operation's modifiers (`left` already parenthesized)."""
+    mods: list[str] = [b.op]
+    if b.bool_modifier:
+        mods.append("bool")
+    if b.on is not None:
+        mods.append(f"on{_labels(b.on)}")
+    elif b.ignoring:
+        mods.append(f"ignoring{_labels(b.ignoring)}")
+    if b.group is not None:
+        mods.append(f"group_{b.group}{_labels(b.include) if b.include else ''}")
+    op = " ".join(mods)
+    if not isinstance(b.right, MetricOperand):
+        number = _num(b.right)
+        if number.startswith("-"):  # unary minus binds looser than '^' in PromQL
+            number = f"({number})"
+        return f"{number} {op} {left}" if b.scalar_left else f"{left} {op} {number}"
+    right = compile_metric(q.operand(b.right))
+    if b.right.binary:
+        right = f"({right})"
+    return f"{left} {op} {right}"
+
+
+def _compile_leaf(q: MetricQuery) -> str:
     window = f"[{q.window()}s]{offset(q)}"
     sel = selector(q.metric, q.matchers)
     agg = q.aggregation

@@ -35,6 +35,7 @@ from connectors.base import (
     Result,
     Series,
 )
+from connectors.sql.binop import evaluate, metric_leaves
 from connectors.sql.catalog import StoreCatalog, family, strip_port
 from connectors.sql.common import event_from_row, to_utc
 from connectors.sql.dialect import Dialect
@@ -47,6 +48,8 @@ Row = tuple[Any, ...]
 
 
 VOCABULARY_TEMPLATES = 20_000
+EXAMPLES_PER_TEMPLATE = 20
+"""Lines read per template for the values its placeholders take (`log_examples`)."""
 """At most this many mined templates make up the log vocabulary."""
 
 
@@ -68,6 +71,7 @@ class SqlConnector(Connector):
         self._labels: dict[int, dict[str, str]] = {}
         self._extents: dict[tuple[DataKind, str | None], Extent | None] = {}
         self._vocabulary: list[str] | None = None
+        self._examples: list[tuple[str, str]] | None = None
 
     def refresh(self) -> None:
         self.close()
@@ -75,6 +79,7 @@ class SqlConnector(Connector):
         self._labels = {}
         self._extents = {}
         self._vocabulary = None
+        self._examples = None
 
     # -- what a subclass provides --------------------------------------------------------
 
@@ -98,8 +103,7 @@ class SqlConnector(Connector):
     def native(self, query: Query) -> str:
         match query:
             case MetricQuery():
-                _, plan = self._metric_plan(query)
-                return plan.native
+                return self._metric_native(query)
             case LogQuery():
                 self._check_entities(query.service, query.host)
                 return self._log_plan(query).sql
@@ -169,6 +173,25 @@ class SqlConnector(Connector):
                     rows = []
             self._vocabulary = [str(r[0]) for r in rows if r[0]]
         return self._vocabulary
+
+    def log_examples(self) -> list[tuple[str, str]]:
+        if self._examples is None:
+            lc = self.log_columns
+            rows: list[Row] = []
+            if lc.templates_table is not None and lc.template_id is not None:
+                try:
+                    rows = self._rows(self.dialect.finish(
+                        f"SELECT t.template, x.m FROM (SELECT {lc.template_id} AS tid, "
+                        f"{lc.message} AS m, row_number() OVER (PARTITION BY {lc.template_id} "
+                        f"ORDER BY {lc.ts} DESC) AS rn FROM {lc.table} "
+                        f"WHERE {lc.template_id} IS NOT NULL) x "
+                        f"JOIN {lc.templates_table} t ON t.template_id = x.tid "
+                        f"WHERE x.rn <= {EXAMPLES_PER_TEMPLATE} "
+                        f"LIMIT {EXAMPLES_PER_TEMPLATE * VOCABULARY_TEMPLATES}"))
+                except BackendError:
+                    rows = []
+            self._examples = [(str(r[0]), str(r[1])) for r in rows if r[0] and r[1]]
+        return self._examples
 
     # -- catalog and validation ---------------------------------------------------------
 
@@ -250,7 +273,16 @@ class SqlConnector(Connector):
         plan = build_metric_sql(q, info.name, report, self.dialect, self.metric_tables)
         return info, plan
 
+    def _metric_native(self, q: MetricQuery) -> str:
+        if not q.binary:
+            return self._metric_plan(q)[1].native
+        parts = [self._metric_plan(leaf)[1].native for leaf in metric_leaves(q)]
+        ops = ", ".join(b.op for b in q.binary)
+        return "\n".join([*parts, f"-- then, in Python, the binary operations: {ops}"])
+
     def _run_metric(self, q: MetricQuery) -> Result:
+        if q.binary:
+            return self._run_binary(q)
         info, plan = self._metric_plan(q)
         data = self._columns(plan.sql, plan)
         warnings = _metric_warnings(info, q)
@@ -267,6 +299,33 @@ class SqlConnector(Connector):
             series=series,
             unit=_result_unit(info, q),
             truncated=capped,
+            warnings=warnings,
+        )
+
+    def _run_binary(self, q: MetricQuery) -> Result:
+        """Each operand by its own SQL, then the binary operations (`connectors.sql.binop`)."""
+        leaves = metric_leaves(q)
+        checked = [self._metric_plan(leaf) for leaf in leaves]  # every name, before any SQL
+        plans = {leaf: plan for leaf, (_, plan) in zip(leaves, checked, strict=True)}
+        natives = [plan.native for _, plan in checked]
+        warnings: list[str] = []
+        for leaf, (info, _) in zip(leaves, checked, strict=True):
+            warnings += [w for w in _metric_warnings(info, leaf) if w not in warnings]
+
+        def run_leaf(leaf: MetricQuery) -> list[Series]:
+            plan = plans.get(leaf) or self._metric_plan(leaf)[1]
+            data = self._columns(plan.sql, plan)
+            return metric_series(
+                plan, data, leaf, lambda ids: self._series_labels(ids, plan.series_source)
+            )
+
+        series = evaluate(q, run_leaf)
+        ops = ", ".join(b.op for b in q.binary)
+        return Result(
+            connector=self.name,
+            native="\n".join([*natives, f"-- then, in Python, the binary operations: {ops}"]),
+            series=series,
+            unit="" if q.changes_unit() else _result_unit(checked[0][0], q),
             warnings=warnings,
         )
 
