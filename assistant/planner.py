@@ -15,6 +15,7 @@ from assistant.entities import Links, UnknownMention
 from assistant.intent import LOG_FIELD_WORDS, IntentReading, log_field
 from assistant.ir import (
     AGG_QUANTILES,
+    EXTRACT_PATTERNS,
     LEVELS,
     Aggregation,
     DocQuery,
@@ -378,11 +379,14 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     named = log_field(inp.question)
     obj = object_question(inp.question)
     subject = inp.question[obj[0][0]:obj[0][1]] if obj is not None else ""
-    by_verb = ""
+    by_verb = by_field = ""
     if obj is not None and named is not None and subject and (
             words := dict(LOG_FIELD_WORDS).get(named[0])) is not None and words.search(subject):
         named, by_verb = None, obj[1]  # "which server did the nodes sync to": a value the
         # verb names, not the nodes' column
+    elif r.log_op is not None and r.log_field in EXTRACT_PATTERNS:
+        by_field = r.log_field.split("_")[0]  # "block" of block_id: a template slot
+        # right after the data's own word for it ("Found block <*> locally") reads it
     elif r.log_op is not None:
         column = COLUMN_FIELDS.get(r.log_field or "")
         if column is None or column in ("level", "template") \
@@ -393,7 +397,7 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
         return None  # "which program ...": the program column, not a word in a message
     slot = choose_slot(inp.question, inp.templates + merged_templates(inp.templates))
     if slot is None or not head_stems(inp.question) or (
-            by_verb and not slot.names(by_verb)):
+            by_verb and not slot.names(by_verb)) or (by_field and not slot.names(by_field)):
         return None
     pattern = slot.pattern()
     base = _log_query(inp, top=False)

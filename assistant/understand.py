@@ -32,6 +32,7 @@ from assistant.note_text import localized
 from assistant.planner import Plan, PlanInput, PlannedQuery, plan_rules
 from assistant.series_names import MissingSeries, link_series, missing_series, number_disagrees
 from assistant.template_match import TemplateIndex, refine, template_index
+from assistant.template_values import specialized
 from assistant.timeparse import TimeResolution, resolve_time, strip_time_phrases
 from connectors.base import Catalog, Connector, DataKind, Extent
 
@@ -347,8 +348,13 @@ def _half_open(pq: PlannedQuery) -> PlannedQuery:
 
 
 def _log_vocabulary(services: Services) -> Vocabulary:
+    """The logs' templates, and those with a recurring placeholder word written in
+    (`assistant.template_values`): the words the logs say."""
     try:
-        return vocabulary(services.logs_backend.log_vocabulary())
+        backend = services.logs_backend
+        templates = backend.log_vocabulary()
+        return vocabulary([*templates, *specialized(backend.log_examples())]
+                          if templates else templates)
     except OpsaError:
         return vocabulary([])  # no log store: no words to match
 

@@ -135,7 +135,8 @@ HEAD = re.compile(
 """The words naming what is asked for: "which registry hives were ...", "how many different
 packages were ...": their matches weigh most."""
 KO_HEAD = re.compile(
-    r"((?:[\w.-]+\s+)?[\w.-]+?)(?:은|는|이|가|들은|들이)\s*(?:뭐|무엇|몇|어떤|어느|누구)"
+    r"((?:[\w.-]+\s+)?[\w.-]+?)(?:은|는|이|가|들은|들이)\s*(?:뭐|무엇|몇|어떤|어느|누구|서로\s*다른"
+    r"|모두|전부|총)"
     r"|(?:어떤|어느|무슨)\s+((?:[\w.-]+\s+){0,2}[\w.-]+?)(?:들)?(?:은|는|이|가|을|를)?(?=\s|$|\?)")
 """The Korean topic a value question asks about: "RDD는 뭐야", "데이터 소스는 뭐야"."""
 

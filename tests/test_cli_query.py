@@ -167,3 +167,18 @@ def test_huge_values_are_cut_for_display_and_whole_in_json(tmp_path: Path) -> No
     assert code == 0 and len(out) < 5000 and "4,999,500 more characters" in out
     code, out, _ = run(tmp_path, "query", ir("logs", service="big"), "--json")
     assert code == 0 and len(json.loads(out)["logs"][0]["message"]) == 5_000_000
+
+
+def test_ask_explain_shows_the_reading(data_dir: Path) -> None:
+    """`opsa ask --explain`: the time, the reading, the mentions, the exemplar shape and the
+    plan of a question, without answering it."""
+    r = CliRunner().invoke(app, ["--data-dir", str(data_dir), "--now", END.isoformat(), "ask",
+                                 "--explain", "--json",
+                                 "peak cpu_percent on web-01 in the last 10 minutes"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["language"] == "en" and out["time"]["from_words"] == "in the last 10 minutes"
+    assert "metric" in out["reading"]["intents"]
+    assert [m["value"] for m in out["mentions"]["hosts"]] == ["web-01"]
+    assert out["plan"][0]["query"]["metric"] == "cpu_percent"
+    assert out["shape"] is None or out["shape"]["shape"].startswith("metric_")

@@ -82,6 +82,33 @@ def _render_details(ans: Answer) -> None:
     console.print(f"[dim]{ans.elapsed_ms:.0f} ms[/dim]")
 
 
+def _explain(assistant: Assistant, question: str, as_json: bool) -> None:
+    """`ask --explain`: the reading of the question, as JSON or as indented lines."""
+    from assistant.explain import explain
+
+    services = assistant.services
+    out = explain(question, services.settings.clock(), services,
+                  planner=services.settings.planner)
+    if as_json:
+        print_json(out)
+        return
+    for key, value in out.items():
+        if value in (None, [], {}, False) and key != "question":
+            continue
+        if isinstance(value, dict):
+            console.print(f"[bold]{key}[/bold]", highlight=False)
+            for k, v in value.items():
+                console.print(f"  {escape(k)}: {escape(str(v))}", highlight=False,
+                              soft_wrap=True)
+        elif isinstance(value, list):
+            console.print(f"[bold]{key}[/bold]", highlight=False)
+            for v in value:
+                console.print(f"  - {escape(str(v))}", highlight=False, soft_wrap=True)
+        else:
+            console.print(f"[bold]{key}[/bold]: {escape(str(value))}", highlight=False,
+                          soft_wrap=True)
+
+
 def _cli() -> AskOptions:
     """Options of a question asked from this shell: its user, for the audit log."""
     import getpass
@@ -113,9 +140,16 @@ def ask(
         str | None, typer.Option("--conversation", help="Continue a conversation by id.")
     ] = None,
     show_queries: ShowQueriesOpt = False,
+    explain_only: Annotated[
+        bool, typer.Option("--explain", help="Print how the question is read (time, shape, "
+                           "mentions, plan) instead of answering it.")
+    ] = False,
 ) -> None:
     """Answer one question from your telemetry and runbooks."""
     assistant = build_assistant(planner, phrasing, backend)
+    if explain_only:
+        _explain(assistant, question, as_json)
+        return
     try:
         ans = assistant.ask(question, conversation_id=conversation, options=_cli())
     finally:
