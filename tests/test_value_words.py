@@ -67,3 +67,19 @@ def test_a_generated_pattern_reads_as_text() -> None:
         == "HRESULT = <*>"
     assert readable_pattern(r"(?i)Sandbox:.*network\-outbound") == "Sandbox: … network-outbound"
     assert readable_pattern(r"(?i)error|fail") is None  # alternatives stay as written
+
+
+def test_a_word_held_in_a_placeholder_becomes_a_template_word() -> None:
+    from assistant.content_words import vocabulary
+    from assistant.template_values import specialized
+
+    template = "<*>: <*> changed to <*>"
+    lines = ["en0: BSSID changed to 5c:50:15:36:bc:03", "en0: BSSID changed to 00:a6:ca:db:93:cc",
+             "pm: Wake changed to RTC", "en0: BSSID changed to 5c:50:15:4c:18:1c"]
+    made = specialized([(template, x) for x in lines])
+    assert "<*>: BSSID changed to <*>" in made and "en0: <*> changed to <*>" in made
+    assert not any("5c:50" in t for t in made)  # addresses are values, not words
+    assert not any("Wake changed" in t for t in made)  # seen once: not yet a word
+    assert vocabulary([template, *made]).has("BSSID") and not vocabulary([template]).has("BSSID")
+    # a line with another number of tokens, or other fixed words, says nothing
+    assert specialized([(template, "a b c"), (template, "x: y moved to z")]) == ()
