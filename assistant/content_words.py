@@ -41,7 +41,7 @@ QUESTION_WORDS = frozenset(_words(
     regarding related relating involving concerning word words term string say says said
     data file dataset series whole entire overall ever so far than just only also
     request requests call calls api apis hit hits traffic activity
-    something anything nothing everything someone anyone somewhere
+    something anything nothing everything someone anyone somewhere because since due
     first last latest earliest newest oldest top busiest distinct unique different value
     values kind kinds type types frequent common often
     write writes wrote writing emit emits emitted output outputs produce produced generate
@@ -121,7 +121,7 @@ _VOCAB_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "timeout": ("timeout", "timed out", "time out"),
     "fail": ("fail",),
-    "refuse": ("refused", "refusing", "refuse"),
+    "refus": ("refused", "refusing", "refuse"),
     "deny": ("denied", "deny"),
 }
 """Spellings of one idea that no suffix rule joins ("timed out" for "timeout")."""
@@ -144,7 +144,9 @@ def stem(word: str) -> str:
             w = w[: -len(suffix)]
             if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "ls":  # "stopped" -> "stop"
                 w = w[:-1]
-            break
+            return w
+    if len(w) > 4 and w.endswith("e") and w[-2] not in "aeiouy":  # "resolve" = "resolved"
+        w = w[:-1]
     return w
 
 

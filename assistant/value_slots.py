@@ -28,11 +28,11 @@ MIN_STEM = 4
 letters ("synchroniz" / "synchronize")."""
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
-GENERIC = frozenset({"log", "line", "message", "entry", "value", "name", "time", "number",
-                     "which", "what", "most", "often", "different", "distinct", "unique",
-                     "many", "the", "was", "were", "did", "does", "error", "err", "warn",
-                     "warning", "fatal", "critical", "info", "debug", "exception", "event",
-                     "kind", "type"})
+GENERIC = frozenset(stem(w) for w in (
+    "log", "line", "message", "entry", "value", "name", "time", "number", "which", "what",
+    "most", "often", "different", "distinct", "unique", "many", "the", "was", "were", "did",
+    "does", "error", "err", "warn", "warning", "fatal", "critical", "info", "debug",
+    "exception", "event", "kind", "type"))
 """Words too general to say which placeholder is meant (a severity or "message" asks for
 messages, not for a value inside them)."""
 VALUE_CHARS = r"[^\s,;()\[\]]+"
