@@ -375,7 +375,8 @@ def _read_log_op(r: IntentReading, text: str) -> None:
         r.log_op, r.log_field = "level_count", "level"
         return  # "how many warnings", "에러랑 경고는 각각 몇 개": lines at exactly those levels
     if (FIRST_WORDS.search(unquoted) or LAST_WORDS.search(unquoted)) and (
-            WHEN_WORDS.search(unquoted) or "logs" in r.intents):
+            WHEN_WORDS.search(unquoted) or "logs" in r.intents
+            or (r.value_shape == "list" and not most)):  # "which instance ... first"
         op = "first" if FIRST_WORDS.search(unquoted) else "last"
     elif unit and (BUSY_WORDS.search(unquoted) or most) and field_name in (None, "template"):
         op, r.busiest_unit = "busiest", unit

@@ -372,10 +372,14 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     expression, then ranked, listed or counted. Only where the glossary has no column for
     the asked-for word in this store (a host or program column the logs have wins)."""
     r = inp.reading
-    if not inp.templates or r.value_shape is None or ("logs" not in r.intents and r.intents):
+    ends = r.log_op in ("first", "last")
+    if not inp.templates or (r.value_shape is None and not ends) \
+            or ("logs" not in r.intents and r.intents):
         return None  # a question with no other reading may ask for values in the lines
-    if r.log_op not in (None, "distinct_count", "distinct_list", "top_value"):
+    if r.log_op not in (None, "distinct_count", "distinct_list", "top_value", "first", "last"):
         return None
+    if ends and r.log_field is not None and r.log_field not in EXTRACT_PATTERNS:
+        return None  # "which host failed first": the line's own host column
     named = log_field(inp.question)
     obj = object_question(inp.question)
     subject = inp.question[obj[0][0]:obj[0][1]] if obj is not None else ""
@@ -404,6 +408,10 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     update: dict[str, object] = {
         "extract": Extract(kind="regex", pattern=pattern), "pattern": pattern,
         "count_by": "extracted"}
+    if ends:  # "which instance was terminated first": the first line with it, and its value
+        update = {"extract": update["extract"], "pattern": pattern,
+                  "order": "oldest" if r.log_op == "first" else "newest", "limit": 1}
+        return LogQuery.model_validate({**base.model_dump(), **update})
     match r.value_shape:
         case "count":
             update["aggregate"] = "count_distinct"

@@ -472,7 +472,14 @@ def _with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
     used = False
     for pq in plan.queries:
         q = pq.query
-        if isinstance(q, LogQuery) and q.text is None and q.pattern is None \
+        if isinstance(q, LogQuery) and q.text is None and q.pattern is not None \
+                and q.extract is not None and q.extract.kind == "regex" and tf.text \
+                and tf.found and not tf.templates and tf.text.lower() not in q.pattern.lower():
+            # a value read from a slot, in the lines that also say the words searched for
+            # ("which instance was terminated first": '[instance: <*>]' and 'terminat')
+            q = q.model_copy(update={"text": tf.text})
+            used = True
+        elif isinstance(q, LogQuery) and q.text is None and q.pattern is None \
                 and pq.purpose != "errors" and not _names_only_its_levels(q, tf):
             q = _level_word_is_text(q, tf)
             q = LogQuery.model_validate({**q.model_dump(), "text": tf.text,

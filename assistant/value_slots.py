@@ -134,6 +134,10 @@ HEAD = re.compile(
     re.IGNORECASE)
 """The words naming what is asked for: "which registry hives were ...", "how many different
 packages were ...": their matches weigh most."""
+ENDS_HEAD = re.compile(
+    r"\b(?:first|last|latest|earliest|most\s+recent)\s+((?:(?!(?:time|one|line|log|entry|message"
+    r"|was|were|is|did|in|on|of|that|to|from)\b)[A-Za-z][\w.-]*\s*){1,2})", re.IGNORECASE)
+"""The value named right after "the first" / "the last" ("the last BSSID it switched to")."""
 KO_HEAD = re.compile(
     r"((?:[\w.-]+\s+)?[\w.-]+?)(?:은|는|이|가|들은|들이)\s*(?:뭐|무엇|몇|어떤|어느|누구|서로\s*다른"
     r"|모두|전부|총)"
@@ -165,6 +169,8 @@ def head_stems(question: str) -> set[str]:
     for m in KO_HEAD.finditer(question):  # "... 찾은 데이터 소스는 뭐야": the topic
         out.update(s for w in content_words(m.group(m.lastindex or 1), ()) for s in w.stems
                    if " " not in s)
+    for m in ENDS_HEAD.finditer(question):  # "the last BSSID", "the first instance"
+        out.update(stem(w) for w in _WORD.findall(m.group(1)))
     for m in HEAD.finditer(question):
         for w in _WORD.findall(m.group(1)):
             if w.lower().endswith("ed") and out:

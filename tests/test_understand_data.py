@@ -262,3 +262,19 @@ def test_camel_case_names_are_read_as_their_words() -> None:
     assert tf is not None and tf.text == "SyncFailedBroadcast"
     tf = text_filter("show me the file system lines", [], vocab)
     assert tf is not None and tf.text == "FileSystem"
+
+
+def test_the_first_value_of_a_slot_with_the_words_asked(bot: Assistant) -> None:
+    """ "which user ... first": the oldest line of the template holding a user, with its
+    value; the words asked for ("opened") stay a filter beside the slot's pattern."""
+    text, logs = ask(bot, "which user had a session opened first?")
+    q = logs[0]
+    assert q.order == "oldest" and q.limit == 1 and q.extract is not None
+    assert "root" in text.splitlines()[0]
+    text, logs = ask(bot, "which user had a session opened last?")
+    assert logs[0].order == "newest" and "eve" in text.splitlines()[0]
+
+
+def test_traffic_words_and_something_are_not_text(bot: Assistant) -> None:
+    text, logs = ask(bot, "show me the lines where something failed")
+    assert logs[0].text == "fail" and text.splitlines()[0].startswith("1 ")
