@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
+from assistant.content_words import content_words
 from assistant.entities import Links, UnknownMention
-from assistant.intent import LOG_FIELD_WORDS, IntentReading, log_field
+from assistant.intent import HOW_MANY, LOG_FIELD_WORDS, IntentReading, log_field
 from assistant.ir import (
     AGG_QUANTILES,
     EXTRACT_PATTERNS,
@@ -32,7 +33,13 @@ from assistant.ir import (
     TimeRange,
 )
 from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
-from assistant.value_slots import choose_slot, head_stems, merged_templates, object_question
+from assistant.value_slots import (
+    Slot,
+    choose_slot,
+    head_stems,
+    merged_templates,
+    object_question,
+)
 from connectors.base import Catalog, MetricInfo
 
 Purpose = Literal["main", "context", "errors", "latency", "logs", "events", "docs"]
@@ -373,7 +380,8 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     the asked-for word in this store (a host or program column the logs have wins)."""
     r = inp.reading
     ends = r.log_op in ("first", "last")
-    if not inp.templates or (r.value_shape is None and not ends) \
+    things = r.value_shape is None and r.log_op is None and bool(HOW_MANY.search(inp.question))
+    if not inp.templates or (r.value_shape is None and not ends and not things) \
             or ("logs" not in r.intents and r.intents):
         return None  # a question with no other reading may ask for values in the lines
     if r.log_op not in (None, "distinct_count", "distinct_list", "top_value", "first", "last"):
@@ -403,6 +411,8 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     if slot is None or not head_stems(inp.question) or (
             by_verb and not slot.names(by_verb)) or (by_field and not slot.names(by_field)):
         return None
+    if things and not _only_the_noun(inp.question, slot, head_stems(inp.question)):
+        return None  # "how many timeouts": lines; "how many instances": instance <*> values
     pattern = slot.pattern()
     base = _log_query(inp, top=False)
     update: dict[str, object] = {
@@ -412,7 +422,7 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
         update = {"extract": update["extract"], "pattern": pattern,
                   "order": "oldest" if r.log_op == "first" else "newest", "limit": 1}
         return LogQuery.model_validate({**base.model_dump(), **update})
-    match r.value_shape:
+    match "count" if things else r.value_shape:
         case "count":
             update["aggregate"] = "count_distinct"
         case "top":
@@ -420,6 +430,18 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
         case _:
             update["top_k"] = VALUES_LISTED
     return LogQuery.model_validate({**base.model_dump(), **update})
+
+
+def _only_the_noun(question: str, slot: Slot, heads: set[str]) -> bool:
+    """ "how many instances (appear in this log)": the question says nothing but a noun,
+    and that noun is the word right before the slot's placeholder ("[instance: <*>]"): it
+    counts the values. "how many connections did X open" or "끝난 태스크는 몇 개" say what
+    happened: they count lines."""
+    label = slot.label()
+    if not label or not any(slot.names(h) and label[-1].startswith(h[:4]) for h in heads):
+        return False
+    said = [w for w in content_words(question, ()) if not w.soft]
+    return all(any(s[:4] == h[:4] for s in w.stems for h in heads) for w in said)
 
 
 def _has_column(catalog: Catalog, field: str) -> bool:

@@ -159,6 +159,18 @@ def object_question(question: str) -> tuple[tuple[int, int], str] | None:
     return (m.span(1), m.group(2)) if m else None
 
 
+def _modifies(word: str) -> bool:
+    """A Korean word that ends a relative clause ("끝난", "찾은", "나오는", "찼던"): it
+    describes the noun after it, it is not that noun."""
+    last = word[-1]
+    if word.endswith("던"):
+        return True
+    if "가" <= last <= "힣":
+        final = (ord(last) - 0xAC00) % 28
+        return final in (4, 8)  # ㄴ, ㄹ batchim: 난, 은, 는, 할
+    return False
+
+
 def head_stems(question: str) -> set[str]:
     """Stems of the words right after "which" / "how many different" / "list the", and
     the verb of an object question (the value is what the subject did it to)."""
@@ -167,7 +179,10 @@ def head_stems(question: str) -> set[str]:
     if obj is not None:
         out.add(stem(obj[1]))
     for m in KO_HEAD.finditer(question):  # "... 찾은 데이터 소스는 뭐야": the topic
-        out.update(s for w in content_words(m.group(m.lastindex or 1), ()) for s in w.stems
+        words = m.group(m.lastindex or 1).split()
+        if len(words) > 1 and _modifies(words[0]):
+            words = words[1:]  # "끝난 태스크는": the task, not "finished"
+        out.update(s for w in content_words(" ".join(words), ()) for s in w.stems
                    if " " not in s)
     for m in ENDS_HEAD.finditer(question):  # "the last BSSID", "the first instance"
         out.update(stem(w) for w in _WORD.findall(m.group(1)))

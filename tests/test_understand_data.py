@@ -278,3 +278,19 @@ def test_the_first_value_of_a_slot_with_the_words_asked(bot: Assistant) -> None:
 def test_traffic_words_and_something_are_not_text(bot: Assistant) -> None:
     text, logs = ask(bot, "show me the lines where something failed")
     assert logs[0].text == "fail" and text.splitlines()[0].startswith("1 ")
+
+
+def test_how_many_of_a_noun_that_labels_a_slot_counts_its_values(bot: Assistant) -> None:
+    """ "how many queues are there": "queue <*>" names values, 3 of them (q1, q7, q9);
+    "how many requests timed out on a queue" says what happened: it counts lines."""
+    text, logs = ask(bot, "how many queues are in this log?")
+    assert logs[0].aggregate == "count_distinct" and "3 distinct" in text
+    text, logs = ask(bot, "how many times did a request time out on a queue?")
+    assert logs[0].aggregate == "count" and text.splitlines()[0].startswith("3 ")
+
+
+def test_a_korean_modifier_is_not_the_asked_noun() -> None:
+    from assistant.value_slots import head_stems
+
+    assert head_stems("끝난 태스크는 몇 개야?") == set()  # 태스크, not "finished"
+    assert head_stems("가장 자주 꽉 찼던 도메인은 뭐야?") == {"domain"}
