@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from assistant.derived import SUBJECTS as DERIVED_SUBJECTS
 from assistant.errors import OpsaError
 from assistant.facts import (
     SAMPLES,
@@ -228,8 +229,10 @@ SUBJECTS: dict[str, dict[Language, str]] = {
                                        "ko": "인증서 만료까지 남은 시간"},
     "logs": {"en": "matching log lines", "ko": "일치하는 로그 수"},
     "events": {"en": "events", "ko": "이벤트"},
+    **DERIVED_SUBJECTS,
 }
-"""Readable names for well-known metrics; any other metric is named as is."""
+"""Readable names for well-known metrics (and the derived ones, `assistant.derived`); any
+other metric is named as is."""
 
 FUNCTION_PHRASES: dict[str, dict[Language, str]] = {
     "rate": {"en": "rate of {s}", "ko": "초당 {s}"},

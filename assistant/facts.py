@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.derived import derived_metric
 from assistant.errors import BackendError, TimeRangeError
 from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, Query, TimeRange
 from assistant.language import Language
@@ -116,6 +117,9 @@ def metric_base_unit(metric: str) -> Unit:
 
 def infer_unit(query: MetricQuery, result_unit: str = "") -> Unit:
     """The unit of a metric query's values: the backend's, else from name and function."""
+    derived = derived_metric(query)
+    if derived is not None:
+        return derived.unit
     if result_unit:
         return normalize_unit(result_unit)
     if query.aggregation == "count" or query.function == "count_over_time":
@@ -367,7 +371,9 @@ def facts_from_result(
     """
     match query:
         case MetricQuery():
-            b = _builder(query.time_range, index, query.metric, _function_name(query))
+            derived = derived_metric(query)  # named as a whole: "memory used %"
+            b = _builder(query.time_range, index, derived.key if derived else query.metric,
+                         derived.formula if derived else _function_name(query))
             _metric_facts(b, query, result, previous)
         case LogQuery():
             b = _builder(query.time_range, index, "logs", "count")

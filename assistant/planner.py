@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 from assistant.content_words import content_words
+from assistant.derived import derived_query
+from assistant.derived import why as derived_why
 from assistant.entities import Links, UnknownMention
 from assistant.intent import HOW_MANY, LOG_FIELD_WORDS, IntentReading, log_field
 from assistant.ir import (
@@ -584,6 +586,9 @@ def plan_rules(inp: PlanInput) -> Plan:
     if compared is not None:
         plan.queries, plan.compare_stat = compared
         plan.compared = tuple(range(len(plan.queries)))
+    elif ("metric" in intents or not intents - {"docs"}) and (dq := derived_query(
+            inp.question, cat, inp.time_range, r.stat, links=links)) is not None:
+        plan.queries.append(PlannedQuery(dq, "main", derived_why(dq)))
     elif named and ("metric" in intents or not intents - {"docs"}):
         for m in named[:2]:
             mq = metric_query(m, inp)
