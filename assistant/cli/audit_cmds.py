@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections import deque
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assistant.cli.common import app, console, friendly, settings
 from assistant.errors import ConfigError
 
+if TYPE_CHECKING:
+    from assistant.audit import AuditEntry
+
 QUESTION_CHARS = 80
+SHOWN = 50
+"""A terminal shows the latest this many entries; `--json` (or `--since`) has the rest."""
 
 
 @app.command()
@@ -30,12 +36,20 @@ def audit(
     except ValueError:
         raise ConfigError(f"--since {since!r} is not 30m, 2h, 7d or an ISO 8601 time") from None
     log = AuditLog(s.data_dir / "audit.jsonl", s.audit_retention_days)
-    shown = 0
-    for e in log.entries(after):
-        shown += 1
-        if json_out:
+    if json_out:
+        for e in log.entries(after):
             sys.stdout.write(dumps(e) + "\n")
-            continue
+        return
+    total = 0
+    latest: deque[AuditEntry] = deque(maxlen=SHOWN)
+    for e in log.entries(after):
+        total += 1
+        latest.append(e)
+    if total > len(latest):
+        console.print(f"… {total - len(latest):,} earlier questions not shown "
+                      f"(use --since or --json); the latest {len(latest)}:",
+                      markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    for e in latest:
         failed = sum(not q.ok for q in e.queries)
         queries = f"{len(e.queries)} queries" + (f" ({failed} failed)" if failed else "")
         question = " ".join(e.question.split())
@@ -44,6 +58,6 @@ def audit(
         console.print(f"{e.at:%Y-%m-%d %H:%M:%S} {e.principal} {e.outcome} "
                       f"{e.elapsed_ms:.0f} ms, {queries}: {question}",
                       markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    if not shown and not json_out:
+    if not total:
         console.print("no questions recorded" + (f" since {since}" if since else ""),
                       markup=False)

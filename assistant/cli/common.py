@@ -1,21 +1,39 @@
-"""Shared CLI plumbing: the Typer app, global options, settings, and error rendering."""
+"""Shared CLI plumbing: the Typer app, global options, settings, and error rendering.
+
+Exit codes, the same for every command:
+
+* 0: done (an answer that finds no data, or asks to clarify, is still an answer);
+* 1: the command ran and failed: an `OpsaError` (a bad option value or setting, invalid
+  query JSON, no store, unknown metric/service, backend unreachable or timed out, nothing
+  parseable to ingest or index) or an operating-system error (a path that cannot be made
+  or read), each as one line `error: ...` on stderr; `opsa eval --gate` below its bar;
+* 2: command-line usage, found by the parser before the command runs: unknown command or
+  option, missing argument, a value of the wrong type or outside its range or choices;
+* 130: interrupted (Ctrl-C).
+
+This module imports no more than the app needs to parse a command line and print help:
+settings (pydantic-settings, DuckDB's schema) load on the first `settings()` call.
+"""
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from assistant.errors import OpsaError
-from assistant.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 app = typer.Typer(
     name="opsa",
@@ -49,6 +67,8 @@ def _global(
 
 def settings(**extra: Any) -> Settings:
     """Settings with the global CLI options (and `extra`) applied on top."""
+    from assistant.settings import load_settings
+
     return load_settings(**{**_overrides, **extra})
 
 
@@ -57,23 +77,46 @@ R = TypeVar("R")
 
 
 def friendly(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn `OpsaError` into one clear line on stderr and exit code 1 (no traceback)."""
+    """Turn `OpsaError` (and an operating-system error such as a path that cannot be made)
+    into one clear line on stderr and exit code 1 (no traceback)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except OpsaError as exc:
-            # One line whatever the width: piped stderr is not wrapped, and the message is
-            # data (a path or a log text in [brackets] is not markup).
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
-                              markup=True, soft_wrap=not err_console.is_terminal)
+            error_line(str(exc))
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # stdout closed early (| head): typer exits quietly
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            error_line(f"{exc.strerror or exc}{where}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+ROWS_SHOWN = 20
+"""A terminal list or table shows this many rows; the rest are counted (`--json` has all)."""
+
+
+def more_rows(total: int, shown: int, what: str = "more") -> None:
+    """Say how many rows a truncated list left out: "… and 12 more files (use --json)"."""
+    if total > shown:
+        noun = "more" if what == "more" else f"more {what}"
+        console.print(f"… and {total - shown:,} {noun} (use --json)", markup=False,
+                      highlight=False, soft_wrap=not console.is_terminal)
+
+
+def error_line(message: str) -> None:
+    """`error: message` on stderr, one line whatever the width (piped stderr is never
+    wrapped); the message is data (a path or a log text in [brackets] is not markup)."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True,
+                      soft_wrap=not err_console.is_terminal)
 
 
 def print_json(obj: Any) -> None:

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from assistant.cli.common import app, console, friendly, print_json, settings
+from assistant.cli.common import app, console, friendly, more_rows, print_json, settings
 from assistant.errors import IRError
-from assistant.ir import Query, parse_query
-from assistant.services import build_connector
-from assistant.settings import Settings
-from connectors.base import Catalog, Connector, Result, Series
+
+if TYPE_CHECKING:  # the IR, the connectors and settings load when a command runs
+    from assistant.ir import Query
+    from assistant.settings import Settings
+    from connectors.base import Catalog, Connector, Result, Series
 
 JSON_OPT = typer.Option("--json", help="Machine output: one JSON document on stdout.")
 SHOWN_POINTS = 12
+SHOWN_METRICS = 50
+SHOWN_NAMES = 40
+"""`opsa catalog` lists this many metrics and names of each kind; the rest are counted."""
 SHOWN_CHARS = 500
 """A displayed value (a log message, an event title) is cut here; `--json` has it whole."""
 
@@ -33,6 +36,8 @@ def _cut(value: object) -> str:
 
 def open_connector(s: Settings, query: Query | None = None) -> Connector:
     """The configured connector for `query` (logs and events may have their own backend)."""
+    from assistant.services import build_connector
+
     name = None
     if query is not None and query.kind == "events":
         name = s.events_backend
@@ -64,6 +69,8 @@ def query(
     json_out: Annotated[bool, JSON_OPT] = False,
 ) -> None:
     """Run one IR query; print the native query (SQL, PromQL) and the result."""
+    from assistant.ir import parse_query
+
     text = sys.stdin.read() if ir == "-" else ir
     q = parse_query(text)
     if q.kind == "docs":
@@ -87,20 +94,27 @@ def _render_catalog(cat: Catalog) -> None:
     table = Table(title=f"{len(cat.metrics)} metrics", title_justify="left")
     for col in ("metric", "type", "unit", "labels"):
         table.add_column(col, overflow="fold")
-    for m in cat.metrics:
+    for m in cat.metrics[:SHOWN_METRICS]:
         labels = ", ".join(f"{k}({len(v)})" for k, v in m.labels.items())
         table.add_row(m.name, m.type, m.unit, labels)
     console.print(table)
+    more_rows(len(cat.metrics), SHOWN_METRICS, "metrics")
     for title, values in (
         ("services", cat.services),
         ("hosts", cat.hosts),
         ("event kinds", cat.event_kinds),
         ("log levels", cat.log_levels),
     ):
-        console.print(Text(f"{title}: ", style="bold") + Text(", ".join(values) or "(none)"))
+        shown = ", ".join(values[:SHOWN_NAMES]) or "(none)"
+        if len(values) > SHOWN_NAMES:
+            shown += f" … and {len(values) - SHOWN_NAMES:,} more (use --json)"
+        console.print(Text(f"{title}: ", style="bold") + Text(shown),
+                      soft_wrap=not console.is_terminal)
 
 
 def _render_result(r: Result) -> None:
+    from rich.syntax import Syntax
+
     console.print(Text(f"native query ({r.connector}):", style="bold"))
     console.print(Syntax(r.native, "sql" if r.connector != "prometheus" else "text",
                          word_wrap=True))

@@ -10,13 +10,13 @@ from rich.table import Table
 
 from assistant.cli.common import app, console, err_console, friendly, print_json, settings
 from assistant.errors import ConfigError
-from assistant.models import Answer
-from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.demo.export import ExportStats
     from assistant.demo.export_clickhouse import ClickHouseExport
     from assistant.demo.seed import DemoSummary
+    from assistant.models import Answer
+    from assistant.settings import Settings
 
 @app.command()
 @friendly

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
-from assistant.cli.common import app, console, friendly, print_json, settings
+from assistant.cli.common import (
+    ROWS_SHOWN,
+    app,
+    console,
+    err_console,
+    friendly,
+    more_rows,
+    print_json,
+    settings,
+)
 from assistant.errors import ConfigError, IngestError
 
 if TYPE_CHECKING:
@@ -73,6 +83,8 @@ def ingest(
 ) -> None:
     """Load metrics (Prometheus/OpenMetrics text, CSV), logs (text of any origin, JSON lines)
     or events (JSON, Alertmanager webhooks) into the local store. Re-running adds nothing."""
+    from pydantic import ValidationError
+
     from assistant.ingest.pipeline import IngestFailed, IngestOptions, explain_logs, ingest_paths
 
     cfg = settings()
@@ -104,7 +116,9 @@ def ingest(
         _show_explained(explain_logs(paths, options), json_out)
         return
     try:
-        report = ingest_paths(cfg.store_path, kind.value, paths, options, progress=not json_out)
+        # a progress bar only on a terminal: redrawn into a pipe it is noise (a blank line)
+        bar = not json_out and err_console.is_terminal
+        report = ingest_paths(cfg.store_path, kind.value, paths, options, progress=bar)
     except IngestFailed as exc:
         _show(exc.report, json_out)
         raise
@@ -115,16 +129,17 @@ def _show(report: IngestReport, json_out: bool) -> None:
     if json_out:
         print_json(report.to_dict())
         return
+    piped = not console.is_terminal  # one line per message, never wrapped
     table = Table(title=f"ingest {report.kind}", show_lines=False)
     table.add_column("file", overflow="fold")
     table.add_column("format", overflow="fold")
     for col in ("lines", "added", "dup", "bad"):
         table.add_column(col, justify="right")
     table.add_column("status")
-    for f in report.files:
+    for f in report.files[:ROWS_SHOWN]:
         table.add_row(
-            _short(f.path),
-            f.format or "-",
+            escape(_short(f.path)),
+            escape(f.format or "-"),
             f"{f.lines:,}",
             f"{f.rows_added:,}",
             f"{f.rows_duplicate:,}",
@@ -132,6 +147,9 @@ def _show(report: IngestReport, json_out: bool) -> None:
             f.status,
         )
     console.print(table)
+    more_rows(len(report.files), ROWS_SHOWN, "files")
+    if report.kind == "logs":
+        _show_services(report)
     extra = []
     if report.series_added:
         extra.append(f"{report.series_added:,} new series")
@@ -143,7 +161,7 @@ def _show(report: IngestReport, json_out: bool) -> None:
         f"{report.rows_added:,} rows added, {report.rows_skipped_duplicate:,} already stored "
         f"(dup), {report.malformed:,} malformed lines (bad) in {report.elapsed_s:.1f} s"
         + (f"; {', '.join(extra)}" if extra else ""),
-        highlight=False,
+        highlight=False, soft_wrap=piped,
     )
     for f in report.files:
         if report.kind == "logs" and f.status == "ok":
@@ -151,16 +169,55 @@ def _show(report: IngestReport, json_out: bool) -> None:
                 f"  {_short(f.path)}: {f.parsed_lines:,} lines parsed by {f.format}, "
                 f"{f.raw_lines:,} not ({_raw_fate(f)})",
                 highlight=False,
-                markup=False,
+                markup=False, soft_wrap=piped,
             )
         for note in f.notes:
-            console.print(f"  note {_short(f.path)}: {note}", highlight=False, markup=False)
+            console.print(f"  note {_short(f.path)}: {note}", highlight=False, markup=False,
+                          soft_wrap=piped)
         if f.status != "ok":
             console.print(
-                f"  {f.status} {_short(f.path)}: {f.reason}", highlight=False, markup=False
+                f"  {f.status} {_short(f.path)}: {f.reason}", highlight=False, markup=False,
+                soft_wrap=piped,
             )
     for path, line_no, reason in report.malformed_examples:
-        console.print(f"  malformed {path}:{line_no}: {reason}", highlight=False, markup=False)
+        console.print(f"  malformed {path}:{line_no}: {reason}", highlight=False, markup=False,
+                      soft_wrap=piped)
+
+
+def _show_services(report: IngestReport) -> None:
+    """Logs: per file (its inferred layout) and service, what was stored and the period."""
+    rows = [(f, sc) for f in report.files for sc in f.services]
+    if not rows:
+        return
+    table = Table(title="by service (added: stored now; dup: already stored)", show_lines=False)
+    table.add_column("file", overflow="fold")
+    table.add_column("layout", overflow="fold")
+    table.add_column("service", overflow="fold")
+    table.add_column("added", justify="right")
+    table.add_column("dup", justify="right")
+    table.add_column("period (UTC)", no_wrap=True)
+    last_file = None
+    for f, sc in rows[:ROWS_SHOWN]:
+        first_of_file = f is not last_file
+        last_file = f
+        table.add_row(
+            escape(_short(f.path)) if first_of_file else "",
+            escape((f.format or "-").split(" (")[0]) if first_of_file else "",
+            escape(sc.service or "-"),
+            f"{sc.stored:,}",
+            f"{sc.skipped:,}",
+            _span(sc.first, sc.last),
+        )
+    console.print(table)
+    more_rows(len(rows), ROWS_SHOWN, "rows")
+
+
+def _span(first: datetime | None, last: datetime | None) -> str:
+    if first is None or last is None:
+        return "-"
+    if first.date() == last.date():
+        return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M}"
+    return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}"
 
 
 def _raw_fate(f: object) -> str:

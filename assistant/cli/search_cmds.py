@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 from assistant.cli.common import app, console, err_console, friendly, print_json, settings
 from assistant.errors import OpsaError
-from assistant.settings import Settings
 
 if TYPE_CHECKING:  # chromadb takes a second to import: only commands that search pay it
     from assistant.retrieval import IndexReport, Retriever
+    from assistant.settings import Settings
 
 index_app = typer.Typer(
     help="Index runbooks and docs, the catalog, or recent events for search.",
@@ -29,10 +29,17 @@ CollectionOpt = Literal["docs", "catalog", "events"]
 
 @contextmanager
 def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar fed by `Retriever` progress callbacks (none when quiet)."""
-    if quiet:
+    """A rich progress bar fed by `Retriever` progress callbacks.
+
+    None when quiet (`--json`) or when stderr is not a terminal: a bar redrawn into a pipe or
+    a log file is noise (rich's live display still ends with a blank line there). The
+    command's one-line summary on stdout says what was done either way.
+    """
+    if quiet or not err_console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -49,13 +56,27 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
         yield update
 
 
-def _report(report: IndexReport, as_json: bool) -> None:
+def _report(report: IndexReport, as_json: bool, failed: bool = False) -> None:
+    """The summary line on stdout and each skipped file on stderr (one line each, never
+    wrapped when piped). With `failed` the skipped files go into the error instead."""
     if as_json:
         print_json(report.model_dump(mode="json"))
         return
-    console.print(report.summary(), highlight=False)
+    console.print(report.summary(), highlight=False, markup=False,
+                  soft_wrap=not console.is_terminal)
+    if failed:
+        return
     for s in report.skipped:
-        err_console.print(f"[yellow]skipped[/yellow] {s.path}: {s.reason}", highlight=False)
+        err_console.print(f"[yellow]skipped[/yellow] {escape(str(s.path))}: {escape(s.reason)}",
+                          highlight=False, soft_wrap=not err_console.is_terminal)
+
+
+def _nothing_indexed(report: IndexReport) -> OpsaError:
+    """One error line for `opsa index docs` that indexed nothing: why, file by file."""
+    why = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:3])
+    more = f" (and {len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
+    return OpsaError("nothing was indexed" + (f" ({why}{more})" if why else "")
+                     + "; check the paths")
 
 
 def _retriever(s: Settings) -> Retriever:
@@ -80,7 +101,8 @@ def index(
         raise typer.Exit(0)
     s = settings()
     report = _retriever(s).prune(s.clock())
-    console.print(report.summary(), highlight=False)
+    console.print(report.summary(), highlight=False, markup=False,
+                  soft_wrap=not console.is_terminal)
 
 
 @index_app.command("docs")
@@ -98,10 +120,10 @@ def index_docs(
         retriever.reset("docs")
     with _progress("embedding", as_json) as progress:
         report = retriever.index_docs(paths, progress=progress)
-    _report(report, as_json)
-    if report.chunks == 0 and report.unchanged == 0 and report.removed == 0:
-        err_console.print("nothing was indexed; check the paths and the skipped files above")
-        raise typer.Exit(1)
+    nothing = report.chunks == 0 and report.unchanged == 0 and report.removed == 0
+    _report(report, as_json, failed=nothing)
+    if nothing:
+        raise _nothing_indexed(report)
 
 
 @index_app.command("catalog")

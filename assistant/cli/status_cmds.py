@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assistant.cli.common import app, console, friendly, print_json, settings
-from assistant.store_status import NAMES_SHOWN, Span, StoreStatus, store_status
+
+if TYPE_CHECKING:  # loads DuckDB and the retrieval metadata: only when the command runs
+    from assistant.store_status import Span, StoreStatus
 
 
 @app.command()
@@ -15,6 +17,8 @@ from assistant.store_status import NAMES_SHOWN, Span, StoreStatus, store_status
 def status(json_out: Annotated[bool, typer.Option("--json", help="Machine output.")] = False
            ) -> None:
     """Show what the store holds: sources, services, hosts, metrics, periods, counts, index."""
+    from assistant.store_status import store_status
+
     st = store_status(settings())
     if json_out:
         print_json(st.model_dump(mode="json"))
@@ -30,12 +34,17 @@ def _period(span: Span) -> str:
 
 
 def _names(names: list[str]) -> str:
-    more = f" (and {len(names) - NAMES_SHOWN} more)" if len(names) > NAMES_SHOWN else ""
+    from assistant.store_status import NAMES_SHOWN
+
+    more = (f" … and {len(names) - NAMES_SHOWN:,} more (use --json)"
+            if len(names) > NAMES_SHOWN else "")
     return ", ".join(names[:NAMES_SHOWN]) + more if names else "(none)"
 
 
 def status_lines(st: StoreStatus) -> list[str]:
     """The status as plain lines (what `opsa status` prints)."""
+    from assistant.store_status import NAMES_SHOWN
+
     out = [f"data directory: {st.data_dir}"]
     if not st.store:
         out.append("telemetry: none yet; 'opsa ingest logs|metrics|events FILE' or 'opsa demo'")
@@ -52,6 +61,9 @@ def status_lines(st: StoreStatus) -> list[str]:
             out.append("log levels: " + ", ".join(f"{k} {v:,}" for k, v in st.levels.items()))
         if st.sources:
             out.append(f"sources ({len(st.sources)}):")
+            if len(st.sources) > NAMES_SHOWN:
+                out.append(f"  … {len(st.sources) - NAMES_SHOWN:,} earlier, not shown "
+                           "(use --json); the latest:")
             out += [f"  {s.kind} {s.path}: {s.rows:,} rows, {s.at:%Y-%m-%d %H:%M}"
                     for s in st.sources[-NAMES_SHOWN:]]
     indexed = ", ".join(f"{k} {v:,}" for k, v in st.indexed.items())

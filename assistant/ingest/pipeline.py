@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.errors import IngestError
@@ -79,6 +80,22 @@ class IngestOptions(BaseModel):
 
 
 @dataclass
+class ServiceCount:
+    """Logs: what one file held for one service (None: lines that named none)."""
+
+    service: str | None
+    lines: int = 0
+    """Entries parsed for the service."""
+    stored: int = 0
+    """Of those, rows added to the store by this run."""
+    skipped: int = 0
+    """Of those, rows the store already held (a re-run, or the same lines elsewhere)."""
+    first: datetime | None = None
+    last: datetime | None = None
+    """The period the entries cover (UTC)."""
+
+
+@dataclass
 class FileReport:
     path: str
     status: Literal["ok", "skipped", "failed"] = "ok"
@@ -99,6 +116,8 @@ class FileReport:
     message (multi-line layouts), else counted malformed."""
     notes: list[str] = field(default_factory=list)
     """Assumptions made reading the file (e.g. the year of year-less timestamps)."""
+    services: list[ServiceCount] = field(default_factory=list)
+    """Logs: per service, the entries parsed, stored and already stored, and their period."""
 
 
 @dataclass
@@ -123,6 +142,10 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        for f in out["files"]:
+            for sc in f["services"]:
+                for key in ("first", "last"):
+                    sc[key] = sc[key].isoformat() if sc[key] is not None else None
         out["malformed_examples"] = [
             {"path": p, "line": n, "reason": r} for p, n, r in self.malformed_examples
         ]
@@ -384,17 +407,60 @@ def _ingest_logs(
             max_carry_lines=max(options.batch_size, 1000),
         )
     reader = LineReader(src, advance)
+    stored_before = _stored_by_service(w, source)
+    tally: dict[str | None, ServiceCount] = {}
     try:
         with contextlib.closing(_pipelined(reader, parser)) as tables:
             for table in tables:
+                _tally_services(table, tally)
                 w.add_log_table(table)
     finally:
         w.end_source(source)
         parser.close()
         fr.lines = reader.lines
         _log_counts(fr, parser)
+        stored_after = _stored_by_service(w, source)
+        for sc in tally.values():
+            sc.stored = stored_after.get(sc.service, 0) - stored_before.get(sc.service, 0)
+            sc.skipped = max(sc.lines - sc.stored, 0)
+        fr.services = sorted(tally.values(), key=lambda sc: (-sc.lines, sc.service or ""))
     fr.content_key = reader.content_key
     return parser.malformed
+
+
+def _stored_by_service(w: StoreWriter, source: str) -> dict[str | None, int]:
+    """Log rows the store holds from `source`, per service."""
+    rows = w.con.execute(
+        "SELECT service, count(*) FROM logs WHERE source = ? GROUP BY service", [source]
+    ).fetchall()
+    return {service: int(n) for service, n in rows}
+
+
+def _tally_services(table: pa.Table, tally: dict[str | None, ServiceCount]) -> None:
+    """Count a parsed table's entries per service and widen each service's period."""
+    n = table.num_rows
+    if n == 0:
+        return
+    svc = table["service"] if "service" in table.column_names else pa.nulls(n, pa.string())
+    ts = table["ts"]
+    if pa.types.is_timestamp(ts.type) and ts.type.tz is not None:
+        ts = ts.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+    else:
+        ts = ts.cast(pa.timestamp("us"))
+    grouped = pa.table({"service": svc.cast(pa.string()), "ts": ts}).group_by(
+        "service", use_threads=False
+    ).aggregate([("ts", "count", pc.CountOptions(mode="all")), ("ts", "min"), ("ts", "max")])
+    for row in grouped.to_pylist():
+        name = row["service"]
+        sc = tally.setdefault(name, ServiceCount(service=name))
+        sc.lines += int(row["ts_count"])
+        for key, pick in (("first", min), ("last", max)):
+            value = row[f"ts_{'min' if key == 'first' else 'max'}"]
+            if value is None:
+                continue
+            value = value.replace(tzinfo=UTC)
+            old = getattr(sc, key)
+            setattr(sc, key, value if old is None else pick(old, value))
 
 
 def _log_counts(fr: FileReport, parser: _Parser) -> None:
