@@ -155,7 +155,7 @@ def understand(
     links = _known_words_not_hosts(links, vocab)
     links = with_component(question, links, catalog.services)
     _only_what_the_store_holds(reading, catalog, vocab)
-    if "refuse" in reading.intents and _asks_about_recorded_action(question, vocab):
+    if "refuse" in reading.intents and _asks_about_recorded_action(question, vocab, catalog):
         reading.intents.discard("refuse")
     text = _text_filter(question, links, reading, vocab, catalog, _template_index(services))
     prev = history[-1].context if history else None
@@ -378,17 +378,21 @@ READ_QUESTION = re.compile(
 """A question about what happened, not a request to do something."""
 
 
-def _asks_about_recorded_action(question: str, vocab: Vocabulary) -> bool:
-    """A read question about an action the logs record ("how many times did the app flush
-    sensor data?" where the logs say "flush"): not a request to perform it. Requests ("flush
-    the cache now", "재시작해줘") and actions the logs never mention stay refused."""
-    if not vocab or not READ_QUESTION.search(question):
+def _asks_about_recorded_action(question: str, vocab: Vocabulary,
+                                catalog: Catalog | None = None) -> bool:
+    """A read question about an action the data records ("how many times did the app flush
+    sensor data?" where the logs say "flush"; "파드 재시작 횟수" where a metric counts
+    restarts): not a request to perform it. Requests ("flush the cache now", "재시작해줘")
+    and actions the data never mentions stay refused."""
+    metric_words = vocabulary([m.name.replace("_", " ") for m in catalog.metrics]
+                              if catalog is not None else [])
+    if not (vocab or metric_words) or not READ_QUESTION.search(question):
         return False
     for m in WRITE_ACTION.finditer(question):
         said = m.group(0).lower()
         stems = KO_GLOSSARY.get(said, ()) if re.search(r"[가-힣]", said) else tuple(
             w for w in said.split() if w not in ("the", "to", "up", "down", "back", "over"))
-        if not any(vocab.has(x) for x in stems):
+        if not any(vocab.has(x) or metric_words.has(x) for x in stems):
             return False
     return True
 

@@ -551,3 +551,12 @@ def test_the_same_ir_gives_the_same_numbers_on_prometheus(
                 sorted(s.labels.items() for s in got.series)
     finally:
         prom.close()
+
+
+def test_a_korean_read_question_about_restarts_is_answered(bot: Assistant) -> None:
+    """ "파드 재시작 횟수는?" reads a metric that counts restarts: not a request to restart
+    anything (a request stays refused)."""
+    ans, q = ask(bot, "지난 1시간 파드 재시작 횟수는?")
+    assert not ans.refused and q.metric == "kube_pod_container_status_restarts_total"
+    refused = bot.ask("파드 재시작해줘", options=AskOptions(now=END))
+    assert refused.refused
