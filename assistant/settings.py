@@ -76,6 +76,12 @@ class LLMSettings(_Section):
     max_tokens: int = 256
     n_ctx: int = 4096
     timeout_s: float = 30.0
+    plan_schema: Literal["compact", "full"] = Field(
+        default="compact",
+        description="compact: closed choices per field (small local models); full: the IR "
+                    "itself, with few-shot examples from the exemplar bank (large models)")
+    few_shot: int = Field(default=4, ge=0, le=12,
+                          description="exemplars shown to the full-schema planner")
 
 
 class IngestSettings(_Section):

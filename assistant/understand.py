@@ -197,8 +197,12 @@ def _plan(inp: PlanInput, services: Services, planner: str, question: str) -> Pl
         return rules
     from assistant.llm_planner import plan_with_llm
 
+    llm = services.settings.llm
     try:
-        queries = plan_with_llm(chat, question, inp.time_range, inp.catalog, context="")
+        queries = plan_with_llm(chat, question, inp.time_range, inp.catalog, context="",
+                                schema=llm.plan_schema,
+                                examples=_bank_shots(question, services)
+                                if llm.plan_schema == "full" else None)
     except OpsaError as exc:
         rules.notes.append(f"the model's plan was rejected ({exc}); used rules")
         return rules
@@ -211,6 +215,25 @@ def _plan(inp: PlanInput, services: Services, planner: str, question: str) -> Pl
             rules.queries = extra + rules.queries
         return rules
     return llm_plan if llm_plan.queries else rules
+
+
+def _bank_shots(question: str, services: Services) -> list[dict[str, str]]:
+    """The exemplars nearest to `question` as few-shot turns for the full-schema planner
+    (`assistant.shapes`): an operator's question and its IR skeleton, slots as
+    placeholders; none when the bank or the embedder cannot be loaded."""
+    import json
+
+    from assistant.shapes import few_shot
+
+    settings = services.settings
+    try:
+        shots = few_shot(question, settings.llm.few_shot, data_dir=settings.data_dir,
+                         lang=detect_language(question))
+    except (OpsaError, OSError, RuntimeError):
+        return []
+    return [{"question": s["question"],
+             "plan": json.dumps({"queries": s["skeleton"]["queries"]}, ensure_ascii=False)}
+            for s in shots if s["skeleton"].get("queries")]
 
 
 WEAK_METRIC_SCORE = 0.3

@@ -10,6 +10,7 @@ its scenario names) must return identical results.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -158,8 +159,27 @@ def test_the_assistant_answers_the_same_from_either_engine(
             assert ans.queries and all(q.ok and q.connector == name for q in ans.queries), (
                 name, question, [q.error for q in ans.queries])
             answers[name].append(ans.answer.replace(f"({name})", "(connector)"))
-    assert answers["clickhouse"] == answers["embedded"]
+    for ch, em in zip(answers["clickhouse"], answers["embedded"], strict=True):
+        assert _same_to_the_last_digit(ch, em), (ch, em)
     assert sum(any(ch.isdigit() for ch in a) for a in answers["embedded"]) >= 5
+
+
+_NUMBER = re.compile(r"\d+(?:\.(\d+))?")
+
+
+def _same_to_the_last_digit(a: str, b: str) -> bool:
+    """The same text, and numbers equal to one unit of the last digit shown: the engines
+    sum floats in different orders (both compensated), so a value right at a rounding
+    boundary (355.35/s) may show as 355.3 on one and 355.4 on the other."""
+    if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+        return False
+    for x, y in zip(_NUMBER.finditer(a), _NUMBER.finditer(b), strict=True):
+        digits = max(len(x.group(1) or ""), len(y.group(1) or ""))
+        if not digits and x.group(0) != y.group(0):
+            return False  # counts, clock times: exact
+        if abs(float(x.group(0)) - float(y.group(0))) > 1.01 * 10 ** -digits:
+            return False
+    return True
 
 
 def test_logs_from_clickhouse_while_metrics_come_from_another_backend(

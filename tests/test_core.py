@@ -149,3 +149,28 @@ def test_the_chart_shows_the_series_the_answer_is_about(tmp_path: Path) -> None:
     names = [c.name for c in ans.chart]
     assert names[0] == "host=web-08" and len(names) == 5
     assert names[1:] == ["host=web-07", "host=web-06", "host=web-05", "host=web-04"]
+
+
+def test_full_schema_planner_sees_the_nearest_exemplars(tmp_path: Path) -> None:
+    """With `llm.plan_schema = "full"` the model is shown the exemplar bank's nearest
+    questions and their IR skeletons as few-shot turns, and its IR is used."""
+    conn = FakeConnector()
+    chat = ScriptedChat().enqueue([{"queries": [{
+        "kind": "metric", "metric": "node_cpu_usage_percent", "aggregation": "max",
+        "matchers": [{"label": "host", "value": "web-03"}]}]}])
+    s = load_settings(data_dir=tmp_path, now=NOW.isoformat(), planner="llm",
+                      llm={"plan_schema": "full", "few_shot": 3})
+    services = Services(s)
+    services.__dict__["backend"] = conn
+    services.__dict__["chat"] = chat
+    services.__dict__["_retriever"] = None
+    services.problems["retrieval"] = "retrieval is not configured in this test"
+    from assistant.shapes import shape_index
+
+    shape_index(tmp_path).vectors()  # embedding the bank (once per data dir) is not timed
+    ans = Assistant(services).ask("what was the highest cpu on web-03 in the last hour?",
+                                  options=AskOptions(now=NOW))
+    prompt = "\n".join(m.content for m in chat.calls[0].messages)
+    assert prompt.count('"queries"') >= 3  # three exemplars' skeletons as assistant turns
+    assert "<metric>" in prompt  # slots stay placeholders for the model to fill
+    assert conn.ran and conn.ran[0].kind == "metric" and "97.3%" in ans.answer, ans.answer
