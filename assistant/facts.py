@@ -375,6 +375,7 @@ def facts_from_result(
             b = _builder(query.time_range, index, derived.key if derived else query.metric,
                          derived.formula if derived else _function_name(query))
             _metric_facts(b, query, result, previous)
+            _with_matched(b.facts, query)
         case LogQuery():
             b = _builder(query.time_range, index, "logs", "count")
             _log_facts(b, query, result)
@@ -386,6 +387,23 @@ def facts_from_result(
         case _:
             assert_never(query)
     return b.facts
+
+
+def _with_matched(facts: list[Fact], q: MetricQuery) -> None:
+    """A pattern the query selected series by and the result no longer carries (summed
+    away) stays in the facts' labels, so the answer says what was counted: "code=5xx"."""
+    kept = {m.label: _pattern_label(m.value) for m in q.matchers if m.op == "=~"}
+    if not kept:
+        return
+    for i, f in enumerate(facts):
+        facts[i] = f.model_copy(update={"labels": {**kept, **f.labels}})
+
+
+def _pattern_label(regex: str) -> str:
+    """ "5.." as operators write it, "5xx"; other patterns as written, marked "~"."""
+    if re.fullmatch(r"[0-9]+\.+", regex):
+        return regex.replace(".", "x")
+    return "~" + regex
 
 
 def _builder(tr: TimeRange, index: int, metric: str, function: str) -> _Builder:

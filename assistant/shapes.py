@@ -346,12 +346,17 @@ class ShapeIndex:
         with self._lock:
             if self._vectors is not None or self._failed:
                 return self._vectors
+            seen = _EMBEDDED.get((self.embedder_name, self.key))
+            if seen is not None and seen.shape[0] == len(self.exemplars):
+                self._vectors = seen  # the same bank, embedded for another data dir
+                return self._vectors
             path = self._cache_path()
             if path is not None and path.is_file():
                 try:
                     vec = np.load(path)
                     if vec.shape[0] == len(self.exemplars):
                         self._vectors = vec.astype(np.float32)
+                        _EMBEDDED[(self.embedder_name, self.key)] = self._vectors
                         return self._vectors
                 except (OSError, ValueError):
                     pass
@@ -367,6 +372,7 @@ class ShapeIndex:
                 self._failed = True
                 return None
             self._vectors = vec
+            _EMBEDDED[(self.embedder_name, self.key)] = vec
             if path is not None:
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -470,6 +476,8 @@ class ShapeIndex:
         return out
 
 
+_EMBEDDED: dict[tuple[str, str], np.ndarray] = {}
+"""Exemplar vectors by (embedder, bank hash), shared by the indexes of one process."""
 _INDEXES: dict[tuple[str, str, str], ShapeIndex] = {}
 _INDEXES_LOCK = threading.Lock()
 

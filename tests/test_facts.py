@@ -392,3 +392,19 @@ def test_unknown_timezone_is_a_clear_error() -> None:
     tr = TimeRange(start=TR.start, end=TR.end, timezone="Mars/Olympus")
     with pytest.raises(TimeRangeError, match="unknown timezone 'Mars/Olympus'"):
         facts_from_result(LogQuery(time_range=tr), Result(connector="t", native="-"), 0)
+
+
+def test_a_pattern_summed_away_stays_in_the_labels() -> None:
+    """ "5xx rate of checkout": the series carry only the service after the sum, yet the
+    answer must say what was counted (code=5xx); a label the series keeps is not replaced."""
+    from assistant.facts import facts_from_result
+
+    q = MetricQuery(metric="http_requests_total", function="rate", aggregation="sum",
+                    by=("service",), time_range=TR,
+                    matchers=(Matcher(label="code", op="=~", value="5.."),
+                              Matcher(label="service", op="=~", value="check.*")))
+    pts = [(END - timedelta(minutes=m), float(m)) for m in (30, 20, 10)]
+    facts = facts_from_result(q, Result(connector="t", native="-", series=[
+        Series(metric="http_requests_total", labels={"service": "checkout"}, points=pts)]), 0)
+    assert facts and all(f.labels.get("code") == "5xx" for f in facts)
+    assert all(f.labels.get("service") == "checkout" for f in facts)
