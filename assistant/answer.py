@@ -703,7 +703,10 @@ class _Renderer:
                 shown += f" ({eg} \u201c{example}\u201d)"
             return shown
         if len(labels) == 1 and next(iter(labels)) in KEY_PHRASES:  # a log field's value
-            return next(iter(labels.values())) or "-"
+            key, value = next(iter(labels.items()))
+            if key not in ("service", "host", "level") and value:
+                return f"`{value}`"  # read from the lines verbatim: quoted as data
+            return value or "-"
         return labels.get("host") or labels.get("service") or ", ".join(
             f"{k}={v}" for k, v in labels.items()) or "-"
 

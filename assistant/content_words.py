@@ -112,6 +112,7 @@ KO_GLOSSARY: dict[str, tuple[str, ...]] = {
     "끝난": ("finish", "complete"), "끝났": ("finish", "complete"), "완료": ("complete", "finish"),
     "성공": ("success", "succeed"), "실행": ("run", "execut"), "할당": ("assign", "alloc"),
     "잡았": ("acquire",), "잡은": ("acquire",), "획득": ("acquire",), "해제": ("release",),
+    "로딩": ("load",), "읽기": ("read",), "쓰기": ("write",),
 }  # fmt: skip
 """General operations vocabulary, Korean -> English stems as logs write them."""
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
-from assistant.content_words import content_words
+from assistant.content_words import QUESTION_WORDS, content_words, vocabulary
 from assistant.derived import derived_query
 from assistant.derived import why as derived_why
 from assistant.entities import Links, UnknownMention
@@ -395,9 +395,10 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     subject = inp.question[obj[0][0]:obj[0][1]] if obj is not None else ""
     by_verb = by_field = ""
     if obj is not None and named is not None and subject and (
-            words := dict(LOG_FIELD_WORDS).get(named[0])) is not None and words.search(subject):
-        named, by_verb = None, obj[1]  # "which server did the nodes sync to": a value the
-        # verb names, not the nodes' column
+            words := dict(LOG_FIELD_WORDS).get(named[0])) is not None and (
+            words.search(subject) or _a_name(subject, inp.templates)):
+        named, by_verb = None, obj[1]  # "which server did the nodes sync to", "which
+        # program did ciod fail to load": a value the verb names, not the subject's column
     elif r.log_op is not None and r.log_field in EXTRACT_PATTERNS:
         by_field = r.log_field.split("_")[0]  # "block" of block_id: a template slot
         # right after the data's own word for it ("Found block <*> locally") reads it
@@ -409,7 +410,8 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
             return None
     if named is not None and named[0] in COLUMN_FIELDS and _has_column(inp.catalog, named[0]):
         return None  # "which program ...": the program column, not a word in a message
-    slot = choose_slot(inp.question, inp.templates + merged_templates(inp.templates))
+    slot = choose_slot(inp.question, inp.templates + merged_templates(inp.templates),
+                       named_by=by_verb)
     if slot is None or not head_stems(inp.question) or (
             by_verb and not slot.names(by_verb)) or (by_field and not slot.names(by_field)):
         return None
@@ -432,6 +434,13 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
         case _:
             update["top_k"] = VALUES_LISTED
     return LogQuery.model_validate({**base.model_dump(), **update})
+
+
+def _a_name(subject: str, templates: tuple[str, ...]) -> bool:
+    """A subject that is one name the logs say ("ciod"), not a pronoun or a phrase."""
+    words = subject.split()
+    return len(words) == 1 and words[0].lower() not in QUESTION_WORDS \
+        and vocabulary(templates).has(words[0])
 
 
 def _only_the_noun(question: str, slot: Slot, heads: set[str]) -> bool:

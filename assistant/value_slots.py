@@ -36,8 +36,9 @@ GENERIC = frozenset(stem(w) for w in (
 """Words too general to say which placeholder is meant (a severity or "message" asks for
 messages, not for a value inside them)."""
 VALUE_CHARS = r"[^\s,;()\[\]]+"
-VALUE = f"({VALUE_CHARS})"
-"""A value: a run of characters up to a space, comma, semicolon or bracket."""
+VALUE = r"([^\s,;()\[\]]*[^\s,;()\[\]:.])"
+"""A value: a run of characters up to a space, comma, semicolon or bracket, without a colon
+or full stop that ends it ("allreduce.rts:" is "allreduce.rts")."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class Slot:
         value = VALUE
         if self.named_by and not after:
             value = f"({VALUE_CHARS}(?:{_literal(self.named_by)}[A-Za-z_][\\w.]*)?)"
+        elif not after and re.match(r"[:=/|>]\s", right):
+            # "Error loading <*>: invalid ...": the value ends before the template's colon
+            return "(?i)" + before + f"({VALUE_CHARS}?)" + re.escape(right[0]) + r"(?:\s|$)"
         # the line may punctuate after the value where the template does not ("SOFTWARE, into")
         return "(?i)" + before + value + (r"[^\w\s]*\s*" + after if after else "")
 
@@ -98,9 +102,9 @@ class Slot:
         first = next((i for i, w in enumerate(words) if self._named(w)), len(words))
         return [x for w in words[first:] for x in _stems(w)]
 
-    def names(self, word: str) -> bool:
-        """Whether `word` is one of the question's words that describe this slot."""
-        return any(_same(stem(word), a) for a in self.matched)
+    def names(self, words: str) -> bool:
+        """Whether one of `words` is one of the question's words that describe this slot."""
+        return any(_same(stem(w), a) for w in words.split() for a in self.matched)
 
     def _named(self, word: str) -> bool:
         return any(_same(a, t) for t in _stems(word) for a in self.matched)
@@ -153,10 +157,24 @@ OBJECT_QUESTION = re.compile(
 job open": the subject after "did" is not what is asked; the verb names the value."""
 
 
+KO_SUBJECT = re.compile(
+    r"^\s*([A-Za-z][\w.-]*)\s*(?:가|이)\s+(.+?)\s*\S+(?:은|는)\s*(?:뭐|무엇|어떤|어느)")
+"""A Korean object question: "ciod가 로딩에 가장 많이 실패한 프로그램은 뭐야" (a named
+subject with 가/이, what it did, then the asked noun)."""
+
+
 def object_question(question: str) -> tuple[tuple[int, int], str] | None:
-    """The span of an object question's subject and its verb, or None."""
+    """The span of an object question's subject and its verb phrase (the verb and up to two
+    words after it: "fail to load"), or None."""
     m = OBJECT_QUESTION.search(question)
-    return (m.span(1), m.group(2)) if m else None
+    if m:
+        after = re.findall(r"[A-Za-z]{3,}", question[m.end(2):])[:2]
+        return m.span(1), " ".join([m.group(2), *after])
+    k = KO_SUBJECT.search(question)
+    if k:
+        said = [x for w in content_words(k.group(2), ()) for x in w.stems if " " not in x]
+        return (k.span(1), " ".join(said)) if said else None
+    return None
 
 
 def _modifies(word: str) -> bool:
@@ -177,7 +195,7 @@ def head_stems(question: str) -> set[str]:
     out: set[str] = set()
     obj = object_question(question)
     if obj is not None:
-        out.add(stem(obj[1]))
+        out.update(stem(w) for w in obj[1].split())
     for m in KO_HEAD.finditer(question):  # "... 찾은 데이터 소스는 뭐야": the topic
         words = m.group(m.lastindex or 1).split()
         if len(words) > 1 and _modifies(words[0]):
@@ -247,8 +265,9 @@ def merged_templates(templates: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def choose_slot(question: str, templates: Sequence[str],
-                taken: Iterable[tuple[int, int]] = ()) -> Slot | None:
-    """The placeholder the question's words describe best, or None when none is named."""
+                taken: Iterable[tuple[int, int]] = (), named_by: str = "") -> Slot | None:
+    """The placeholder the question's words describe best, or None when none is named;
+    with `named_by` (an object question's verb phrase) only a slot those words describe."""
     asked = question_stems(question, taken)
     heads = head_stems(question) - GENERIC
     if not asked or not heads:
@@ -271,7 +290,7 @@ def choose_slot(question: str, templates: Sequence[str],
                                                      else 1) for a in matched)
             slot = Slot(template, i, matched,
                         (weight, sum(overlap.values()), shared, -len(template)))
-            if not slot.pattern():
+            if not slot.pattern() or (named_by and not slot.names(named_by)):
                 continue
             if best is None or slot.score > best.score:
                 best = slot

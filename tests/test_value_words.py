@@ -17,7 +17,8 @@ TEMPLATES = [
 def test_an_object_question_names_its_value_by_the_verb() -> None:
     q = "which time server did the nodes synchronize to most often?"
     obj = object_question(q)
-    assert obj is not None and q[obj[0][0]:obj[0][1]] == "nodes" and obj[1] == "synchronize"
+    assert obj is not None and q[obj[0][0]:obj[0][1]] == "nodes"
+    assert obj[1].split()[0] == "synchronize"
     slot = choose_slot(q, TEMPLATES)
     assert slot is not None and slot.template == TEMPLATES[0] and slot.names("synchronize")
     assert object_question("which node synchronized most often?") is None
@@ -83,3 +84,21 @@ def test_a_word_held_in_a_placeholder_becomes_a_template_word() -> None:
     assert vocabulary([template, *made]).has("BSSID") and not vocabulary([template]).has("BSSID")
     # a line with another number of tokens, or other fixed words, says nothing
     assert specialized([(template, "a b c"), (template, "x: y moved to z")]) == ()
+
+
+def test_a_named_subject_makes_the_column_word_an_object() -> None:
+    """ "which program did sched fail to load": the subject is a name the logs say, so the
+    asked "program" is what it failed to load (the slot after "loading"), read up to the
+    colon that ends it; the slot must be one the verb names."""
+    templates = ("sched: Error loading <*> invalid image", "sched: core files for program <*>")
+    obj = object_question("which program did sched fail to load most often?")
+    assert obj is not None and "load" in obj[1].split()
+    slot = choose_slot("which program did sched fail to load most often?", templates,
+                       named_by=obj[1])
+    assert slot is not None and slot.template == templates[0]
+    import re
+
+    m = re.search(slot.pattern(), "sched: Error loading /apps/a.rts: invalid image")
+    assert m is not None and m.group(1) == "/apps/a.rts"
+    ko = object_question("sched가 로딩에 가장 많이 실패한 프로그램은 뭐야?")
+    assert ko is not None and "load" in ko[1].split()
