@@ -35,7 +35,13 @@ from assistant.ingest.metrics_csv import CsvParser, sniff_dialect
 from assistant.ingest.metrics_text import ExpositionParser, looks_like_exposition
 from assistant.ingest.readers import InputFile, LineReader, looks_binary, text_lines
 from assistant.ingest.timestamps import ISO8601, offset_mode
-from assistant.ingest.writer import DEFAULT_BATCH, SampleRangeError, StoreWriter, WriteCounts
+from assistant.ingest.writer import (
+    DEFAULT_BATCH,
+    SampleRangeError,
+    StoreWriter,
+    WriteCounts,
+    disk_full,
+)
 from assistant.settings import check_timezone
 
 Kind = Literal["metrics", "logs", "events"]
@@ -160,6 +166,23 @@ class IngestFailed(IngestError):
         self.report = report
 
 
+class StoreFull(IngestFailed):
+    """The disk holding the store filled up: the file being written was rolled back whole,
+    the files before it are stored, the ones after it were not read."""
+
+
+def _store_full(store_path: Path, why: str, report: IngestReport, not_read: int) -> str:
+    current = report.files[-1]
+    done = [f for f in report.files[:-1] if f.status == "ok"]
+    kept = f"; {len(done)} earlier file(s) were ingested" if done else ""
+    later = f"; {not_read} file(s) after it were not read" if not_read else ""
+    return (
+        f"the disk holding the telemetry store {store_path} is full ({why}): nothing from "
+        f"{current.path} was kept{kept}{later}; free some space and run the same command "
+        "again (rows already stored are skipped)"
+    )
+
+
 class _Parser(Protocol):
     malformed: Malformed
     lines: int
@@ -198,33 +221,52 @@ def ingest_paths(
         def at(n: int) -> None:  # progress within the current file
             advance(done + n)
 
-        for path, explicit in files:
+        for index, (path, explicit) in enumerate(files):
             fr = FileReport(path=str(path))
             report.files.append(fr)
             malformed: Malformed | None = None
             before = WriteCounts()
             before += w.totals
+            w.begin()  # a file is stored whole or not at all (disk full, kill -9)
             try:
-                src = InputFile.of(path)
-                malformed = _ingest_file(w, kind, src, options, fr, at)
-            except _Skip as skip:
-                fr.status = "failed" if explicit else "skipped"
-                fr.reason = str(skip)
-            except SampleRangeError as exc:  # all or nothing: the file's samples are dropped
-                w.discard_samples()
-                fr.status = "failed"
-                fr.reason = str(exc)
-            except IngestError as exc:  # e.g. a truncated gzip: what was read is kept
-                fr.status = "failed"
-                fr.reason = str(exc)
-            w.flush()
-            _account(fr, kind, before, w.totals)
-            if fr.status == "ok" and malformed is not None:
-                if fr.rows_added + fr.rows_duplicate == 0 and not fr.updated:
+                try:
+                    src = InputFile.of(path)
+                    malformed = _ingest_file(w, kind, src, options, fr, at)
+                except _Skip as skip:
+                    fr.status = "failed" if explicit else "skipped"
+                    fr.reason = str(skip)
+                except SampleRangeError as exc:  # all or nothing: the file's rows are dropped
+                    w.rollback()
+                    w.begin()
                     fr.status = "failed"
-                    fr.reason = _nothing_parseable(kind, fr, malformed)
-                else:
-                    _record(w, kind, src, fr)
+                    fr.reason = str(exc)
+                except IngestError as exc:  # e.g. a truncated gzip: what was read is kept
+                    if disk_full(exc):
+                        raise
+                    fr.status = "failed"
+                    fr.reason = str(exc)
+                w.flush()
+                _account(fr, kind, before, w.totals)
+                if fr.status == "ok" and malformed is not None:
+                    if fr.rows_added + fr.rows_duplicate == 0 and not fr.updated:
+                        fr.status = "failed"
+                        fr.reason = _nothing_parseable(kind, fr, malformed)
+                    else:
+                        _record(w, kind, src, fr)
+                w.commit()
+            except BaseException as exc:
+                w.rollback()
+                full = disk_full(exc)
+                if full is None:
+                    raise
+                _account(fr, kind, before, w.totals)
+                fr.services = []  # counted inside the rolled-back transaction
+                fr.status = "failed"
+                fr.reason = f"the disk is full ({full}); nothing from this file was kept"
+                report.elapsed_s = time.perf_counter() - started
+                raise StoreFull(
+                    _store_full(store_path, full, report, len(files) - index - 1), report
+                ) from exc
             with contextlib.suppress(OSError):
                 done += path.stat().st_size
             advance(done)

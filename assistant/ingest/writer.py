@@ -10,14 +10,21 @@ registered Arrow table (never row by row). Re-writing the same data adds nothing
   every hash already present;
 * events are keyed by id: a known id only updates status / end / severity.
 
+Writes can be grouped in a transaction (`begin` / `commit` / `rollback`; the pipeline holds
+one per input file, so a file is stored whole or not at all, e.g. when the disk fills up:
+see `disk_full`).
+
 ``line_hash`` uses DuckDB's ``hash()``, which is deterministic but may change between DuckDB
 major versions (a re-ingestion after such an upgrade would duplicate rows).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -164,6 +171,8 @@ class StoreWriter:
         self._occ: dict[str | None, _Occurrences] = {}
         # events
         self._events: dict[str, Event] = {}
+        # the open transaction (`begin`): what to restore when it is rolled back
+        self._tx: tuple[WriteCounts, set[int]] | None = None
 
     # -- context manager -------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -177,9 +186,51 @@ class StoreWriter:
     ) -> None:
         if exc_type is None:
             self.close()
-        else:  # the error propagates; what was flushed stays, the buffer is not written
+        else:  # the error propagates; what was committed stays, the rest is not written
             self._closed = True
-            self.con.close()
+            if self._tx is not None:
+                self.rollback()
+            with contextlib.suppress(duckdb.Error):  # a store that failed (disk full)
+                self.con.close()
+
+    # -- transactions ----------------------------------------------------------------
+    def begin(self) -> None:
+        """Start a transaction: what is written until `commit` is kept together or not at all.
+
+        The pipeline opens one per input file, so a failure in the middle of a file (the
+        disk filling up, a kill) leaves none of its rows, and a re-run stores the file whole.
+        """
+        if self._tx is not None:
+            raise RuntimeError("a transaction is already open")
+        snapshot = WriteCounts()
+        snapshot += self.totals
+        self.con.execute("BEGIN TRANSACTION")
+        self._tx = (snapshot, set(self._known_series))
+
+    def commit(self) -> None:
+        """Flush what is buffered and make the transaction's writes permanent."""
+        if self._tx is None:
+            raise RuntimeError("no transaction is open")
+        self.flush()
+        self.con.execute("COMMIT")
+        self._tx = None
+
+    def rollback(self) -> None:
+        """Drop the open transaction's writes and buffers; `totals` go back to its start."""
+        if self._tx is None:
+            return
+        snapshot, known = self._tx
+        self._tx = None
+        with contextlib.suppress(duckdb.Error):  # a failed write may have ended it already
+            self.con.execute("ROLLBACK")
+        for f in fields(snapshot):
+            setattr(self.totals, f.name, getattr(snapshot, f.name))
+        self._known_series = known
+        self._templates = None  # templates saved in the transaction are gone: re-read them
+        self.discard_samples()
+        self._log_tables, self._log_rows = [], 0
+        self._occ = {}
+        self._events = {}
 
     # -- metrics ---------------------------------------------------------------------
     def add_samples(
@@ -393,7 +444,9 @@ class StoreWriter:
         )
         lo, hi = pc.min_max(batch["ts"]).values()
         n = batch.num_rows
-        self.con.execute("BEGIN TRANSACTION")
+        own_tx = self._tx is None  # logs and their templates together
+        if own_tx:
+            self.con.execute("BEGIN TRANSACTION")
         try:
             with self._registered("_opsa_logs", batch):
                 added = self._count(
@@ -408,9 +461,12 @@ class StoreWriter:
                     {"lo": lo.as_py(), "hi": hi.as_py()},
                 )
             counts.templates += self._templates.save(self.con)
-            self.con.execute("COMMIT")
+            if own_tx:
+                self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            if own_tx:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
             raise
         counts.logs += added
         counts.logs_duplicate += n - added
@@ -512,6 +568,31 @@ class _Registered:
 
     def __exit__(self, *exc: object) -> None:
         self.con.unregister(self.name)
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_FULL_TEXTS = ("no space left on device", "disk quota exceeded")
+
+
+def disk_full(exc: BaseException | None) -> str | None:
+    """Why `exc` (or an error it was raised from or during) means the disk is full, or None.
+
+    DuckDB reports a failed write as ``duckdb.IOException`` with the system's message
+    ("No space left on device"); Python code as ``OSError`` with errno ENOSPC / EDQUOT.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return exc.strerror or os.strerror(exc.errno or errno.ENOSPC)
+        if isinstance(exc, duckdb.Error):
+            text = str(exc).lower()
+            for full in _FULL_TEXTS:
+                if full in text:
+                    return full[0].upper() + full[1:]
+        suppressed = exc.__suppress_context__
+        exc = exc.__cause__ or (None if suppressed else exc.__context__)
+    return None
 
 
 def _naive_utc(dt: datetime) -> datetime:
