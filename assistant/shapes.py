@@ -346,11 +346,13 @@ class ShapeIndex:
         with self._lock:
             if self._vectors is not None or self._failed:
                 return self._vectors
+            path = self._cache_path()
             seen = _EMBEDDED.get((self.embedder_name, self.key))
             if seen is not None and seen.shape[0] == len(self.exemplars):
                 self._vectors = seen  # the same bank, embedded for another data dir
+                if path is not None and not path.is_file():
+                    self._save(path, seen)
                 return self._vectors
-            path = self._cache_path()
             if path is not None and path.is_file():
                 try:
                     vec = np.load(path)
@@ -374,14 +376,18 @@ class ShapeIndex:
             self._vectors = vec
             _EMBEDDED[(self.embedder_name, self.key)] = vec
             if path is not None:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    for old in path.parent.glob(f"shape-vectors-{self.embedder_name}-*.npy"):
-                        old.unlink()  # vectors of an older bank
-                    np.save(path, vec)
-                except OSError:
-                    pass
+                self._save(path, vec)
             return self._vectors
+
+    def _save(self, path: Path, vec: np.ndarray) -> None:
+        """Cache `vec` at `path`, replacing the vectors of an older bank (best effort)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob(f"shape-vectors-{self.embedder_name}-*.npy"):
+                old.unlink()  # vectors of an older bank
+            np.save(path, vec)
+        except OSError:
+            pass
 
     def query_vector(self, question: str) -> np.ndarray | None:
         """The question's unit vector (memoised), or None without an embedder."""
