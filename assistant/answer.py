@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from assistant.derived import SUBJECTS as DERIVED_SUBJECTS
-from assistant.errors import OpsaError
+from assistant.errors import OpsaError, without_paths
 from assistant.facts import (
     SAMPLES,
     SIGNED,
@@ -483,7 +483,7 @@ def timezone_label(time_range: TimeRange) -> str:
 
 def error_sentence(error: str, language: Language) -> str:
     """One failed query as a sentence, naming the backend when the message starts with it."""
-    text = " ".join(error.split()).rstrip(".")
+    text = " ".join(without_paths(error).split()).rstrip(".")
     m = _BACKEND_ERROR.match(text)
     if m:
         return PHRASES["backend_error"][language].format(backend=m[1], message=m[2])

@@ -20,6 +20,7 @@ The core raises; only the edges (CLI, web, Slack) turn these into text for peopl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 
@@ -103,3 +104,15 @@ def suggest(value: str, known: Iterable[str], n: int = 3) -> list[str]:
             if len(out) >= n:
                 break
     return out
+
+
+_ABS_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"`]+/){2,}(?=[^\s/'\"`]+)")
+"""A file path two or more directories deep (an API route such as /api/events is shorter)."""
+_PID = re.compile(r"\s*\(\s*PID\s+\d+\s*\)|\bPID\s+\d+", re.IGNORECASE)
+
+
+def without_paths(message: str) -> str:
+    """An error `message` as anyone asking may see it: absolute paths cut to their file name
+    and process ids left out (where the data is kept, and what runs there, belong in the
+    server log, not in answers sent to a web page or a Slack channel)."""
+    return _PID.sub("", _ABS_PATH.sub("", message))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from assistant.errors import BackendTimeout, OpsaError
+from assistant.errors import BackendTimeout, OpsaError, without_paths
 from assistant.facts import LINES_QUOTED, Fact, facts_from_result
 from assistant.intent import SEVERITY_SAID, severity_pattern
 from assistant.ir import LEVELS, DocQuery, LogQuery, Query
@@ -90,7 +90,7 @@ class Executed:
             ir=self.query.model_dump(mode="json"),
             native=self.native,
             ok=self.ok,
-            error=self.error,
+            error=without_paths(self.error) if self.error else self.error,
             elapsed_ms=round(self.elapsed_ms, 1),
             truncated=bool(self.result and self.result.truncated),
         )

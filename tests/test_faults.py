@@ -565,3 +565,14 @@ def test_permission_check_as_a_non_root_user_would_see_it(
     with pytest.raises(store.RetrievalError, match=r"permission denied") as err:
         store.check_local_store(chroma)
     assert str(chroma) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_failure_in_an_answer_names_no_server_path() -> None:
+    """The sentence an answer gives for a failed backend (and the query's run record), which
+    reach web pages and Slack channels, carry the store's file name, not where it lives."""
+    from assistant.answer import error_sentence
+
+    msg = ("chroma: the Chroma store at /srv/opsa/data/chroma/chroma.sqlite3 is damaged "
+           "(database disk image is malformed) (PID 4242)")
+    text = error_sentence(msg, "en")
+    assert "/srv/opsa" not in text and "chroma.sqlite3" in text and "4242" not in text

@@ -7,7 +7,6 @@ logged with its traceback on the server and answered with a short 500 naming a r
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -28,6 +27,7 @@ from assistant.errors import (
     RetrievalError,
     TimeRangeError,
     UnknownEntityError,
+    without_paths,
 )
 
 log = logging.getLogger("opsa.web")
@@ -73,16 +73,9 @@ def classify(exc: OpsaError) -> tuple[int, str]:
     return 500, "error"
 
 
-_ABS_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"`]+/){2,}(?=[^\s/'\"`]+)")
-"""A file path two or more directories deep (an API route such as /api/events is shorter)."""
-_PID = re.compile(r"\s*\(\s*PID\s+\d+\s*\)|\bPID\s+\d+", re.IGNORECASE)
-
-
 def public(message: str) -> str:
-    """`message` as a client may see it: absolute paths cut to their file name and process
-    ids left out (where the server keeps its data, and what runs there, are not the
-    caller's business; the server log has both)."""
-    return _PID.sub("", _ABS_PATH.sub("", message))
+    """`message` as a client may see it (`assistant.errors.without_paths`)."""
+    return without_paths(message)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
