@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from assistant.errors import BackendTimeout, OpsaError, without_paths
 from assistant.facts import LINES_QUOTED, Fact, facts_from_result
 from assistant.intent import SEVERITY_SAID, severity_pattern
-from assistant.ir import LEVELS, DocQuery, LogQuery, Query
+from assistant.ir import LEVELS, DocQuery, Level, LogQuery, Query
 from assistant.models import ChartSeries, QueryRun, SourceOut
 from assistant.planner import PlannedQuery
 from connectors.base import Connector, Result, Series
@@ -166,8 +166,9 @@ class Executor:
         except OpsaError as exc:
             ex.error = str(exc)
         if ex.result is not None and isinstance(q, LogQuery):
-            ex = self._levelless_fallback(ex, q, _Bounded(conn, self, budget))
-            _with_first_line(ex, _Bounded(conn, self, budget))
+            bounded = _Bounded(conn, self, budget)
+            ex = self._levelless_fallback(ex, q, bounded)
+            _with_first_line(ex, bounded)
         ex.elapsed_ms = (time.perf_counter() - t0) * 1000
         if ex.result is not None:
             ex.native = ex.result.native or ex.native
@@ -181,7 +182,7 @@ class Executor:
         res = ex.result
         if q.levels and res is not None:
             return self._levels_said(ex, q, conn)
-        if q.level is None or res is None or (res.total or len(res.logs) or len(res.rows)):
+        if q.level is None or res is None or _matched(res):
             return ex
         share = _unlevelled(q, conn, {})
         if share is None:
@@ -189,11 +190,8 @@ class Executor:
         unlevelled, total = share
         if q.text is None and q.pattern is None:
             # "Safari's errors" in a log without levels: the lines that say an error
-            at_least = LEVELS[LEVELS.index(q.level):]
-            said = q.model_copy(update={"level": None, "pattern": severity_pattern(at_least)})
-            if _rerun(ex, said, conn) and ex.result is not None and (
-                    ex.result.total or ex.result.logs or ex.result.rows):
-                words = "/".join(SEVERITY_SAID[lv].replace("|", "/") for lv in at_least)
+            words = _said_instead(ex, q, q.level, conn)
+            if words is not None:
                 ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, so "
                            f"the lines were chosen by their words ({words}), not by level")
                 return ex
@@ -209,15 +207,10 @@ class Executor:
         level), and the answer says that no line was at that level."""
         if q.level is None or (q.text is None and q.pattern is None):
             return ex
-        at_least = LEVELS[LEVELS.index(q.level):]
-        said = q.model_copy(update={"level": None})
-        if q.pattern is None:
-            said = said.model_copy(update={"pattern": severity_pattern(at_least)})
-        if not _rerun(ex, said, conn) or ex.result is None or not (
-                ex.result.total or ex.result.logs or ex.result.rows):
+        words = _said_instead(ex, q, q.level, conn)
+        if words is None:
             _rerun(ex, q, conn)  # nothing either way: the query as asked
             return ex
-        words = "/".join(SEVERITY_SAID[lv].replace("|", "/") for lv in at_least)
         ex.note = (f"no matching line was at level {q.level} or above; these are the "
                    f"matching lines whose words say it ({words})")
         return ex
@@ -237,7 +230,7 @@ class Executor:
             said = said.model_copy(update={"count_by": "template", "top_k": 5})
         if not _rerun(ex, said, conn):
             return ex
-        words = " or ".join(SEVERITY_SAID[lv].replace("|", "/") for lv in q.levels)
+        words = _severity_words(q.levels, " or ")
         ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, so the "
                    f"lines were counted by their words ({words}), not by level")
         if q.pattern is not None:  # the words searched for already say what the lines are
@@ -332,6 +325,29 @@ def _with_budget(fn: Callable[[], R], budget_s: float, name: str) -> R:
         raise box["error"]
     result: R = box["result"]
     return result
+
+
+def _matched(res: Result) -> bool:
+    """Whether a result holds any matching line, row or count."""
+    return bool(res.total or res.logs or res.rows)
+
+
+def _severity_words(levels: Sequence[Level], sep: str = "/") -> str:
+    """How lines without a level say these severities ("error/fail/fatal/..."), for notes."""
+    return sep.join(SEVERITY_SAID[lv].replace("|", "/") for lv in levels)
+
+
+def _said_instead(ex: Executed, q: LogQuery, level: Level, conn: Runs) -> str | None:
+    """Rerun `q` without its minimum `level`, over the lines whose words say that severity
+    or worse (its own pattern, when it has one, is kept instead); the words for the note,
+    or None when nothing matched that way (`ex` then holds the rerun)."""
+    at_least = LEVELS[LEVELS.index(level):]
+    said = q.model_copy(update={"level": None})
+    if q.pattern is None:
+        said = said.model_copy(update={"pattern": severity_pattern(at_least)})
+    if _rerun(ex, said, conn) and ex.result is not None and _matched(ex.result):
+        return _severity_words(at_least)
+    return None
 
 
 def _with_first_line(ex: Executed, conn: Runs) -> None:

@@ -411,11 +411,11 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     if named is not None and named[0] in COLUMN_FIELDS and _has_column(inp.catalog, named[0]):
         return None  # "which program ...": the program column, not a word in a message
     slot = choose_slot(inp.question, inp.templates + merged_templates(inp.templates),
-                       named_by=by_verb)
-    if slot is None or not head_stems(inp.question) or (
-            by_verb and not slot.names(by_verb)) or (by_field and not slot.names(by_field)):
+                       named_by=by_verb)  # only slots the verb names
+    heads = head_stems(inp.question)
+    if slot is None or not heads or (by_field and not slot.names(by_field)):
         return None
-    if things and not _only_the_noun(inp.question, slot, head_stems(inp.question)):
+    if things and not _only_the_noun(inp.question, slot, heads):
         return None  # "how many timeouts": lines; "how many instances": instance <*> values
     pattern = slot.pattern()
     base = _log_query(inp, top=False)

@@ -35,8 +35,9 @@ GENERIC = frozenset(stem(w) for w in (
     "exception", "event", "kind", "type"))
 """Words too general to say which placeholder is meant (a severity or "message" asks for
 messages, not for a value inside them)."""
-VALUE_CHARS = r"[^\s,;()\[\]]+"
-VALUE = r"([^\s,;()\[\]]*[^\s,;()\[\]:.])"
+_VALUE_CHAR = r"[^\s,;()\[\]]"
+VALUE_CHARS = _VALUE_CHAR + "+"
+VALUE = f"({_VALUE_CHAR}*[^\\s,;()\\[\\]:.])"
 """A value: a run of characters up to a space, comma, semicolon or bracket, without a colon
 or full stop that ends it ("allreduce.rts:" is "allreduce.rts")."""
 
@@ -245,7 +246,7 @@ def merged_templates(templates: tuple[str, ...]) -> tuple[str, ...]:
         if n < 3 or n > MERGE_TOKENS:
             continue
         for i in range(n):
-            for j in range(i, min(n, i + n)):
+            for j in range(i, n):
                 key = (n, i, j, *toks[:i], *toks[i + 1:j], *toks[j + 1:])
                 groups.setdefault(key, set()).add(k)
     out: dict[str, None] = {}

@@ -55,7 +55,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_web import QUESTIONS, TOKEN, percentile, seed, start_server
+from bench_web import QUESTIONS, TOKEN, ms, seed, start_server, warm_up
 from fake_slack import BOT_USER, TEAM, FakeSlack  # bench_web puts tests/ on the path
 from web_support import DEMO_NOW, free_port
 
@@ -170,6 +170,17 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def run_sampling(threads: list[threading.Thread], pid: int, rss: list[float]) -> None:
+    """Start the client threads and sample the server's RSS each second until they end."""
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        value = rss_mib(pid)
+        if value is not None:
+            rss.append(value)
+        time.sleep(1.0)
+
+
 def stored_events(store: Path, run: str) -> set[str]:
     import duckdb
 
@@ -179,10 +190,6 @@ def stored_events(store: Path, run: str) -> set[str]:
     finally:
         con.close()
     return {str(r[0]) for r in rows}
-
-
-def ms(values: list[float], p: float) -> float:
-    return round(percentile(values, p) * 1000, 1) if values else 0.0
 
 
 def main() -> None:
@@ -218,23 +225,14 @@ def main() -> None:
         proc = start_server(data_dir, port, root / "server.log")
         url = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(base_url=url, timeout=120,
-                              headers={"Authorization": f"Bearer {TOKEN}"}) as c:
-                for q in QUESTIONS:  # warm-up: catalog, embedder, first connections
-                    c.post("/api/chat", json={"question": q}).raise_for_status()
+            warm_up(url)
             rss_start = rss_mib(proc.pid)
             t0 = time.perf_counter()
             stop_at = t0 + args.duration
             threads = [threading.Thread(
                 target=client, args=(url, i, i < args.event_clients, run, stop_at, tally),
                 daemon=True) for i in range(args.clients)]
-            for t in threads:
-                t.start()
-            while any(t.is_alive() for t in threads):
-                value = rss_mib(proc.pid)
-                if value is not None:
-                    rss.append(value)
-                time.sleep(1.0)
+            run_sampling(threads, proc.pid, rss)
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
@@ -456,13 +454,7 @@ def slack_main(args: argparse.Namespace) -> None:
                     target=slack_client,
                     args=(url, i, stop_at, fake, args.answer_timeout, tally, sent),
                     daemon=True) for i in range(args.clients)]
-                for t in threads:
-                    t.start()
-                while any(t.is_alive() for t in threads):
-                    value = rss_mib(proc.pid)
-                    if value is not None:
-                        rss.append(value)
-                    time.sleep(1.0)
+                run_sampling(threads, proc.pid, rss)
                 wall = time.monotonic() - t0
                 fake.settle(quiet=1.5, timeout=120)  # chart uploads after the last answers
                 rss_end = rss_mib(proc.pid)

@@ -143,7 +143,16 @@ def sse_probe(url: str, n: int) -> dict[str, list[float]]:
 
 
 def ms(values: list[float], p: float) -> float:
-    return round(percentile(values, p) * 1000, 1)
+    """The `p`th percentile of `values` (seconds) in milliseconds; 0 when there are none."""
+    return round(percentile(values, p) * 1000, 1) if values else 0.0
+
+
+def warm_up(url: str) -> None:
+    """Ask each question once before timing: catalog, embedder, first connections."""
+    with httpx.Client(base_url=url, timeout=120,
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        for q in QUESTIONS:
+            c.post("/api/chat", json={"question": q}).raise_for_status()
 
 
 def main() -> None:
@@ -162,10 +171,7 @@ def main() -> None:
         proc = start_server(data_dir, port, root / "server.log")
         url = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(base_url=url, timeout=120,
-                              headers={"Authorization": f"Bearer {TOKEN}"}) as c:
-                for q in QUESTIONS:  # warm-up: catalog, embedder, first connections
-                    c.post("/api/chat", json={"question": q}).raise_for_status()
+            warm_up(url)
             t0 = time.perf_counter()
             latencies, errors = asyncio.run(load(url, args.requests, args.concurrency))
             wall = time.perf_counter() - t0
