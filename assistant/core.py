@@ -119,7 +119,7 @@ class Assistant:
         executed: list[Executed] = []
         budget = Budget(self.settings.answer_budget_s, start=t0)  # shared by the queries
         for planned in und.plan.queries:
-            pq = with_evidence(planned, executed) if "why" in und.reading.intents else planned
+            pq = with_evidence(planned, executed) if "why" in und.intent.intents else planned
             yield AssistantEvent(type="query", data={"purpose": pq.purpose,
                                                      "ir": pq.query.model_dump(mode="json")})
             ex = self.executor.run(pq, und, budget)

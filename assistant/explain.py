@@ -56,7 +56,7 @@ def _window(tr: TimeRange) -> str:
 
 
 def _reading(und: Understanding) -> dict[str, Any]:
-    r = asdict(und.reading)
+    r = asdict(und.intent)
     r["intents"] = sorted(r["intents"])
     return {k: v for k, v in r.items() if v not in (None, False, [], (), set())}
 

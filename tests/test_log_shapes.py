@@ -19,7 +19,7 @@ from assistant.intent import read_intent, severity_pattern
 from assistant.ir import LogQuery, TimeRange
 from assistant.planner import PlanInput, PlannedQuery, plan_rules
 from assistant.timeparse import strip_time_phrases
-from assistant.understand import _with_text
+from assistant.understand.text_filter import with_text as _with_text
 from connectors.base import Catalog, LogLine, Result
 from connectors.embedded import schema
 from connectors.embedded.connector import EmbeddedConnector

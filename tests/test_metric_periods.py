@@ -226,7 +226,7 @@ def test_windows_of_one_kind_named_apart_are_periods() -> None:
 
 def test_a_missing_series_is_named_as_a_series_in_korean() -> None:
     from assistant.entities import UnknownMention
-    from assistant.understand import _unknown_ko
+    from assistant.understand.series import unknown_ko as _unknown_ko
 
     said = _unknown_ko(UnknownMention(kind="series", value="코카콜라 트윗량", span=(0, 1),
                                       suggestions=["twitter_volume_ko"]))

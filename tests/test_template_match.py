@@ -16,7 +16,9 @@ from assistant.template_match import (
     skeleton,
     template_pattern,
 )
-from assistant.understand import _asks_about_recorded_action
+from assistant.understand.vocabulary import (
+    asks_about_recorded_action as _asks_about_recorded_action,
+)
 
 TEMPLATES = [
     "[worker: <*>] Shutting down consumer",

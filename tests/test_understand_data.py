@@ -211,7 +211,7 @@ def test_an_unknown_host_word_the_logs_say_becomes_text(bot: Assistant) -> None:
 
 def test_name_tokens_replace_a_tie_of_weak_metric_links() -> None:
     from assistant.entities import Link, Links
-    from assistant.understand import _by_name_tokens
+    from assistant.understand.series import by_name_tokens as _by_name_tokens
     from connectors.base import Catalog, MetricInfo
 
     cat = Catalog(metrics=[MetricInfo(name=n) for n in NAMES])
