@@ -204,3 +204,39 @@ def test_runbook_recall_counts_the_expected_source_by_rank() -> None:
     got = _recall([result("a", ["alerts/x/A.md"]), result("b", ["o.md", "p.md", "alerts/B.md"]),
                    result("c", ["o.md"]), result("d", [])], expected)
     assert got == {"cases": 3, "recall_at_1": round(1 / 3, 4), "recall_at_3": round(2 / 3, 4)}
+
+
+# ------------------------------------------------------------------ other case sets
+
+
+def test_a_case_set_without_cases_is_refused_in_one_line(tmp_path: Path) -> None:
+    """`--set DIR` / `opsa eval --suite public --cases DIR` name a case set's folder; one
+    that holds no cases/ is refused before anything is loaded or written."""
+    from assistant.errors import ConfigError
+    from assistant.settings import Settings
+    from evals.public import oracle
+    from evals.public.runner import run_public
+
+    with pytest.raises(SystemExit, match="holds no cases/ folder"):
+        oracle.main(["--check", "--set", str(tmp_path)])
+    with pytest.raises(ConfigError, match="holds no cases/ folder"):
+        run_public(Settings(data_dir=tmp_path / "d"), case_set=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_case_set_is_graded_against_its_own_expected_answers(tmp_path: Path) -> None:
+    """The oracle writes a case set's expected.json beside its cases, not the suite's."""
+    data = shared_data()
+    (tmp_path / "cases").mkdir()
+    case = next(c for c in load_cases() if c["system"] == "Spark")
+    (tmp_path / "cases" / "one.yaml").write_text(json.dumps([case]), encoding="utf-8")
+    before = EXPECTED.read_text(encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "evals.public.oracle", "--write", "--set",
+                          str(tmp_path)], capture_output=True, text=True, check=False,
+                         env={"OPSA_PUBLIC_DATA": str(data), "PATH": "/usr/bin:/bin"},
+                         cwd=PUBLIC.parents[1])
+    assert out.returncode == 0, out.stderr
+    written = json.loads((tmp_path / "expected.json").read_text(encoding="utf-8"))
+    assert list(written) == [case["id"]]
+    assert written[case["id"]] == json.loads(before)[case["id"]]
+    assert EXPECTED.read_text(encoding="utf-8") == before

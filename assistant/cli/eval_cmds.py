@@ -46,7 +46,11 @@ def eval_cmd(
 ) -> None:
     """Score the assistant on eval cases (the embedded demo by default)."""
     if suite == "public":
-        _public(planner, phrasing, systems, classes, work_dir, as_json, report, gate)
+        if cases is not None and len(cases) != 1:
+            raise ConfigError("with --suite public, --cases takes one case set's folder "
+                              "(cases/*.yaml and expected.json), e.g. evals/fresh")
+        _public(planner, phrasing, systems, classes, work_dir, as_json, report, gate,
+                cases[0] if cases else None)
         return
     if suite != "demo":
         raise ConfigError(f"unknown suite {suite!r}; use demo or public")
@@ -110,11 +114,13 @@ def _names(text: str | None) -> set[str] | None:
 
 
 def _public(planner: str, phrasing: str, systems: str | None, classes: str | None,
-            work_dir: Path | None, as_json: bool, report: Path | None, gate: bool) -> None:
+            work_dir: Path | None, as_json: bool, report: Path | None, gate: bool,
+            case_set: Path | None) -> None:
     from evals.public.report import html_report, text_summary
+    from evals.public.runner import DEFAULT_SET, run_public
     from evals.public.runner import gate as public_gate
-    from evals.public.runner import run_public
 
+    case_set = case_set or DEFAULT_SET
     s = settings().model_copy(update={"planner": planner, "phrasing": phrasing})
     with Progress(TextColumn("public eval"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console,
@@ -124,7 +130,7 @@ def _public(planner: str, phrasing: str, systems: str | None, classes: str | Non
             s, _names(systems), _names(classes), work_dir,
             progress=lambda cid: bar.update(task, advance=1, description=cid),
             total=lambda n: bar.update(task, total=n),
-            note=lambda text: bar.update(task, description=text))
+            note=lambda text: bar.update(task, description=text), case_set=case_set)
     if report:
         report.write_text(html_report(summary) if report.suffix.lower() in (".html", ".htm")
                           else json.dumps(summary.model_dump(mode="json", by_alias=True),
@@ -134,7 +140,7 @@ def _public(planner: str, phrasing: str, systems: str | None, classes: str | Non
     else:
         console.print(text_summary(summary), markup=False, highlight=False)
     if gate:
-        problem = public_gate(summary)
+        problem = public_gate(summary, case_set)
         if problem:
             err_console.print(f"eval gate failed: {problem}", markup=False)
             raise typer.Exit(1)

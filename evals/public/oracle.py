@@ -2,6 +2,10 @@
 
     python -m evals.public.oracle --write    # (re)compute expected.json
     python -m evals.public.oracle --check    # recompute and fail on any drift
+    python -m evals.public.oracle --check --set evals/fresh   # another case set
+
+A case set is a folder holding ``cases/*.yaml`` and its ``expected.json`` (and the
+``threshold.json`` its gate reads); `evals/public` is the default one.
 
 Independence is the point: this module and the `oracle_*` modules it calls read the files
 under `../shared/data` themselves and never import `assistant`, `connectors` or anything
@@ -64,10 +68,10 @@ def compute(case: dict[str, Any], root: Path) -> dict[str, Any]:
             "phrases": out.get("phrases", []), "source": out.get("source")}
 
 
-def compute_all(root: Path) -> dict[str, dict[str, Any]]:
+def compute_all(root: Path, cases_dir: Path = CASES_DIR) -> dict[str, dict[str, Any]]:
     if not root.is_dir():
         raise SystemExit(f"public data not found at {root}: set OPSA_PUBLIC_DATA")
-    return {c["id"]: compute(c, root) for c in load_cases()}
+    return {c["id"]: compute(c, root) for c in load_cases(cases_dir)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,14 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="write expected.json")
     mode.add_argument("--check", action="store_true", help="fail when expected.json drifted")
+    ap.add_argument("--set", type=Path, default=HERE, metavar="DIR",
+                    help="the case set: a folder with cases/*.yaml and expected.json")
     args = ap.parse_args(argv)
-    fresh = compute_all(data_root())
+    if not (args.set / "cases").is_dir():
+        raise SystemExit(f"{args.set} holds no cases/ folder: give a case set's folder")
+    expected_path = args.set / "expected.json"
+    fresh = compute_all(data_root(), args.set / "cases")
     if args.write:
-        EXPECTED.write_text(json.dumps(fresh, indent=1, ensure_ascii=False, sort_keys=True)
+        expected_path.write_text(json.dumps(fresh, indent=1, ensure_ascii=False, sort_keys=True)
                             + "\n", encoding="utf-8")
-        print(f"wrote {len(fresh)} expected answers to {EXPECTED}")
+        print(f"wrote {len(fresh)} expected answers to {expected_path}")
         return 0
-    stored = json.loads(EXPECTED.read_text(encoding="utf-8")) if EXPECTED.exists() else {}
+    stored = (json.loads(expected_path.read_text(encoding="utf-8"))
+              if expected_path.exists() else {})
     drift = sorted(k for k in fresh.keys() | stored.keys() if fresh.get(k) != stored.get(k))
     for k in drift[:20]:
         print(f"drift {k}: stored {stored.get(k)} != computed {fresh.get(k)}", file=sys.stderr)
@@ -90,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(drift)} of {len(fresh)} expected answers drifted; "
               "run `python -m evals.public.oracle --write` after checking why", file=sys.stderr)
         return 1
-    print(f"expected.json matches the oracle for all {len(fresh)} cases")
+    print(f"{expected_path} matches the oracle for all {len(fresh)} cases")
     return 0
 
 

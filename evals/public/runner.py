@@ -29,12 +29,13 @@ from assistant.ingest.pipeline import IngestFailed, IngestOptions, ingest_paths
 from assistant.services import Services
 from assistant.settings import Settings
 from evals.public.grade import grade
-from evals.public.oracle import EXPECTED, LOG_SYSTEMS, data_root, load_cases
+from evals.public.oracle import LOG_SYSTEMS, data_root, load_cases
 from evals.runner import percentile
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 """The clock the questions are asked at: long after every data set ends, as for a user."""
-THRESHOLD = Path(__file__).resolve().parent / "threshold.json"
+DEFAULT_SET = Path(__file__).resolve().parent
+"""The scoreboard's case set: ``cases/*.yaml``, ``expected.json``, ``threshold.json``."""
 NAB_WORKSPACE = "nab"  # NAB metrics, their anomaly events and the runbooks
 
 
@@ -207,17 +208,23 @@ def run_public(base: Settings, systems: set[str] | None = None,
                classes: set[str] | None = None, work_dir: Path | None = None,
                progress: Callable[[str], None] | None = None,
                total: Callable[[int], None] | None = None,
-               note: Callable[[str], None] | None = None) -> PublicSummary:
-    """Load, ask and grade; `progress` is called after each case with its id, `note` when
+               note: Callable[[str], None] | None = None,
+               case_set: Path = DEFAULT_SET) -> PublicSummary:
+    """Load, ask and grade the cases of `case_set` (a folder with ``cases/`` and
+    ``expected.json``); `progress` is called after each case with its id, `note` when
     a data set starts loading."""
     root = data_root()
     if not root.is_dir():
         raise ConfigError(f"public data not found at {root}; set OPSA_PUBLIC_DATA to the "
                           "folder holding loghub/, nab/ and runbooks/")
-    if not EXPECTED.is_file():
-        raise ConfigError(f"{EXPECTED} is missing; run `python -m evals.public.oracle --write`")
-    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
-    cases = select(load_cases(), systems, classes)
+    expected_path = case_set / "expected.json"
+    if not (case_set / "cases").is_dir():
+        raise ConfigError(f"{case_set} holds no cases/ folder; give a case set's folder")
+    if not expected_path.is_file():
+        raise ConfigError(f"{expected_path} is missing; run "
+                          f"`python -m evals.public.oracle --write --set {case_set}`")
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    cases = select(load_cases(case_set / "cases"), systems, classes)
     missing = [c["id"] for c in cases if c["id"] not in expected]
     if missing:
         raise ConfigError(f"no expected answer for {', '.join(missing[:5])}; run "
@@ -292,10 +299,11 @@ def _recall(results: list[PublicResult], expected: dict[str, Any]) -> dict[str, 
             "recall_at_3": round(sum(k is not None and k <= 3 for k in ranks) / len(ranks), 4)}
 
 
-def gate(summary: PublicSummary) -> str | None:
-    """Why the run is below `threshold.json`, or None."""
-    floor = float(json.loads(THRESHOLD.read_text(encoding="utf-8"))["min_pass_rate"])
+def gate(summary: PublicSummary, case_set: Path = DEFAULT_SET) -> str | None:
+    """Why the run is below the case set's `threshold.json`, or None."""
+    threshold = case_set / "threshold.json"
+    floor = float(json.loads(threshold.read_text(encoding="utf-8"))["min_pass_rate"])
     if summary.pass_rate + 1e-9 < floor:
         return (f"public suite pass rate {summary.pass_rate:.1%} is below the recorded "
-                f"floor {floor:.1%} (evals/public/threshold.json)")
+                f"floor {floor:.1%} ({threshold})")
     return None
