@@ -113,6 +113,16 @@ KO_GLOSSARY: dict[str, tuple[str, ...]] = {
     "성공": ("success", "succeed"), "실행": ("run", "execut"), "할당": ("assign", "alloc"),
     "잡았": ("acquire",), "잡은": ("acquire",), "획득": ("acquire",), "해제": ("release",),
     "로딩": ("load",), "읽기": ("read",), "쓰기": ("write",),
+    "삭제": ("delet", "remov"), "제거": ("remov", "delet"), "생성": ("creat", "spawn"),
+    "열린": ("open",), "열었": ("open",), "닫힌": ("close",), "닫았": ("close",),
+    "전송": ("send", "sent"), "보낸": ("sent", "send"), "수신": ("receiv",),
+    "받은": ("receiv",), "차단": ("block", "deny", "denied"), "만료": ("expir",),
+    "마운트": ("mount",), "초기화": ("init", "reset"), "등록": ("regist",),
+    "갱신": ("renew", "refresh", "updat"), "검증": ("verif", "validat"),
+    "변경": ("chang",), "바뀐": ("chang",), "바뀌": ("chang",), "감지": ("detect",),
+    "초과": ("exceed",), "부족": ("insufficient", "low"), "복구": ("recover", "restor"),
+    "백업": ("backup",), "마이그레이션": ("migrat",), "복제": ("replic",),
+    "대기": ("wait",), "재연결": ("reconnect",), "스케줄": ("schedul",),
 }  # fmt: skip
 """General operations vocabulary, Korean -> English stems as logs write them."""
 

@@ -112,8 +112,19 @@ class Slot:
 
 
 def _literal(text: str) -> str:
-    """`text` as RE2, any run of spaces as optional whitespace."""
-    return re.sub(r"(?:\\ )+", lambda _: r"\s*", re.escape(text))
+    """`text` as RE2: a run of spaces between two words (or after a word, where the value
+    follows) as whitespace, any other run as optional whitespace ("proxy <*>" does not read
+    "proxy.cse..." as "proxy" + ".cse..."; "HRESULT = <*>" still reads "HRESULT=0x8")."""
+    pieces = re.split(r"( +)", text)
+    rx: list[str] = []
+    for i, part in enumerate(pieces):
+        if i % 2 == 0:
+            rx.append(re.escape(part))
+            continue
+        before, after = pieces[i - 1], pieces[i + 1] if i + 1 < len(pieces) else ""
+        joins_words = bool(before) and before[-1].isalnum() and (not after or after[0].isalnum())
+        rx.append(r"\s+" if joins_words else r"\s*")
+    return "".join(rx)
 
 
 def _stems(text: str) -> list[str]:

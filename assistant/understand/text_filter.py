@@ -88,11 +88,12 @@ def with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
     for pq in plan.queries:
         q = pq.query
         if isinstance(q, LogQuery) and q.text is None and q.pattern is not None \
-                and q.mode() == "lines" and q.limit == 1 \
+                and (q.mode() in ("distinct", "count_by") or q.limit == 1) \
                 and q.extract is not None and q.extract.kind == "regex" and tf.text \
                 and tf.found and not tf.templates and tf.text.lower() not in q.pattern.lower():
             # a value read from a slot, in the lines that also say the words searched for
-            # ("which instance was terminated first": '[instance: <*>]' and 'terminat')
+            # ("which instance was terminated first": '[instance: <*>]' and 'terminat';
+            # "how many distinct users failed": 'user <*>' and 'fail')
             q = q.model_copy(update={"text": tf.text})
             used = True
         elif isinstance(q, LogQuery) and q.text is None and q.pattern is None \
