@@ -36,6 +36,7 @@ from assistant.ir import (
 )
 from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
 from assistant.value_slots import (
+    HOST_NAME,
     Slot,
     choose_slot,
     head_stems,
@@ -413,11 +414,15 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
     slot = choose_slot(inp.question, inp.templates + merged_templates(inp.templates),
                        named_by=by_verb)  # only slots the verb names
     heads = head_stems(inp.question)
-    if slot is None or not heads or (by_field and not slot.names(by_field)):
+    if slot is None and r.log_field == "host" and not inp.catalog.hosts:
+        pattern = HOST_NAME  # "which host did it connect to most" in logs with no host
+        # column and no template word for hosts: the host names the messages say
+    elif slot is None or not heads or (by_field and not slot.names(by_field)):
         return None
-    if things and not _only_the_noun(inp.question, slot, heads):
+    elif things and not _only_the_noun(inp.question, slot, heads):
         return None  # "how many timeouts": lines; "how many instances": instance <*> values
-    pattern = slot.pattern()
+    else:
+        pattern = slot.pattern()
     base = _log_query(inp, top=False)
     update: dict[str, object] = {
         "extract": Extract(kind="regex", pattern=pattern), "pattern": pattern,

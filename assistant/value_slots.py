@@ -41,6 +41,12 @@ VALUE = f"({_VALUE_CHAR}*[^\\s,;()\\[\\]:.])"
 """A value: a run of characters up to a space, comma, semicolon or bracket, without a colon
 or full stop that ends it ("allreduce.rts:" is "allreduce.rts")."""
 
+HOST_NAME = (r"(?:^|[^\w.-])((?:\d{1,3}\.){3}\d{1,3}|(?:[A-Za-z0-9-]+\.){2,}[A-Za-z][A-Za-z0-9-]*)"
+             r"(?:[^\w.-]|$)")
+"""RE2 whose group 1 is the first host a message names: an IPv4 address or a name of three
+or more dotted labels ("bolt.dropbox.com"; a port after it is left out). Two-label names are
+not read, so that program and file names ("chrome.exe", "app.log") are not taken for hosts."""
+
 
 @dataclass(frozen=True)
 class Slot:

@@ -102,3 +102,55 @@ def test_a_named_subject_makes_the_column_word_an_object() -> None:
     assert m is not None and m.group(1) == "/apps/a.rts"
     ko = object_question("sched가 로딩에 가장 많이 실패한 프로그램은 뭐야?")
     assert ko is not None and "load" in ko[1].split()
+
+
+def test_a_value_after_a_word_starts_after_whitespace() -> None:
+    """ "proxy <*>": the value is the next token ("proxy.cse.example.org:5070"), not the rest
+    of a word that begins like the template's word ("proxy" + ".cse..."); a value after
+    punctuation may still follow without a space ("HRESULT=0x8")."""
+    import re
+
+    slot = choose_slot("which proxy was used most?", ("open through proxy <*> HTTPS",))
+    assert slot is not None
+    line = "proxy.cse.example.org:5070 open through proxy proxy.cse.example.org:5070 HTTPS"
+    m = re.search(slot.pattern(), line)
+    assert m is not None and m.group(1) == "proxy.cse.example.org:5070"
+    hr = choose_slot("which HRESULT codes were logged?", ("Failed HRESULT = <*> - E_FAIL",))
+    assert hr is not None
+    m = re.search(hr.pattern(), "Failed HRESULT =0x80004005 - E_FAIL")
+    assert m is not None and m.group(1) == "0x80004005"
+
+
+def test_hosts_are_read_from_messages_where_lines_carry_no_host() -> None:
+    """A log with no host column (one program's connection log) answers "which host ..."
+    from the host names its messages say: IPv4 addresses and names of three or more labels,
+    never a two-label program or file name ("relay.exe", "app.log")."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from assistant.entities import Links
+    from assistant.intent import read_intent
+    from assistant.ir import LogQuery, TimeRange
+    from assistant.planner import PlanInput, plan_rules
+    from assistant.value_slots import HOST_NAME
+    from connectors.base import Catalog
+
+    end = datetime(2031, 1, 1, tzinfo=UTC)
+    templates = ("relay.exe - <*>:<*> open through gateway <*>:<*>",
+                 "relay.exe - <*>:<*> close, <*> bytes sent")
+    q = "which host was connected to most often?"
+    p = plan_rules(PlanInput(question=q, time_range=TimeRange(start=end - timedelta(days=1),
+                                                              end=end),
+                             reading=read_intent(q), links=Links(),
+                             catalog=Catalog(services=["relay.exe"], log_levels=[]),
+                             templates=templates))
+    logs = [pq.query for pq in p.queries if isinstance(pq.query, LogQuery)]
+    assert logs and logs[0].extract is not None and logs[0].extract.pattern == HOST_NAME
+    assert logs[0].count_by == "extracted"
+    rx = re.compile(HOST_NAME)
+    for line, host in [("relay.exe - mail.corp.example.com:443 open", "mail.corp.example.com"),
+                       ("app.log rotated; peer 10.2.3.4:80 closed", "10.2.3.4"),
+                       ("relay.exe - api.example.org:443 close", "api.example.org")]:
+        m = rx.search(line)
+        assert m is not None and m.group(1) == host, line
+    assert rx.search("relay.exe wrote app.log") is None
