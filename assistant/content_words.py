@@ -123,6 +123,8 @@ KO_GLOSSARY: dict[str, tuple[str, ...]] = {
     "초과": ("exceed",), "부족": ("insufficient", "low"), "복구": ("recover", "restor"),
     "백업": ("backup",), "마이그레이션": ("migrat",), "복제": ("replic",),
     "대기": ("wait",), "재연결": ("reconnect",), "스케줄": ("schedul",),
+    "끊긴": ("disconnect",), "끊겼": ("disconnect",), "끊어진": ("disconnect",),
+    "잠자기": ("sleep",), "절전": ("sleep",), "깨어난": ("wake",), "깨어났": ("wake",),
 }  # fmt: skip
 """General operations vocabulary, Korean -> English stems as logs write them."""
 
@@ -217,6 +219,19 @@ def _with_parts(m: re.Match[str]) -> list[tuple[str, int, int]]:
         + [whole]
 
 
+_COMPOUND = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+")
+
+
+def _with_compounds(text: str, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """`toks` with each hyphenated word also as one word after its parts ("Wi-Fi" is "wi",
+    "fi", then "wifi"), so that a question may write it joined ("wifi", "email")."""
+    for m in _COMPOUND.finditer(text):
+        at = next((i for i, t in enumerate(toks) if t[2] == m.end()), None)
+        if at is not None:
+            toks.insert(at + 1, (stem(m.group(0).replace("-", "")), m.start(), m.end()))
+    return toks
+
+
 class Vocabulary:
     """The token sequences of the logs' templates, for finding phrases and their spellings."""
 
@@ -224,7 +239,8 @@ class Vocabulary:
         self.lines: list[tuple[str, list[tuple[str, int, int]]]] = []
         self.where: dict[str, list[int]] = {}  # stem -> the lines that hold it
         for text in texts:
-            toks = [t for m in _VOCAB_WORD.finditer(text) for t in _with_parts(m)]
+            toks = _with_compounds(text, [t for m in _VOCAB_WORD.finditer(text)
+                                          for t in _with_parts(m)])
             if toks:
                 for s in dict.fromkeys(t[0] for t in toks):
                     self.where.setdefault(s, []).append(len(self.lines))

@@ -191,7 +191,8 @@ WHEN_WORDS = _rxa("when", "what time", "which time", "at what", "언제", "몇 �
 BUSY_WORDS = _rxa("busiest", "busy", "most active", "peak", "가장 바쁜", "바빴", "바쁜", "피크")
 MOST_WORDS = re.compile(
     r"(?<![\w-])(?:most|the most|top|largest number|most often|most frequently)(?![\w-])"
-    r"|가장\s*(?:많|자주)|제일\s*(?:많|자주)|최다|최빈", re.IGNORECASE)
+    r"|(?:가장|제일)(?:\s+\S+){0,2}?\s*(?:많|자주)|최다|최빈", re.IGNORECASE)
+"""The most of something; in Korean "가장" may stand apart from "많이" ("가장 로그를 많이 남긴")."""
 UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("minute", re.compile(r"(?<![A-Za-z0-9_-])minutes?(?![A-Za-z0-9_-])"
                           r"|(?<![가-힣])분(?=[은는이가을를에의]?(?:\s|$|[?.,]))", re.I)),

@@ -294,3 +294,33 @@ def test_a_korean_modifier_is_not_the_asked_noun() -> None:
 
     assert head_stems("끝난 태스크는 몇 개야?") == set()  # 태스크, not "finished"
     assert head_stems("가장 자주 꽉 찼던 도메인은 뭐야?") == {"domain"}
+
+
+def test_a_hyphenated_word_may_be_asked_joined() -> None:
+    """ "wifi" finds the logs' "Wi-Fi" (and "email" their "e-mail"): the filter is the
+    logs' own spelling, so the lines that say it match."""
+    vocab = Vocabulary(["Wi-Fi will stay on", "sent e-mail to <*>"])
+    assert vocab.has("wifi") and vocab.has("email") and vocab.has("fi")
+    tf = text_filter("how many wifi messages are there?", [], vocab)
+    assert tf is not None and tf.found and tf.text == "Wi-Fi"
+
+
+def test_korean_most_may_stand_apart_from_its_verb() -> None:
+    """ "가장 로그를 많이 남긴 프로세스는?" asks for the program with the most lines, like
+    "가장 많이 로그를 남긴"."""
+    from assistant.intent import read_intent
+
+    for q in ("가장 로그를 많이 남긴 프로세스는?", "가장 많이 로그를 남긴 프로세스는?"):
+        r = read_intent(q)
+        assert (r.log_op, r.log_field) == ("top_value", "service"), q
+    assert read_intent("가장 최근 로그를 보여줘").log_op != "top_value"
+
+
+def test_a_korean_question_about_a_recorded_deletion_is_not_a_request() -> None:
+    """ "삭제된 인스턴스는 몇 개야?" over logs that say "Deleting instance files" asks what
+    the data records; "인스턴스 삭제해줘" stays a request (refused)."""
+    from assistant.understand.vocabulary import asks_about_recorded_action
+
+    vocab = Vocabulary(["[instance: <*>] Deleting instance files <*>"])
+    assert asks_about_recorded_action("삭제된 인스턴스는 몇 개야?", vocab)
+    assert not asks_about_recorded_action("인스턴스 삭제해줘", vocab)
