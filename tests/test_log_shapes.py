@@ -402,3 +402,23 @@ def test_a_value_is_read_with_the_name_its_templates_differ_in() -> None:
     assert slot is not None and slot.named_by == " - "
     m = re.search(slot.pattern(), "flush retried [status = 0x21 - BUSY]")
     assert m is not None and m.group(1) == "0x21 - BUSY"
+
+
+def test_a_slot_value_keeps_the_other_words_only_where_a_template_says_both() -> None:
+    """ "how many distinct segments were sealed": the segment slot read in the lines that
+    also say "sealed" (a template holds both); "which segment ... relay" keeps the slot
+    alone, since no template says "relay" beside a segment."""
+    from assistant.ir import Extract
+    from assistant.planner import Plan
+
+    templates = ("spool segment <*> sealed", "spool segment <*> nearly full",
+                 "relay backlog at <*> frames")
+    rx = r"(?i)segment\s+(\S+)"
+    q = LogQuery(time_range=TR, pattern=rx, extract=Extract(kind="regex", pattern=rx),
+                 count_by="extracted", aggregate="count_distinct")
+    sealed = TextFilter(text="sealed", pattern=None, words=("sealed",), found=True)
+    relay = TextFilter(text="relay", pattern=None, words=("relay",), found=True)
+    kept = _with_text(Plan(queries=[PlannedQuery(q, "logs")]), sealed, "en", templates)
+    assert kept.queries[0].query.text == "sealed"  # type: ignore[union-attr]
+    alone = _with_text(Plan(queries=[PlannedQuery(q, "logs")]), relay, "en", templates)
+    assert alone.queries[0].query.text is None  # type: ignore[union-attr]

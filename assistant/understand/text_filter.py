@@ -3,6 +3,8 @@ the templates the question means."""
 
 from __future__ import annotations
 
+import re
+
 from assistant.content_words import TextFilter, Vocabulary, text_filter
 from assistant.entities import Links
 from assistant.field_values import field_value
@@ -81,8 +83,11 @@ def _level_word_is_text(q: LogQuery, tf: TextFilter) -> LogQuery:
     return q.model_copy(update=update)
 
 
-def with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
-    """Log queries of `plan` (that search no text yet) filtered to the content words."""
+def with_text(plan: Plan, tf: TextFilter, language: str,
+              templates: tuple[str, ...] = ()) -> Plan:
+    """Log queries of `plan` (that search no text yet) filtered to the content words; a
+    value read from a slot keeps the words only where one of `templates` (the logs') says
+    them with that slot."""
     out: list[PlannedQuery] = []
     used = False
     for pq in plan.queries:
@@ -90,7 +95,8 @@ def with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
         if isinstance(q, LogQuery) and q.text is None and q.pattern is not None \
                 and (q.mode() in ("distinct", "count_by") or q.limit == 1) \
                 and q.extract is not None and q.extract.kind == "regex" and tf.text \
-                and tf.found and not tf.templates and tf.text.lower() not in q.pattern.lower():
+                and tf.found and not tf.templates and tf.text.lower() not in q.pattern.lower() \
+                and _said_with(q.pattern, tf.text, templates):
             # a value read from a slot, in the lines that also say the words searched for
             # ("which instance was terminated first": '[instance: <*>]' and 'terminat';
             # "how many distinct users failed": 'user <*>' and 'fail')
@@ -114,6 +120,15 @@ def with_text(plan: Plan, tf: TextFilter, language: str) -> Plan:
         else:
             plan.notes.append(f"counted only the lines that mention {shown!r}")
     return plan
+
+
+def _said_with(pattern: str, text: str, templates: tuple[str, ...]) -> bool:
+    """Whether a template holds both the slot `pattern` reads and `text` (no templates
+    given: assume so)."""
+    if not templates:
+        return True
+    rx = re.compile(pattern)
+    return any(text.lower() in t.lower() and rx.search(t) for t in templates)
 
 
 def _templates_note(templates: tuple[str, ...], language: str, close: bool = False) -> str:

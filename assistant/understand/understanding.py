@@ -112,7 +112,7 @@ def understand(
             inp = replace(inp, time_range=time.range)
             plan = make_plan(inp, services, planner, question)
     if r.content is not None:
-        plan = with_text(plan, r.content, language)
+        plan = with_text(plan, r.content, language, inp.templates)
     if time.kind not in ("default", "data") and time.range.end < now:
         plan.queries = [half_open(pq) for pq in plan.queries]
     if plan.unknown is not None and language == "ko":
