@@ -270,6 +270,21 @@ def log_field(text: str) -> tuple[str, int] | None:
     return best
 
 
+PER_BEFORE = re.compile(r"(?:\bper|\bby|\beach|\bfor\s+each|\bfor\s+every)\s+(?:the\s+)?$",
+                        re.IGNORECASE)
+PER_AFTER = re.compile(r"^\s*(?:별|마다)")
+
+
+def per_field(text: str) -> tuple[str, int] | None:
+    """ "lines per component", "errors by host", "노드별 에러": the field each value of which
+    gets a count, and where it is named (as `log_field`), or None."""
+    for name, rx in LOG_FIELD_WORDS:
+        for m in rx.finditer(text):
+            if PER_BEFORE.search(text[:m.start()]) or PER_AFTER.match(text[m.end():]):
+                return name, m.start()
+    return None
+
+
 def field_word_spans(question: str, field: str | None) -> list[tuple[int, int]]:
     """Where `question` names the kind of value a log operation asks about ("node" in
     "which node logged most"): the question's subject, not a name or text to search for."""
@@ -356,6 +371,7 @@ def _read_log_op(r: IntentReading, text: str) -> None:
     unquoted = QUOTED.sub(" ", text)
     found = log_field(unquoted)
     field_name = found[0] if found else None
+    per = per_field(unquoted)
     unit = next((u for u, rx in UNIT_WORDS if rx.search(unquoted)), None)
     most = bool(MOST_WORDS.search(unquoted))
     r.levels = severities_named(unquoted)
@@ -381,6 +397,8 @@ def _read_log_op(r: IntentReading, text: str) -> None:
         op = "first" if FIRST_WORDS.search(unquoted) else "last"
     elif unit and (BUSY_WORDS.search(unquoted) or most) and field_name in (None, "template"):
         op, r.busiest_unit = "busiest", unit
+    elif per is not None and per[0] != "template":
+        op, field_name = "distinct_list", per[0]  # "lines per component": each value's count
     elif field_name and field_name != "template" and most \
             and not DISTINCT_WORDS.search(unquoted):
         op = "top_value"

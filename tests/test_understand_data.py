@@ -324,3 +324,26 @@ def test_a_korean_question_about_a_recorded_deletion_is_not_a_request() -> None:
     vocab = Vocabulary(["[instance: <*>] Deleting instance files <*>"])
     assert asks_about_recorded_action("삭제된 인스턴스는 몇 개야?", vocab)
     assert not asks_about_recorded_action("인스턴스 삭제해줘", vocab)
+
+
+@pytest.mark.parametrize("question,field", [
+    ("how many lines per component?", "service"),
+    ("count the messages for each component", "service"),
+    ("errors by node?", "host"),
+    ("노드별 에러 수는?", "host"),
+    ("프로그램마다 몇 줄씩 남겼어?", "service"),
+])
+def test_a_count_for_each_value_of_a_field(question: str, field: str) -> None:
+    """ "per X", "by X", "for each X", "X별", "X마다": every value of the field with its
+    count (the values listed), not the number of distinct values."""
+    from assistant.intent import read_intent
+
+    r = read_intent(question)
+    assert (r.log_op, r.log_field) == ("distinct_list", field)
+
+
+def test_a_field_word_without_per_is_not_a_breakdown() -> None:
+    from assistant.intent import read_intent
+
+    assert read_intent("how many components are there?").log_op == "distinct_count"
+    assert read_intent("which component logged the most?").log_op == "top_value"
