@@ -37,9 +37,10 @@ GENERIC = frozenset(stem(w) for w in (
 messages, not for a value inside them)."""
 _VALUE_CHAR = r"[^\s,;()\[\]]"
 VALUE_CHARS = _VALUE_CHAR + "+"
-VALUE = f"({_VALUE_CHAR}*[^\\s,;()\\[\\]:.])"
+VALUE = f"\"?([^\\s,;()\\[\\]\"]*[^\\s,;()\\[\\]:.\"])"
 """A value: a run of characters up to a space, comma, semicolon or bracket, without a colon
-or full stop that ends it ("allreduce.rts:" is "allreduce.rts")."""
+or full stop that ends it ("allreduce.rts:" is "allreduce.rts") or the double quotes
+around it (tag="RILJ_ACK_WL" is RILJ_ACK_WL)."""
 
 HOST_NAME = (r"(?:^|[^\w.-])((?:\d{1,3}\.){3}\d{1,3}|(?:[A-Za-z0-9-]+\.){2,}[A-Za-z][A-Za-z0-9-]*)"
              r"(?:[^\w.-]|$)")

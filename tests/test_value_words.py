@@ -154,3 +154,14 @@ def test_hosts_are_read_from_messages_where_lines_carry_no_host() -> None:
         m = rx.search(line)
         assert m is not None and m.group(1) == host, line
     assert rx.search("relay.exe wrote app.log") is None
+
+
+def test_a_quoted_value_is_read_without_its_quotes() -> None:
+    """ tag="RILJ_ACK_WL": the value is RILJ_ACK_WL, as a person would name it."""
+    import re
+
+    slot = choose_slot("which tag values were logged?",
+                       ('acquire lock=<*>, flags=<*>, tag=<*>, name=<*>',))
+    assert slot is not None
+    m = re.search(slot.pattern(), 'acquire lock=23, flags=0x1, tag="RILJ_ACK_WL", name=x')
+    assert m is not None and m.group(1) == "RILJ_ACK_WL"
