@@ -24,7 +24,7 @@ from assistant.intent import SEVERITY_SAID, severity_pattern
 from assistant.ir import LEVELS, DocQuery, Level, LogQuery, Query
 from assistant.models import ChartSeries, QueryRun, SourceOut
 from assistant.planner import PlannedQuery
-from connectors.base import Connector, Result, Series
+from connectors.base import Connector, Result, Scalar, Series
 
 if TYPE_CHECKING:
     from assistant.services import Services
@@ -224,13 +224,19 @@ class Executor:
         if share is None:
             return ex
         unlevelled, total = share
+        words = _severity_words(q.levels, " or ")
+        if q.count_by == "level" and q.pattern is None and q.text is None:
+            if _each_level_said(ex, q, conn):
+                ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, "
+                           f"so each level's lines were counted by their words ({words}), "
+                           "not by level")
+            return ex
         said = q.model_copy(update={"levels": (), "level": None,
                                     "pattern": q.pattern or severity_pattern(q.levels)})
         if said.count_by == "level":
             said = said.model_copy(update={"count_by": "template", "top_k": 5})
         if not _rerun(ex, said, conn):
             return ex
-        words = _severity_words(q.levels, " or ")
         ex.note = (f"{unlevelled:,} of {total:,} log lines carry no severity level, so the "
                    f"lines were counted by their words ({words}), not by level")
         if q.pattern is not None:  # the words searched for already say what the lines are
@@ -325,6 +331,35 @@ def _with_budget(fn: Callable[[], R], budget_s: float, name: str) -> R:
         raise box["error"]
     result: R = box["result"]
     return result
+
+
+def _each_level_said(ex: Executed, q: LogQuery, conn: Runs) -> bool:
+    """ "how many errors and warnings, each", over lines without levels: one count per level
+    asked, of the lines whose words say it, as the rows of a count by level (a level no
+    line says is counted 0); False (and `ex` untouched) when a count fails."""
+    rows: list[dict[str, Scalar]] = []
+    natives: list[str] = []
+    for lv in q.levels:
+        said = q.model_copy(update={"levels": (), "level": None, "count_by": None,
+                                    "pattern": severity_pattern([lv]), "limit": 1})
+        try:
+            res = conn.run(said)
+        except OpsaError:
+            return False
+        rows.append({"value": lv, "count": int(res.total or 0)})
+        natives.append(res.native)
+    anyone = q.model_copy(update={"levels": (), "level": None,
+                                  "pattern": severity_pattern(q.levels)})
+    try:  # the lines that say any of them (a line may say two)
+        res = conn.run(anyone.model_copy(update={"count_by": None, "limit": 1}))
+    except OpsaError:
+        return False
+    ex.result = res.model_copy(update={
+        "rows": sorted(rows, key=lambda r: -int(r["count"] or 0)), "groups": len(rows),
+        "logs": [], "native": ";\n".join([*natives, res.native])})
+    ex.planned = PlannedQuery(anyone, ex.planned.purpose, ex.planned.why)
+    ex.native = ex.result.native
+    return True
 
 
 def _matched(res: Result) -> bool:

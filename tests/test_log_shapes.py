@@ -202,7 +202,11 @@ def test_without_levels_the_lines_words_say_the_severity(plain: EmbeddedConnecto
     assert ex.result.total == 2  # "Error 111" and "failed"
     assert ex.note and "no severity level" in ex.note
     ex = _run(plain, LogQuery(time_range=TR, levels=("warn", "error"), count_by="level"))
-    assert ex.result.total == 3 and ex.query.count_by == "template"
+    assert ex.result.total == 3 and ex.query.count_by == "level"  # each level apart
+    assert ex.result.rows == [{"value": "error", "count": 2}, {"value": "warn", "count": 1}]
+    ex = _run(plain, LogQuery(time_range=TR, levels=("fatal", "warn"), count_by="level"))
+    assert ex.result.rows == [{"value": "warn", "count": 1}, {"value": "fatal", "count": 0}]
+    assert ex.result.total == 1 and ex.note and "each level" in ex.note
 
 
 def test_without_levels_a_minimum_severity_is_what_the_lines_say(
