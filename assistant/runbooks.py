@@ -38,19 +38,29 @@ QUESTION_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"\bwhat (?:should|do|can) (?:i|we) (?:check|look at|look for)", r"\bcheck first\b",
         r"\bwhere (?:do|should|can) (?:i|we) (?:start|begin)\b", r"\bwhere to (?:start|begin)\b",
         r"\bfirst step", "진단", "점검", "조사", r"(?:뭐|무엇|어디)\s*부터",
-        r"(?:무엇|뭘|뭐)을?\s*확인")),
+        r"(?:무엇|뭘|뭐)을?\s*확인",
+        r"\bwhat (?:should|do|can) (?:i|we) run\b", r"\bwhich commands?\b", r"\brun first\b",
+        r"\b(?:see|find out|figure out|work out|tell|check) (?:why|what)\b",
+        r"원인을?\s*(?:찾|파악|알아)")),
     ("mitigation", _rx(
         r"\bfix(?:es|ed|ing)?\b", r"\bmitigat", r"\bresolve\b", r"\bremediat", r"\brepair\b",
         r"\bwork ?around", r"\bwhat (?:should|do|can) (?:i|we) do\b", r"\bsteps? to\b",
         r"\bprocedure\b", "절차",
         r"\bhow (?:do|should|can) (?:i|we) (?:handle|deal with|solve|clear|stop)\b",
-        "해결", "조치", r"(?<!최)고치", "고쳐", "복구", "대응", "대처", "해소")),  # 최고치: max
+        "해결", "조치", r"(?<!최)고치", "고쳐", "복구", "대응", "대처", "해소",  # 최고치: max
+        # "how do I free space": a how-to that no word above names is a mitigation
+        r"\bhow (?:do|should|can|would) (?:i|we)\b", r"\bhow to\b", "어떻게 (?:해|하)")),
     ("impact", _rx(
         r"\bimpact", r"\bconsequence", r"\bhow bad\b", r"\bhow serious\b",
-        r"\bwhat happens (?:when|if)\b", r"\bseverity\b", "영향", "심각")),
+        r"\bwhat happens (?:when|if)\b", r"\bseverity\b", "영향", "심각",
+        r"\bwhat (?:breaks|will break|would break|stops working|is affected|are affected|"
+        r"goes wrong|could go wrong)\b", r"\bblast radius\b", r"\bif (?:we|i) ignore\b",
+        r"\bwhy (?:does|should) (?:it|this|that) matter\b",
+        r"(?:무슨|어떤)\s*문제", r"문제가\s*(?:생|되|있)", r"뭐가\s*(?:안|망가|깨)")),
     ("meaning", _rx(
         r"\bmean(?:s|ing)?\b\s*\??\s*$", r"\bwhat does .{1,80}\bmean\b", r"\bmeaning\b",
-        r"\bexplain\b", r"\bdescribe\b", "뜻", "의미", "설명")),
+        r"\bexplain\b", r"\bdescribe\b", "뜻", "의미", "설명",
+        r"\b(?:telling|tell) (?:me|us)\b", r"\bwhat is .{1,60}\babout\b")),
 )
 # "what is the X alert (about)?" / "X 알림이 뭐야?": a meaning question only when it is
 # about an alert or a runbook, so "what is the peak CPU?" stays a metric question.
@@ -80,13 +90,19 @@ NAME_RATIO = 0.9
 """How alike a name in the question and a runbook's title must be to count as a typo of
 it (difflib ratio over the lower-cased letters and digits)."""
 MIN_FUZZY_CHARS = 8
-FILLER = frozenset({"a", "an", "the", "is", "are", "was", "on", "of", "in", "its", "it"})
+FILLER = frozenset({"a", "an", "the", "is", "are", "was", "on", "of", "in", "its", "it",
+                    "has", "have", "had"})
 """Words a person adds when saying a name aloud ("quota is low on space")."""
 MAX_NGRAM = 8
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # An alert-shaped identifier: one word with a lower-to-upper case change ("KubeJobFailed",
 # "etcdNoLeader"); "CPU" or "PDB" are abbreviations, not names.
 _IDENT = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")
+# "what is KubeNodeNotReady (telling me)?", "KubeNodeNotReady가 뭐야?": the name itself is
+# what is asked about ("the message PowerManagerService logged most" is not).
+WHAT_IS_NAME = re.compile(
+    rf"\bwhat(?:'s| is| are)\s+(?:the\s+|an?\s+)?{_IDENT.pattern}(?![\w-])"
+    rf"|{_IDENT.pattern}\s*(?:이|가|은|는|란|이란)?\s*(?:뭐야|뭐지|뭔가|무엇|뭐예요|뭐임)")
 # Text in a document addressed to an assistant ("ignore previous instructions ...") is not a
 # runbook step: it is left out of the quote (and never followed).
 ADDRESSED_TO_AI = _rx(
@@ -101,8 +117,9 @@ def question_role(question: str) -> Role | None:
     for role, rx in QUESTION_ROLES:
         if rx.search(question):
             return role
-    if WHAT_IS.search(question) and ALERT_WORDS.search(question):
-        return "meaning"
+    if (WHAT_IS.search(question) and ALERT_WORDS.search(question)) \
+            or WHAT_IS_NAME.search(question):
+        return "meaning"  # "what is the X alert?", "what is KubeNodeNotReady?"
     return None
 
 
@@ -113,9 +130,15 @@ def asks_meaning_of_an_alert(question: str) -> bool:
         ALERT_WORDS.search(question) or alert_names(question))
 
 
+DIAGNOSE_TO = _rx(r"\b(?:see|find out|figure out|work out|tell|check|know) why\b",
+                  r"원인을?\s*(?:찾|파악|알아)")
+"""A cause word that says what the steps are for ("what do I run to see why"), not a
+question about what happened."""
+
+
 def asks_cause(question: str) -> bool:
     """The question also asks what is happening (so telemetry is needed, not only docs)."""
-    return bool(CAUSE.search(question))
+    return bool(CAUSE.search(DIAGNOSE_TO.sub(" ", question)))
 
 
 def heading_role(heading: str) -> Role | None:
@@ -389,6 +412,26 @@ def choose_section(sections: Sequence[Section], role: Role) -> tuple[Section | N
     return (body[0] if body else None), False
 
 
+def _titled_with(question: str, named: Sequence[str], ranked: Sequence[str],
+                 titles: Mapping[str, str]) -> str | None:
+    """A runbook whose name holds a name the question writes ("NotReady" in
+    KubeNodeNotReady): the best ranked one, else the one whose name holds most of the
+    question's other words; None when no runbook's name holds it."""
+    keys = [_key(n) for n in named]
+    holding = [src for src, title in titles.items()
+               if any(k in name for k in keys for name in doc_names(src, title))]
+    if not holding:
+        return None
+    rank = {src: i for i, src in enumerate(ranked)}
+    words = {w.lower() for w in _WORD.findall(question) if len(w) > 2}
+
+    def order(src: str) -> tuple[int, int, int]:
+        name = max(doc_names(src, titles[src]), key=len)
+        return (rank.get(src, len(rank)), -sum(w in name for w in words), len(name))
+
+    return min(holding, key=order)
+
+
 def _only_heading(text: str) -> bool:
     return all(_HEADING_LINE.match(ln) or not ln.strip() for ln in text.splitlines())
 
@@ -411,12 +454,16 @@ def quote(
     if source is None:
         # An alert named in the question that no runbook is titled after: say so rather
         # than quote a neighbour that merely shares words with it.
-        if named:
-            return RunbookQuote(role=role, missing=named[0])
-        # The best hit that has a section of the asked role, else the best hit.
         ranked = list(dict.fromkeys(ranked_sources))
-        source = next((s for s in ranked
-                       if choose_section(sections_of(s), role)[1]), next(iter(ranked), None))
+        if named:
+            source = _titled_with(question, named, ranked, titles)
+            if source is None:
+                return RunbookQuote(role=role, missing=named[0])
+        else:
+            # The best hit that has a section of the asked role, else the best hit.
+            source = next((s for s in ranked
+                           if choose_section(sections_of(s), role)[1]),
+                          next(iter(ranked), None))
     if source is None:
         return None
     section, found = choose_section(sections_of(source), role)

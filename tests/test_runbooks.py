@@ -76,6 +76,14 @@ Scale the consumers.
     ("디스크 압박 알림 조치 방법", "mitigation"),
     ("what is the peak cpu on web-03?", None),
     ("mean cpu on web-03 in the last hour", None),
+    ("what is DiskPressureHigh telling me?", "meaning"),
+    ("QueueConsumer가 제일 많이 남긴 메시지가 뭐야?", None),
+    ("if the disk is under pressure, what breaks?", "impact"),
+    ("what's the blast radius if we ignore disk pressure?", "impact"),
+    ("디스크 압박 알림이 뜨면 무슨 문제가 생겨?", "impact"),
+    ("a node is under disk pressure, what do I run first to see why?", "diagnosis"),
+    ("DiskPressureHigh 원인 찾으려면 뭐부터 확인해?", "diagnosis"),
+    ("the disk is filling up, how do I free space?", "mitigation"),
 ])
 def test_question_role_from_operations_wording(question: str, role: str | None) -> None:
     assert rb.question_role(question) == role
@@ -150,6 +158,27 @@ def test_excerpt_never_cuts_a_code_block() -> None:
     out = rb.excerpt(body, "mitigation", max_lines=5)
     assert out.count("```") == 0 or out.count("```") == 2
     assert out.startswith("Run:")
+
+
+def test_steps_to_see_why_are_a_diagnosis_not_a_question_about_what_happened() -> None:
+    """ "what do I run to see why", "원인 찾으려면": the cause word says what the steps are
+    for; "why is disk pressure high" asks what happened (telemetry too)."""
+    assert not rb.asks_cause("a node went NotReady, what do I run first to see why?")
+    assert not rb.asks_cause("DiskPressureHigh 원인 찾으려면 뭐부터 확인해?")
+    assert rb.asks_cause("why is disk pressure high on node-3?")
+    assert rb.asks_cause("디스크 압박 원인이 뭐야?")
+
+
+def test_a_state_named_in_an_alert_finds_the_runbook_holding_it() -> None:
+    """ "NotReady" is no runbook's title, but a runbook's name holds it: that runbook is
+    quoted (the one named with most of the question's other words), not "none found"."""
+    titles = {"alerts/node/KubeNodeNotReady.md": "KubeNodeNotReady",
+              "alerts/pod/KubePodNotReady.md": "KubePodNotReady",
+              **TITLES}
+    got = rb.quote("a node went NotReady, what do I run first?", "diagnosis",
+                   [], titles,
+                   lambda s: [rb.Section(s, "Diagnosis", "Run `oc get node` first.")])
+    assert got is not None and got.source == "alerts/node/KubeNodeNotReady.md"
 
 
 def test_quote_says_none_for_an_alert_no_runbook_is_titled_after() -> None:
