@@ -383,6 +383,7 @@ def compose(
     sources: Sequence[Source] = (),
     errors: Sequence[str] = (),
     notes: Sequence[str] = (),
+    asked: frozenset[str] = frozenset(),
 ) -> ComposedAnswer:
     """Template sentences over `facts` in `language`.
 
@@ -390,11 +391,13 @@ def compose(
     run (e.g. "embedded: SELECT ..."); `sources`: runbook hits (a string, or anything with
     `source` and `heading`, e.g. `SourceOut`); `errors`: one message per failed query,
     "backend: message" naming the backend where known; `notes`: sentences stated after the
-    window (assumptions such as a default time range), already in `language`.
+    window (assumptions such as a default time range), already in `language`; `asked`:
+    fact names the question's reading asks for ("min" for "the shortest ..."), beside those
+    its words name.
     """
     lang = as_language(language)
     r = _Renderer(lang, zone(time_range.timezone), spans_days(time_range),
-                  fact_names_in(question), duration_unit_asked(question))
+                  fact_names_in(question) | asked, duration_unit_asked(question))
     lead, evidence = _headline_and_evidence([r.group(g) for g in _groups(facts)], r.asked)
     if not lead and not errors:  # when every query failed, the failures lead, not "no data"
         lead = [PHRASES["no_data"][lang]]

@@ -146,6 +146,7 @@ class Assistant:
             sources=[s for ex in executed for s in ex.sources],
             errors=[ex.error_text() for ex in executed if not ex.ok],
             notes=und.notes(with_time=not docs_only),
+            asked=und.facts_asked(),
         )
         if docs_only:
             composed = replace(composed, window="")

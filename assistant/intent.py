@@ -103,10 +103,12 @@ AGG_WORDS: list[tuple[Aggregation | Literal["peak", "lowest", "last"], re.Patter
     ("p50", _rxa("p50", "median", "50th", "중앙값")),
     ("avg", _rx("average", "avg", "mean", "typical", "평균")),
     ("peak", _rx("peak", "max", "maximum", "highest", "top value", "spike", "worst", "최댓값",
-                 "최대", "최고", "피크", "가장 높")),
-    ("lowest", _rx("min", "minimum", "lowest", "least", "최솟값", "최소", "최저", "가장 낮")),
-    ("sum", _rx("total", "sum", "in total", "overall", "how many", "count", "number of", "합계",
-                "총", "전체", "몇")),
+                 "최대", "최고", "피크", "가장 높", "longest", "largest", "biggest",
+                 "제일 높", "튀었", "치솟")),
+    ("lowest", _rx("min", "minimum", "lowest", "least", "최솟값", "최소", "최저", "가장 낮",
+                   "shortest", "smallest", "fewest", "바닥", "제일 낮")),
+    ("sum", _rx("total", "totals", "sum", "sums", "in total", "overall", "how many", "count",
+                "number of", "합계", "총", "전체", "몇")),
     ("last", _rx("current", "currently", "now", "right now", "latest", "현재", "지금")),
 ]
 TOPK = re.compile(

@@ -110,6 +110,19 @@ def test_min_is_stated_when_asked_and_first() -> None:
     assert c.fact_sentences[0].startswith("CPU usage on web-03 was lowest at 40.0% at ")
 
 
+def test_the_reading_names_the_fact_whatever_word_asked_for_it() -> None:
+    """ "the smallest", "바닥 찍은": the reading's statistic (min) leads the answer even
+    where the answer's own keywords do not know the word."""
+    from assistant.intent import read_intent
+
+    for q in ("what was the smallest CPU on web-03?", "web-03 CPU 바닥 찍은 게 얼마야?",
+              "what was the shortest travel time?"):
+        assert read_intent(q).stat == "lowest", q
+    c = compose("what was the smallest CPU on web-03?", "en", TR, cpu_facts(),
+                asked=frozenset({"min"}))
+    assert c.fact_sentences[0].startswith("CPU usage on web-03 was lowest at 40.0% at ")
+
+
 def test_window_in_the_users_timezone() -> None:
     tr = TimeRange(start=TR.start, end=TR.end, timezone="Asia/Seoul")
     assert window_sentence(tr, "en") == "Time window: 2026-11-20 22:30–23:30 KST (Asia/Seoul)."

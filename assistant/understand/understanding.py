@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 
 
+STAT_FACTS = {"peak": "peak", "lowest": "min", "avg": "average", "sum": "total",
+              "last": "last"}
+"""`IntentReading.stat` -> the fact that answers it."""
+
+
 @dataclass
 class Understanding:
     question: str
@@ -47,6 +52,12 @@ class Understanding:
         out.extend(self.plan.notes)
         out.extend(self.extra_notes)
         return [localized(n, self.language) for n in out]
+
+    def facts_asked(self) -> frozenset[str]:
+        """The facts (`facts.FACT_KEYWORDS` names) the reading's statistic asks for: the
+        answer leads with them whatever words named it ("the shortest" -> "min")."""
+        stat = self.intent.stat
+        return frozenset({STAT_FACTS[stat]} if stat in STAT_FACTS else ())
 
     def refusal_text(self) -> str:
         key = "ko" if self.language == "ko" else "en"
