@@ -12,10 +12,14 @@ program name held as a value are words the logs say. Nothing is written to the s
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 PLACEHOLDER = "<*>"
 MIN_REPEATS = 2
@@ -58,10 +62,32 @@ def _values(template: str, line: str) -> list[str] | None:
     return out
 
 
-def specialized(examples: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+def specialized(examples: Iterable[tuple[str, str]], cache_dir: Path | None = None
+                ) -> tuple[str, ...]:
     """Templates with a recurring word-like placeholder value written in, from
-    (template, line) pairs; the templates themselves are not repeated."""
-    return _specialized(tuple(examples))
+    (template, line) pairs; the templates themselves are not repeated. With `cache_dir`,
+    the result is kept there per set of examples (a new process reads it instead of
+    recomputing it; a store that changed has other examples, so another file)."""
+    pairs = tuple(examples)
+    if cache_dir is None:
+        return _specialized(pairs)
+    key = hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode()).hexdigest()[:24]
+    path = cache_dir / f"specialized-{key}.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, list) and all(isinstance(t, str) for t in cached):
+            return tuple(cached)
+    except (OSError, ValueError):
+        pass  # not cached yet, or unreadable: compute it
+    out = _specialized(pairs)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(list(out), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only data directory: the answer is the same, only slower next time
+    return out
 
 
 @lru_cache(maxsize=8)

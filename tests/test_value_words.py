@@ -3,6 +3,8 @@ generic words for traffic — read from the wording and the templates, never fro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from assistant.content_words import text_filter, vocabulary
 from assistant.value_slots import choose_slot, head_stems, object_question
 
@@ -165,3 +167,22 @@ def test_a_quoted_value_is_read_without_its_quotes() -> None:
     assert slot is not None
     m = re.search(slot.pattern(), 'acquire lock=23, flags=0x1, tag="RILJ_ACK_WL", name=x')
     assert m is not None and m.group(1) == "RILJ_ACK_WL"
+
+
+def test_specialized_templates_are_kept_on_disk_per_set_of_examples(tmp_path: Path) -> None:
+    """A new process reads the specialized templates instead of recomputing them; other
+    examples (a store that changed) are another file; a damaged file is recomputed."""
+    from assistant.template_values import specialized
+
+    template = "Loading module <*> done"
+    pairs = [(template, f"Loading module {m} done") for m in ("net", "net", "net", "fs")]
+    want = specialized(pairs)
+    assert want and specialized(pairs, tmp_path) == want
+    files = list(tmp_path.glob("specialized-*.json"))
+    assert len(files) == 1
+    files[0].write_text('["Loading module cached done"]', encoding="utf-8")
+    assert specialized(pairs, tmp_path) == ("Loading module cached done",)  # read, not made
+    files[0].write_text("{not json", encoding="utf-8")
+    assert specialized(pairs, tmp_path) == want
+    specialized(pairs[:3], tmp_path)
+    assert len(list(tmp_path.glob("specialized-*.json"))) == 2

@@ -50,7 +50,8 @@ def log_vocabulary(services: Services) -> Vocabulary:
     try:
         backend = services.logs_backend
         templates = backend.log_vocabulary()
-        return vocabulary([*templates, *specialized(backend.log_examples())]
+        cache = services.settings.data_dir / "cache"
+        return vocabulary([*templates, *specialized(backend.log_examples(), cache)]
                           if templates else templates)
     except OpsaError:
         return vocabulary([])  # no log store: no words to match
