@@ -48,6 +48,8 @@ QUESTION_WORDS = frozenset(_words(
     generated throw threw thrown raise raised return returned get got come came go went
     take took make made give gave print prints show shows showed report reports send
     up out off down goes going gone
+    noisiest noisy chattiest loudest worst heaviest active complain complains complained
+    complaining
     second seconds minute minutes hour hours day days week weeks month months year years
     daily hourly utc gmt kst local
     """
@@ -66,7 +68,7 @@ FUNCTION_WORDS = frozenset(_words(
 
 LEVEL_WORDS = frozenset(_words(
     "error errors err warn warning warnings fatal fatals critical info debug trace severe "
-    "notice emerg alert crit"
+    "notice emerg alert crit verbose"
 ))
 """Severity names: alone they are a level filter, not a text filter."""
 

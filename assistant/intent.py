@@ -63,6 +63,7 @@ LOGS = _rx(
     "log", "logs", "error message", "error messages", "exception", "exceptions", "stack trace",
     "stacktrace", "grep", "lines", "messages", "message", "most frequent error", "top errors",
     "traceback", "panic", "로그", "에러 메시지", "오류 메시지", "메시지", "예외",
+    "logged", "logging", "찍힌", "찍혔",
 )
 EVENTS = _rx(
     "deploy", "deploys", "deployed", "deployment", "deployments", "release", "released",
@@ -130,6 +131,7 @@ TOP_TEMPLATES = _rx(
     "가장 많이 나온", "가장 많이 찍힌", "가장 자주", "제일 많이", "which errors",
     "what errors", "kinds of error", "types of error", "error types", "group", "patterns",
     "가장 많은", "가장 흔한", "자주", "빈번", "종류", "유형",
+    "complain", "complains", "complaining", "complained", "불평",
 )
 COUNT_WORDS = _rx(
     "how many", "count", "number of", "몇 번", "몇번", "몇 건", "몇건", "개수", "건수"
@@ -176,9 +178,9 @@ LOG_FIELD_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("service", _rxa("component", "components", "program", "programs", "module", "modules",
                     "process", "processes", "service", "services", "app", "apps",
                     "application", "applications", "source", "sources", "daemon", "tag",
-                    "tags",
+                    "tags", "subsystem", "subsystems", "facility", "facilities",
                     "컴포넌트", "프로그램", "모듈", "프로세스", "서비스", "앱", "애플리케이션",
-                    "태그")),
+                    "태그", "서브시스템")),
     ("level", _rxa("level", "levels", "severity", "severities", "log level", "레벨", "심각도")),
     ("template", _rxa("message", "messages", "error message", "error messages", "log message",
                      "event type", "event types", "메시지", "문구")),
@@ -192,7 +194,8 @@ FIRST_WORDS = _rxa("first", "earliest", "first time", "start", "started", "begin
 LAST_WORDS = _rxa("last", "latest", "most recent", "last time", "마지막", "가장 최근",
                  "최근에")
 WHEN_WORDS = _rxa("when", "what time", "which time", "at what", "언제", "몇 시", "시각", "시점")
-BUSY_WORDS = _rxa("busiest", "busy", "most active", "peak", "가장 바쁜", "바빴", "바쁜", "피크")
+BUSY_WORDS = _rxa("busiest", "busy", "most active", "peak", "noisiest", "noisy", "chattiest",
+                  "loudest", "worst", "heaviest", "가장 바쁜", "바빴", "바쁜", "피크", "시끄러웠")
 MOST_WORDS = re.compile(
     r"(?<![\w-])(?:most|the most|top|largest number|most often|most frequently)(?![\w-])"
     r"|(?:가장|제일)(?:\s+\S+){0,2}?\s*(?:많|자주)|최다|최빈", re.IGNORECASE)
@@ -212,6 +215,7 @@ SEVERITY_NOUNS: list[tuple[Level, re.Pattern[str]]] = [
     ("warn", _rxa("warn", "warning", "warnings", "경고")),
     ("info", _rxa("info", "informational")),
     ("debug", _rxa("debug", "디버그")),
+    ("trace", _rxa("trace", "verbose")),
 ]
 """Severity names a question counts lines of ("how many warnings", "INFO 로그는 몇 줄"): the
 level itself, not a word a line says ("failed", "crash" are what lines say)."""
@@ -391,15 +395,17 @@ def _read_log_op(r: IntentReading, text: str) -> None:
     if show and field_name in (None, "template") and not most:
         r.log_op, r.log_field, r.oldest = "show", None, bool(OLDEST_WORDS.search(unquoted))
         return  # "show me X", "X 로그 보여줘": the lines themselves (logs intent: the planner)
+    busiest = bool(unit and BUSY_WORDS.search(unquoted))
     if r.levels and counts and field_name in (None, "template", "level") and not most \
-            and not DISTINCT_WORDS.search(unquoted) and not WHEN_WORDS.search(unquoted):
+            and not busiest and not DISTINCT_WORDS.search(unquoted) \
+            and not WHEN_WORDS.search(unquoted):
         r.log_op, r.log_field = "level_count", "level"
         return  # "how many warnings", "에러랑 경고는 각각 몇 개": lines at exactly those levels
     if (FIRST_WORDS.search(unquoted) or LAST_WORDS.search(unquoted)) and (
             WHEN_WORDS.search(unquoted) or "logs" in r.intents
             or (r.value_shape == "list" and not most)):  # "which instance ... first"
         op = "first" if FIRST_WORDS.search(unquoted) else "last"
-    elif unit and (BUSY_WORDS.search(unquoted) or most) and field_name in (None, "template"):
+    elif unit and (busiest or most) and field_name in (None, "template"):
         op, r.busiest_unit = "busiest", unit
     elif per is not None and per[0] != "template":
         op, field_name = "distinct_list", per[0]  # "lines per component": each value's count

@@ -343,6 +343,9 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
     slot = _value_slot_query(inp)
     if slot is not None:
         return slot
+    if r.log_op == "top_value" and _field_word_names_a_link(inp):
+        r.log_op, r.log_field = None, None  # "what does the APP component complain about
+        return None  # most": that component's messages, not a ranking of components
     if r.log_op is None:
         return None
     if r.log_op in ("show", "level_count"):
@@ -439,6 +442,17 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
         case _:
             update["top_k"] = VALUES_LISTED
     return LogQuery.model_validate({**base.model_dump(), **update})
+
+
+def _field_word_names_a_link(inp: PlanInput) -> bool:
+    """ "the APP component", "the sshd service": the field's word says what a service or
+    host the question names is, so the question is about that one."""
+    r = inp.reading
+    named = {"service": inp.links.services, "host": inp.links.hosts}.get(r.log_field or "", [])
+    words = dict(LOG_FIELD_WORDS).get(r.log_field or "")
+    return words is not None and any(
+        re.search(rf"(?<![\w-]){re.escape(x.text)}\s+(?:{words.pattern})", inp.question,
+                  re.IGNORECASE) for x in named if x.text)
 
 
 def _a_name(subject: str, templates: tuple[str, ...]) -> bool:

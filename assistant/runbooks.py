@@ -52,7 +52,8 @@ QUESTION_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"\bhow (?:do|should|can|would) (?:i|we)\b", r"\bhow to\b", "어떻게 (?:해|하)")),
     ("impact", _rx(
         r"\bimpact", r"\bconsequence", r"\bhow bad\b", r"\bhow serious\b",
-        r"\bwhat happens (?:when|if)\b", r"\bseverity\b", "영향", "심각",
+        r"\bwhat happens (?:when|if)\b", r"\bseverity of\b", r"\bhow severe\b", "영향",
+        "심각",
         r"\bwhat (?:breaks|will break|would break|stops working|is affected|are affected|"
         r"goes wrong|could go wrong)\b", r"\bblast radius\b", r"\bif (?:we|i) ignore\b",
         r"\bwhy (?:does|should) (?:it|this|that) matter\b",

@@ -156,3 +156,15 @@ def test_foreign_catalog() -> None:
     q2 = only_metric(plan("502 errors of billing-api in the last hour", cat))
     assert q2.function == "rate" and ("status", "502") in [(m.label, m.value)
                                                             for m in q2.matchers]
+
+
+def test_a_field_word_after_a_named_service_names_it() -> None:
+    """ "what does the checkout service complain about most": the messages of checkout, not
+    a ranking of services; "which service complains most" ranks them."""
+    named = plan("what does the checkout service complain about most in the logs?")
+    logs = [q.query for q in named.queries if isinstance(q.query, LogQuery)]
+    assert logs and all(q.count_by != "service" for q in logs)
+    assert any(q.service == "checkout" for q in logs)
+    ranked = plan("which service logged the most errors?")
+    assert any(isinstance(q.query, LogQuery) and q.query.count_by == "service"
+               for q in ranked.queries)

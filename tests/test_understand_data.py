@@ -347,3 +347,30 @@ def test_a_field_word_without_per_is_not_a_breakdown() -> None:
 
     assert read_intent("how many components are there?").log_op == "distinct_count"
     assert read_intent("which component logged the most?").log_op == "top_value"
+
+
+@pytest.mark.parametrize("question,expect", [
+    ("what was the worst day for FATAL events, and how many were there?", ("busiest", None)),
+    ("which day was the kernel noisiest?", ("busiest", None)),
+    ("in which minute was ActivityManager chattiest?", ("busiest", None)),
+    ("which subsystem produced the most fatal events?", ("top_value", "service")),
+    ("what severity levels appear in this log?", ("distinct_list", "level")),
+])
+def test_everyday_words_for_log_operations(question: str, expect: tuple[str, str | None]
+                                           ) -> None:
+    """ "worst day", "noisiest", "chattiest" ask for the busiest period (with a level, of
+    those lines); "subsystem" names the program column; "severity levels" the levels."""
+    from assistant.intent import read_intent
+
+    r = read_intent(question)
+    assert (r.log_op, r.log_field) == expect
+
+
+def test_verbose_is_a_level_and_logged_is_about_logs() -> None:
+    from assistant.intent import read_intent
+    from assistant.runbooks import question_role
+
+    assert read_intent("how many verbose lines did logcat record?").levels == ["trace"]
+    assert "logs" in read_intent("show me what KeyguardUpdateMonitor logged").intents
+    assert question_role("what severity levels appear in this log?") is None
+    assert question_role("what is the severity of the DiskFull alert?") == "impact"
