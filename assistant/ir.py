@@ -31,6 +31,13 @@ Evaluation semantics shared by every connector (so engines can be compared):
   ``_over_time``) are the population standard deviation / variance, as PromQL.
 * ``offset_s``: PromQL's ``offset``: every window (and the lookback) ends ``offset_s``
   seconds before its evaluation time; results are reported at the evaluation times.
+* ``at_s``: PromQL's ``@``: the selector (and its function and aggregation) is evaluated
+  once, at that Unix time (minus ``offset_s``), and every evaluation time reports it.
+* ``subquery_step_s``: PromQL's subquery ``metric{...}[w:step]``: the function over time
+  reads the selector's instant value (5 minute lookback) at the multiples of the step in
+  its window instead of the raw samples.
+* ``changes``/``resets``/``irate``/``idelta``/``deriv``/``predict_linear`` (``horizon_s``
+  ahead)/``first_over_time`` are PromQL's functions of the window's samples.
 * ``binary``: PromQL binary operators, applied in order to the query's result (after its
   function and aggregation): ``((x op1 r1) op2 r2) ...``. Each `Binary`'s ``right`` is a
   number or a `MetricOperand` (a metric expression evaluated over the same time range and
@@ -40,6 +47,12 @@ Evaluation semantics shared by every connector (so engines can be compared):
   one-to-one unless ``group`` (``group_left``/``group_right`` copying ``include`` from the
   "one" side); arithmetic and ``bool`` comparisons drop the metric name, filtering
   comparisons keep the left value; ``and``/``or``/``unless`` are set operations.
+  ``fill_left``/``fill_right`` (PromQL 3's ``fill``) give a result to a sample without a
+  match too, the fill value standing in for the missing side.
+* ``then``: steps after ``binary``, in order: `Apply` (a function of each sample: ``abs``,
+  ``round``, ``clamp``, ``ln``, ``histogram_quantile`` over bucket series, ``absent``, ...),
+  `Aggregate` (an aggregation of the expression so far, e.g. ``sum by (job) (a / b)``),
+  `LabelReplace` / `LabelJoin`, and `Binary` again.
 """
 
 from __future__ import annotations
@@ -88,6 +101,13 @@ MetricFunction = Literal[
     "timestamp",
     "histogram_quantile",
     "samples",
+    "changes",
+    "resets",
+    "irate",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "first_over_time",
 ]
 Aggregation = Literal[
     "none", "sum", "avg", "min", "max", "count", "p50", "p90", "p95", "p99", "topk", "bottomk",
@@ -101,7 +121,7 @@ LogField = Literal["service", "host", "level", "template", "message", "extracted
 logs that name one, ``extracted`` is the value `LogQuery.extract` reads from each message."""
 ExtractKind = Literal[
     "ipv4", "ip_port", "mac", "user", "block_id", "request_id", "session_id", "uuid", "hex_id",
-    "pid", "port", "status_code", "number", "key", "regex",
+    "pid", "port", "status_code", "number", "key", "regex", "field",
 ]
 TimeUnit = Literal["minute", "hour", "day"]
 ArithmeticOp = Literal["+", "-", "*", "/", "%", "^", "atan2"]
@@ -139,6 +159,8 @@ value of ``key=value`` / ``key: value`` for `Extract.key`; ``regex`` takes `Extr
 
 AGG_QUANTILES: dict[str, float] = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 NEEDS_QUANTILE = {"quantile_over_time", "histogram_quantile"}
+NOT_OVER_SUBQUERY = frozenset({"raw", "timestamp", "samples", "histogram_quantile"})
+"""Functions that read no window of their own, so take no subquery."""
 SAMPLE_ONLY = ("threshold", "bucket_s")
 """MetricQuery fields that only a ``samples`` query uses (they shape the facts)."""
 
@@ -222,9 +244,14 @@ def _check_metric_expression(q: MetricQuery | MetricOperand) -> None:
             "function 'samples' returns each series' raw samples: use aggregation "
             "'none' (the facts are computed from the samples)"
         )
-    if q.function == "samples" and q.binary:
-        raise ValueError("function 'samples' returns raw samples: it takes no 'binary' "
-                         "operation (use 'raw' or a function over time)")
+    if q.function == "samples" and (q.binary or q.then or q.at_s is not None):
+        raise ValueError("function 'samples' returns raw samples: it takes no 'binary', "
+                         "'then' or 'at_s' (use 'raw' or a function over time)")
+    if q.subquery_step_s is not None and q.function in NOT_OVER_SUBQUERY:
+        raise ValueError(f"'subquery_step_s' needs a function over time, not {q.function!r}")
+    if (q.function == "predict_linear") != (q.horizon_s is not None):
+        raise ValueError("'horizon_s' is required with function 'predict_linear' and only "
+                         "with it")
     if q.aggregation in ("topk", "bottomk") and q.k is None:
         raise ValueError(f"aggregation {q.aggregation!r} needs 'k'")
     if q.aggregation not in ("topk", "bottomk") and q.k is not None:
@@ -260,6 +287,14 @@ class Binary(_Strict):
         default=None, description="many-to-one (group_left) or one-to-many (group_right)")
     include: tuple[str, ...] = Field(
         default=(), description="labels group_left/group_right copy from the 'one' side")
+    fill_left: float | None = Field(
+        default=None, description="PromQL 3 fill_left(v): a sample of the 'one' side (the "
+        "right one; the left one with group 'right') without a match still gives a result, "
+        "v standing in for the missing operand, labelled by its match group")
+    fill_right: float | None = Field(
+        default=None, description="PromQL 3 fill_right(v): a sample of the 'many' side (the "
+        "left one; the right one with group 'right') without a match still gives a result, "
+        "v standing in for the missing operand")
 
     @model_validator(mode="after")
     def _check(self) -> Binary:
@@ -280,6 +315,10 @@ class Binary(_Strict):
         if self.group is not None and self.op in SET_OPS:
             raise ValueError(f"set operator {self.op!r} takes no 'group' (it is always "
                              "many-to-many)")
+        filled = self.fill_left is not None or self.fill_right is not None
+        if filled and (scalar or self.op in SET_OPS):
+            raise ValueError("fill_left / fill_right need a metric expression on the right "
+                             "and an arithmetic or comparison operator")
         if self.include and self.group is None:
             raise ValueError("'include' is only used with 'group' (group_left/group_right)")
         both = set(self.include) & set(self.on or ())
@@ -287,6 +326,113 @@ class Binary(_Strict):
             raise ValueError(f"label {sorted(both)[0]!r} must not be in both 'on' and "
                              "'include'")
         return self
+
+
+ApplyFunction = Literal[
+    "abs", "ceil", "floor", "round", "sgn", "exp", "ln", "log2", "log10", "sqrt",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+    "atanh", "deg", "rad", "clamp", "clamp_min", "clamp_max", "sort", "sort_desc", "absent",
+    "histogram_quantile", "histogram_fraction",
+]
+APPLY_ARITY: dict[str, tuple[int, int]] = {
+    "round": (0, 1), "clamp": (2, 2), "clamp_min": (1, 1), "clamp_max": (1, 1),
+    "histogram_quantile": (1, 1), "histogram_fraction": (2, 2),
+}
+"""How many `Apply.args` a function takes (at least, at most); the others take none."""
+StepAggregation = Literal[
+    "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "quantile", "topk",
+    "bottomk", "count_values",
+]
+
+
+class Apply(_Strict):
+    """A PromQL function applied to each sample of the expression so far: ``round(x, 0.1)``
+    is ``{"apply": "round", "args": [0.1]}``. ``clamp`` takes (min, max), ``clamp_min`` /
+    ``clamp_max`` one bound, ``histogram_quantile`` the level and ``histogram_fraction``
+    (lower, upper), over bucket series with an ``le`` label; ``absent`` is 1 at each time
+    the expression has no sample; ``sort`` / ``sort_desc`` only order the series."""
+
+    apply: ApplyFunction = Field(description="the function (PromQL name)")
+    args: tuple[float, ...] = Field(
+        default=(), description="its number arguments after the expression, in PromQL order")
+
+    @model_validator(mode="after")
+    def _check(self) -> Apply:
+        low, high = APPLY_ARITY.get(self.apply, (0, 0))
+        if not low <= len(self.args) <= high:
+            want = str(low) if low == high else f"{low} to {high}"
+            raise ValueError(f"function {self.apply!r} takes {want} number argument(s), "
+                             f"got {len(self.args)}")
+        return self
+
+
+class Aggregate(_Strict):
+    """A PromQL aggregation of the expression so far (``sum by (job) (a / b)``), for what
+    the query's own `aggregation` cannot say: over a binary result, a second aggregation,
+    ``without``, any quantile level, ``group``, ``count_values``, topk/bottomk ``by``."""
+
+    aggregate: StepAggregation = Field(description="the aggregation operator")
+    param: float | None = Field(
+        default=None, description="quantile: the level (0..1); topk / bottomk: k")
+    label: str | None = Field(
+        default=None, min_length=1, description="count_values: the label for each value")
+    by: tuple[str, ...] = Field(default=(), description="group by these labels")
+    without: tuple[str, ...] | None = Field(
+        default=None, description="group by all labels but these (and the name)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Aggregate:
+        needs_param = self.aggregate in ("quantile", "topk", "bottomk")
+        if needs_param != (self.param is not None):
+            raise ValueError("'param' is required with quantile / topk / bottomk and only "
+                             "with them")
+        if self.aggregate in ("topk", "bottomk") and not math.isfinite(self.param or 0):
+            raise ValueError(f"{self.aggregate} needs a finite k, got {self.param}")
+        if (self.aggregate == "count_values") != (self.label is not None):
+            raise ValueError("'label' is required with count_values and only with it")
+        if self.by and self.without is not None:
+            raise ValueError("use either 'by' or 'without', not both")
+        return self
+
+
+class LabelReplace(_Strict):
+    """PromQL ``label_replace``: where ``src``'s value fully matches ``regex``, set ``dst``
+    to ``replacement`` (``$1``, ``${name}``: the regex's groups; empty deletes ``dst``)."""
+
+    dst: str = Field(min_length=1, description="the label to write")
+    replacement: str = Field(description="its new value, with $1 ... from the regex")
+    src: str = Field(description="the label whose value the regex must match")
+    regex: str = Field(description="a regular expression, anchored at both ends")
+
+    @model_validator(mode="after")
+    def _check(self) -> LabelReplace:
+        import re
+
+        try:
+            re.compile(self.regex)
+        except re.error as exc:
+            raise ValueError(f"'regex' is not a valid regular expression: {exc}") from exc
+        return self
+
+
+class LabelJoin(_Strict):
+    """PromQL ``label_join``: set ``dst`` to the values of ``src`` joined by ``separator``."""
+
+    dst: str = Field(min_length=1, description="the label to write")
+    separator: str = Field(description="put between the values")
+    src: tuple[str, ...] = Field(default=(), description="the labels to join, in order")
+
+
+Operation = Binary | Apply | Aggregate | LabelReplace | LabelJoin
+UNIT_KEEPING_FUNCTIONS = frozenset({"abs", "ceil", "floor", "round", "clamp", "clamp_min",
+                                    "clamp_max", "sort", "sort_desc", "histogram_quantile"})
+"""One step of `MetricQuery.then`."""
+THEN_DESCRIPTION = (
+    "operations applied in order after 'binary': a function of each sample ({'apply': "
+    "'round'}), an aggregation of the expression so far ({'aggregate': 'sum', 'by': [...]}),"
+    " label_replace / label_join, or more binary operations")
+AT_DESCRIPTION = ("PromQL @: evaluate the selector at this fixed Unix time; every step "
+                  "returns those values")
 
 
 class MetricOperand(_Strict):
@@ -307,6 +453,14 @@ class MetricOperand(_Strict):
     binary: tuple[Binary, ...] = Field(
         default=(), max_length=MAX_BINARY,
         description="binary operations applied in order to this expression's result")
+    then: tuple[Operation, ...] = Field(
+        default=(), max_length=MAX_BINARY, description=THEN_DESCRIPTION)
+    at_s: float | None = Field(default=None, description=AT_DESCRIPTION)
+    horizon_s: float | None = Field(
+        default=None, description="predict_linear only: how many seconds ahead")
+    subquery_step_s: int | None = Field(
+        default=None, ge=1, description="PromQL subquery metric[w:step]: the function reads "
+        "the selector's value every this many seconds in its window, not the raw samples")
 
     @model_validator(mode="after")
     def _check(self) -> MetricOperand:
@@ -345,6 +499,14 @@ class MetricQuery(_Strict):
         default=None, ge=60, description="samples only: sums and means per bucket "
         "(86400: per local day, 3600: per hour)"
     )
+    then: tuple[Operation, ...] = Field(
+        default=(), max_length=MAX_BINARY, description=THEN_DESCRIPTION)
+    at_s: float | None = Field(default=None, description=AT_DESCRIPTION)
+    horizon_s: float | None = Field(
+        default=None, description="predict_linear only: how many seconds ahead")
+    subquery_step_s: int | None = Field(
+        default=None, ge=1, description="PromQL subquery metric[w:step]: the function reads "
+        "the selector's value every this many seconds in its window, not the raw samples")
 
     @model_validator(mode="after")
     def _check(self) -> MetricQuery:
@@ -356,15 +518,34 @@ class MetricQuery(_Strict):
         return self
 
     def leaf(self) -> MetricQuery:
-        """This query without its binary operations (what one engine query computes)."""
-        return self.model_copy(update={"binary": ()}) if self.binary else self
+        """This query without its binary operations and later steps (what one engine query
+        computes)."""
+        if self.binary or self.then:
+            return self.model_copy(update={"binary": (), "then": ()})
+        return self
+
+    def operations(self) -> tuple[Operation, ...]:
+        """Every step after the leaf, in order: `binary`, then `then`."""
+        return (*self.binary, *self.then)
 
     def changes_unit(self) -> bool:
-        """Whether a binary operation leaves the result without the metric's unit (``*``,
-        ``/``, ``%``, ``^``, ``atan2`` or a ``bool`` comparison; sums, differences and filters
-        keep it)."""
-        return any(b.op in ("*", "/", "%", "^", "atan2") or b.bool_modifier
-                   for b in self.binary)
+        """Whether a step leaves the result without the metric's unit (``*``, ``/``, ``%``,
+        ``^``, ``atan2``, a ``bool`` comparison, a function other than rounding, clamping
+        and sorting, a count; sums, differences and filters keep it)."""
+        for b in self.operations():
+            match b:
+                case Binary():
+                    if b.op in ("*", "/", "%", "^", "atan2") or b.bool_modifier:
+                        return True
+                case Apply():
+                    if b.apply not in UNIT_KEEPING_FUNCTIONS:
+                        return True
+                case Aggregate():
+                    if b.aggregate in ("count", "group", "count_values", "stdvar"):
+                        return True
+                case LabelReplace() | LabelJoin():
+                    pass
+        return False
 
     def operand(self, o: MetricOperand) -> MetricQuery:
         """Operand `o` as a query over this query's time range and mode."""
@@ -398,18 +579,26 @@ class Extract(_Strict):
     address, the user
     name after "user"/"for", a block/request/session id, a UUID or hex id, the number after
     ``pid``/``port``, an HTTP status code, the first number, a ``key=value`` value, or a
-    regular expression of the caller's. Lines where it is absent are left out."""
+    regular expression of the caller's, or a field of the catalog (``kind="field"``,
+    ``key="<template_id>.<name>"``: the value at that placeholder of that mined template,
+    read only from that template's lines; `Connector.log_fields` lists them). Lines where it
+    is absent are left out."""
 
     kind: ExtractKind
     key: str | None = Field(default=None, min_length=1, max_length=100,
-                            description="for kind='key': the key of key=value")
+                            description="for kind='key': the key of key=value; for kind="
+                                        "'field': '<template_id>.<name>' from the field catalog")
     pattern: str | None = Field(default=None, min_length=1,
                                 description="for kind='regex': group 1, else the whole match")
 
     @model_validator(mode="after")
     def _check(self) -> Extract:
-        if (self.kind == "key") != (self.key is not None):
-            raise ValueError("'key' is required with kind='key' and only with it")
+        if (self.kind in ("key", "field")) != (self.key is not None):
+            raise ValueError("'key' is required with kind='key' or 'field' and only with them")
+        if self.kind == "field":
+            from assistant.log_fields import split_key
+
+            split_key(str(self.key))
         if (self.kind == "regex") != (self.pattern is not None):
             raise ValueError("'pattern' is required with kind='regex' and only with it")
         if self.pattern is not None:
@@ -426,6 +615,8 @@ class Extract(_Strict):
         """How answers name the value: the key, the pattern's name, or 'value'."""
         if self.kind == "key":
             return str(self.key)
+        if self.kind == "field":
+            return str(self.key).partition(".")[2]
         return "value" if self.kind == "regex" else self.kind
 
     def regex(self) -> str:
@@ -437,7 +628,48 @@ class Extract(_Strict):
         if self.kind == "regex":
             p = str(self.pattern)
             return p if re.compile(p).groups else f"({p})"
+        if self.kind == "field":
+            raise ValueError("a catalog field's pattern comes from its template: the "
+                             "connector compiles it (Connector.log_fields)")
         return EXTRACT_PATTERNS[self.kind]
+
+
+ValueOp = Literal["=", "!=", "in", "<", "<=", ">", ">=", "regex"]
+NUMERIC_OPS = frozenset({"<", "<=", ">", ">="})
+
+
+class ValueFilter(_Strict):
+    """A condition on the `extract`ed value: text equality (``=``, ``!=``, ``in``), a
+    numeric comparison (lines whose value is not a number are left out) or an RE2 regex
+    searched in the value."""
+
+    op: ValueOp
+    value: str | float | None = Field(
+        default=None, description="text for = != regex; a number for < <= > >=")
+    values: tuple[str, ...] = Field(default=(), description="for op='in': the values")
+
+    @model_validator(mode="after")
+    def _check(self) -> ValueFilter:
+        if self.op == "in":
+            if not self.values or self.value is not None:
+                raise ValueError("op='in' takes 'values' (a non-empty list), not 'value'")
+            return self
+        if self.values:
+            raise ValueError(f"'values' is only for op='in' (got op={self.op!r})")
+        if self.op in NUMERIC_OPS:
+            if not isinstance(self.value, float | int):
+                raise ValueError(f"op={self.op!r} compares numbers: give 'value' as a number")
+            return self
+        if not isinstance(self.value, str):
+            raise ValueError(f"op={self.op!r} compares text: give 'value' as a string")
+        if self.op == "regex":
+            import re
+
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"'value' is not a valid regular expression: {exc}") from exc
+        return self
 
 
 class LogQuery(_Strict):
@@ -453,6 +685,10 @@ class LogQuery(_Strict):
     * `bucket_s`: a series of matching-line counts per time bucket
     * `busiest`: matching-line counts per calendar minute, hour or day (in the log's own
       clock), busiest first, top `top_k`
+    * ``aggregate="min"``/``"max"``: the least/greatest numeric `extract`ed value, with the
+      line it was read from (ties: the oldest line)
+
+    `value_filters` keep only the lines whose `extract`ed value passes every condition.
 
     Every result states how many lines it covered (`Result.total`).
     """
@@ -470,8 +706,9 @@ class LogQuery(_Strict):
     extract: Extract | None = Field(
         default=None, description="a value read from each message; lines without it are left out")
     count_by: LogField | None = None
-    aggregate: Literal["count", "count_distinct"] = Field(
-        default="count", description="with count_by: counts per value, or only how many values")
+    aggregate: Literal["count", "count_distinct", "min", "max"] = Field(
+        default="count", description="with count_by: counts per value, or only how many values;"
+                                     " min/max: of the numeric extracted value (no count_by)")
     top_k: int = Field(default=10, ge=1, le=1000)
     bucket_s: int | None = Field(default=None, ge=1)
     busiest: TimeUnit | None = Field(
@@ -479,6 +716,8 @@ class LogQuery(_Strict):
     order: Literal["newest", "oldest"] = Field(
         default="newest", description="line order: newest first, or oldest first")
     limit: int = Field(default=50, ge=1, le=10_000)
+    value_filters: tuple[ValueFilter, ...] = Field(
+        default=(), description="conditions on the extracted value (all must hold)")
 
     @model_validator(mode="after")
     def _check(self) -> LogQuery:
@@ -497,10 +736,19 @@ class LogQuery(_Strict):
             raise ValueError("count_by='extracted' needs 'extract'")
         if self.aggregate == "count_distinct" and self.count_by is None:
             raise ValueError("aggregate='count_distinct' needs 'count_by' (the field)")
+        if self.value_filters and self.extract is None:
+            raise ValueError("'value_filters' need 'extract' (the value they test)")
+        if self.aggregate in ("min", "max"):
+            if self.extract is None:
+                raise ValueError(f"aggregate={self.aggregate!r} needs 'extract' (a numeric value)")
+            if modes:
+                raise ValueError(f"aggregate={self.aggregate!r} is one number: drop {modes}")
         return self
 
-    def mode(self) -> Literal["lines", "count_by", "distinct", "buckets", "busiest"]:
+    def mode(self) -> Literal["lines", "count_by", "distinct", "buckets", "busiest", "stat"]:
         """Which of the shapes in the class docstring this query asks for."""
+        if self.aggregate in ("min", "max"):
+            return "stat"
         if self.bucket_s is not None:
             return "buckets"
         if self.busiest is not None:
@@ -532,6 +780,7 @@ class DocQuery(_Strict):
 
 Binary.model_rebuild()
 MetricOperand.model_rebuild()
+Apply.model_rebuild()
 MetricQuery.model_rebuild()
 
 Query = Annotated[MetricQuery | LogQuery | EventQuery | DocQuery, Field(discriminator="kind")]
@@ -602,11 +851,19 @@ def query_json_schema(
         enum(model, "host", hosts, nullable=True)
     if labels and "Matcher" in defs:
         defs["Matcher"]["properties"]["label"] = {"type": "string", "enum": sorted(set(labels))}
-    for model in ("MetricQuery", "MetricOperand"):
+    for model in ("MetricQuery", "MetricOperand", "Aggregate"):
         if labels and model in defs:
             defs[model]["properties"]["by"] = {
                 "type": "array",
                 "items": {"type": "string", "enum": sorted(set(labels))},
                 "default": [],
             }
+    if labels and "Aggregate" in defs:
+        props = defs["Aggregate"]["properties"]
+        props["by"]["description"] = Aggregate.model_fields["by"].description
+        props["without"] = {
+            "anyOf": [{"type": "array", "items": {"type": "string", "enum": sorted(set(labels))}},
+                      {"type": "null"}],
+            "default": None, "description": Aggregate.model_fields["without"].description,
+        }
     return schema

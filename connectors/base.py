@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.ir import DocQuery, EventQuery, LogQuery, MetricQuery, Query
+from assistant.log_fields import TemplateField
 
 MetricType = Literal["counter", "gauge", "histogram", "summary", "unknown"]
 Scalar = str | int | float | None
@@ -157,6 +158,12 @@ class Connector(ABC):
     def log_examples(self) -> list[tuple[str, str]]:
         """(template, line) pairs: the newest few lines of each template, for the values
         its placeholders take; empty when the backend keeps no templates."""
+        return []
+
+    def log_fields(self) -> list[TemplateField]:
+        """The field catalog: each mined template's placeholders as named, typed fields
+        (`assistant.log_fields.TemplateField`: key, name, type, unit, examples, distinct
+        count); empty when the backend keeps no templates."""
         return []
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing

@@ -27,7 +27,16 @@ import promdata
 import pyarrow as pa
 from servers import SeriesData
 
-from assistant.ir import Matcher, MetricQuery, TimeRange
+from assistant.ir import (
+    Aggregate,
+    Apply,
+    Binary,
+    LabelJoin,
+    LabelReplace,
+    Matcher,
+    MetricQuery,
+    TimeRange,
+)
 from connectors.base import Connector, Result
 from connectors.embedded import schema
 
@@ -794,4 +803,61 @@ def demo_cases() -> list[Case]:
             ),
             "window",
         ),
+    ]
+
+
+def operation_cases() -> list[Case]:
+    """The fixture queried with the functions, modifiers and `MetricQuery.then` steps that
+    Prometheus 2.x can answer too: functions of each window's samples, ``@``, subqueries,
+    element-wise functions, aggregations of binary results, label rewrites. A `then` step
+    follows a binary operation here, the way a dashboard writes ``sum by (x) (a * 60)``."""
+    end = promdata.END
+    r30 = _tr(end, 30, 60)
+    inst = _tr(end, 60, skew_s=7)
+    at = (end - timedelta(minutes=40)).timestamp()
+    mq = MetricQuery
+    cpu = {"metric": "cpu_percent"}
+    rate = {"metric": "req_total", "function": "rate", "window_s": 300}
+    return [
+        Case("op-changes", mq(**cpu, function="changes", window_s=600, time_range=r30)),
+        Case("op-resets", mq(metric="req_total", function="resets", window_s=1800,
+                             time_range=r30)),
+        Case("op-irate", mq(metric="req_total", function="irate", window_s=300,
+                            time_range=r30)),
+        Case("op-idelta-instant", mq(**cpu, function="idelta", window_s=300, mode="instant",
+                                     time_range=inst)),
+        Case("op-deriv", mq(**cpu, function="deriv", window_s=600, time_range=r30)),
+        Case("op-predict-linear", mq(**cpu, function="predict_linear", window_s=900,
+                                     horizon_s=600, time_range=r30)),
+        Case("op-at", mq(**cpu, at_s=at, time_range=r30)),
+        Case("op-at-offset-rate", mq(**rate, at_s=at, offset_s=300, aggregation="sum",
+                                     by=("host",), time_range=r30)),
+        Case("op-subquery-max", mq(**cpu, function="max_over_time", window_s=600,
+                                   subquery_step_s=60, time_range=r30)),
+        Case("op-subquery-rate", mq(metric="req_total", function="rate", window_s=300,
+                                    subquery_step_s=30, mode="instant", time_range=inst)),
+        Case("op-round-clamp", mq(**cpu, time_range=r30, binary=(Binary(op="/", right=3),),
+                                  then=(Apply(apply="round", args=(0.5,)),
+                                        Apply(apply="clamp", args=(5, 20))))),
+        Case("op-sqrt-ln-abs", mq(**cpu, time_range=r30, binary=(Binary(op="-", right=50),),
+                                  then=(Apply(apply="abs"), Apply(apply="sqrt"),
+                                        Apply(apply="ln")))),
+        Case("op-sum-by-of-binary", mq(**rate, time_range=r30, binary=(
+            Binary(op="*", right=60),), then=(Aggregate(aggregate="sum", by=("host",)),))),
+        Case("op-avg-without", mq(**rate, time_range=r30, binary=(Binary(op="*", right=60),),
+                                  then=(Aggregate(aggregate="avg", without=("code",)),))),
+        Case("op-topk-by-quantile", mq(**rate, time_range=r30, binary=(
+            Binary(op="*", right=1),), then=(
+            Aggregate(aggregate="topk", param=1, by=("code",)),
+            Aggregate(aggregate="quantile", param=0.3)))),
+        Case("op-count-values", mq(**cpu, mode="instant", time_range=inst, binary=(
+            Binary(op="/", right=10),), then=(Apply(apply="floor"),
+                                             Aggregate(aggregate="count_values", label="v")))),
+        Case("op-label-replace-join", mq(**cpu, time_range=r30, binary=(
+            Binary(op="+", right=0),), then=(
+            LabelReplace(dst="site", replacement="s-$1", src="host", regex="([a-z]+)-.*"),
+            LabelJoin(dst="both", separator="/", src=("site", "host"))))),
+        Case("op-then-binary", mq(**cpu, time_range=r30, binary=(Binary(op="*", right=2),),
+                                  then=(Aggregate(aggregate="max"),
+                                        Binary(op="-", right=10, scalar_left=True)))),
     ]

@@ -7,20 +7,30 @@ embedded engine's SQL builder (`connectors.sql.metrics`, DuckDB), and its result
 with the expected values the way Prometheus' test framework does (relative 1e-6, NaN
 equals NaN, label sets without ``__name__``).
 
-An expression is *expressible* when it is a selector, a supported range function over a
-range selector, ``histogram_quantile`` over bucket rates, or one aggregation of those
+An expression is *expressible* when it is a selector (with ``offset`` and ``@``), a
+supported range function over a range selector or a subquery of one (``rate(x[5m:1m])``:
+``changes``, ``resets``, ``irate``, ``idelta``, ``deriv``, ``predict_linear``,
+``first_over_time`` and the others of `assistant.ir.MetricFunction`),
+``histogram_quantile`` over bucket rates, or one aggregation of those
 (``sum``/``avg``/``min``/``max``/``count``/``stddev``/``stdvar``/``topk``/``bottomk``/
-``quantile`` at 0.5/0.9/0.95/0.99, ``by`` or ``without``), or binary operators over
-those and numbers (``+ - * / % ^ atan2``, comparisons with or without ``bool``,
-``and``/``or``/``unless``, ``on``/``ignoring``, ``group_left``/``group_right``, unary minus,
-PromQL precedence and parentheses; scalar sub-expressions are folded) as
-`MetricQuery.binary`. Aggregations over a binary expression, ``vector()``/``scalar()``/
-``time()``, subqueries, ``@``, ``fill`` and everything else are *not expressible*; so are
-results the runner does not read (range vectors, strings, scalars) and series loaded with
-start timestamps (``@st``), which the store cannot hold. Cases reading native histograms
-are counted apart and not run. The engine runs with ``semantics="prometheus3"`` (left-open
-windows, as the files expect); the connectors' default is Prometheus 2.x
-(`connectors.sql.metrics`).
+``quantile`` at 0.5/0.9/0.95/0.99, ``by`` or ``without``), followed by any chain of
+binary operators (``+ - * / % ^ atan2``, comparisons with or without ``bool``,
+``and``/``or``/``unless``, ``on``/``ignoring``, ``group_left``/``group_right``,
+``fill``/``fill_left``/``fill_right``, unary minus, PromQL precedence and parentheses;
+scalar sub-expressions are folded) as
+`MetricQuery.binary`, and of `MetricQuery.then` steps: element-wise functions (``abs``,
+``round``, ``clamp*``, ``exp``/``ln``/``sqrt``/trigonometry, ``sort``, ``absent``,
+``histogram_quantile``/``histogram_fraction`` over any bucket expression), aggregations
+of anything (any quantile, ``group``, ``count_values``, ``topk by``), ``label_replace`` and
+``label_join``. Durations may be expressions (``[2m*15]``, ``offset step()``, ``range()``).
+*Not expressible*: selectors without one metric name (``{job="x"}``), ``vector()``/
+``scalar()``/``time()`` and the date functions, subqueries of anything but a selector,
+``anchored``/``smoothed``, ``info``, ``sort_by_label``, ``limitk``, grouping by
+``__name__``, windows that are not whole seconds; so are results the runner does not read
+(range vectors, strings, scalars) and series loaded with start timestamps (``@st``), which
+the store cannot hold. Cases reading native histograms are counted apart and not run. The
+engine runs with ``semantics="prometheus3"`` (left-open windows, as the files expect); the
+connectors' default is Prometheus 2.x (`connectors.sql.metrics`).
 Not checked: ``expect warn``/``info`` annotations, ``expect ordered`` order, and
 ``__name__`` on results; an empty label value is no label (as in Prometheus).
 
@@ -38,7 +48,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import duckdb
 import pyarrow as pa
@@ -49,10 +59,17 @@ from assistant.ir import (
     ARITHMETIC_OPS,
     COMPARISON_OPS,
     SET_OPS,
+    Aggregate,
+    Apply,
+    ApplyFunction,
     Binary,
+    LabelJoin,
+    LabelReplace,
     Matcher,
     MetricOperand,
     MetricQuery,
+    Operation,
+    StepAggregation,
     TimeRange,
 )
 from connectors.base import Series
@@ -180,6 +197,8 @@ def unquote(text: str) -> str:
     if text.startswith("`"):
         return text[1:-1]
     body = text[1:-1]
+    if re.search(r"\\x[89a-fA-F][0-9a-fA-F]", body):
+        raise NotExpressible("a string with raw bytes (not UTF-8)")
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(
         m.group(1), m.group(1)), body)
 
@@ -190,6 +209,9 @@ class Sel:
     matchers: list[Matcher]
     range_ms: int | None = None
     offset_ms: int = 0
+    at_ms: int | None = None
+    sub_step_ms: int | None = None
+    """A subquery ``[range:step]`` of the selector."""
 
 
 @dataclass
@@ -213,6 +235,11 @@ class Num:
 
 
 @dataclass
+class Str:
+    value: str
+
+
+@dataclass
 class Bin:
     """``lhs op [bool] [on(..)|ignoring(..)] [group_left(..)|group_right(..)] rhs``."""
 
@@ -224,6 +251,8 @@ class Bin:
     ignoring: list[str] | None = None
     group: str | None = None
     include: list[str] = field(default_factory=list)
+    fill_left: float | None = None
+    fill_right: float | None = None
 
 
 @dataclass
@@ -231,7 +260,7 @@ class Neg:
     expr: Node
 
 
-Node = Sel | Call | Agg | Num | Bin | Neg
+Node = Sel | Call | Agg | Num | Str | Bin | Neg
 
 BINARY_PRECEDENCE = {
     "or": 1, "and": 2, "unless": 2,
@@ -241,6 +270,9 @@ BINARY_PRECEDENCE = {
 """PromQL's binary operator precedence (``^`` is right-associative, unary minus binds
 like ``*``)."""
 
+DURATION_OPS = frozenset({"+", "-", "*", "/", "%", "^"})
+"""The operators of duration expressions (``[2m*15]``, ``offset (step()/10)``)."""
+
 AGG_OPS = {"sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk",
            "quantile", "count_values", "group", "limitk", "limit_ratio"}
 
@@ -248,9 +280,13 @@ AGG_OPS = {"sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bot
 class Parser:
     """Recursive descent over the subset; anything else raises `NotExpressible`."""
 
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, step_ms: int | None = None,
+                 range_ms: int | None = None) -> None:
         self.toks = tokenize(expr)
         self.i = 0
+        self.step_ms = step_ms
+        self.range_ms = range_ms
+        """What ``step()`` and ``range()`` are in duration expressions (None: unknown)."""
 
     def peek(self, k: int = 0) -> Tok | None:
         j = self.i + k
@@ -308,8 +344,31 @@ class Parser:
                 node.group = self.next().text.lower().removeprefix("group_")
                 if self.at("("):
                     node.include = self.labels()
+            self.fills(node)
             node.rhs = self.expr(prec if op == "^" else prec + 1)
             left = node
+
+    def fills(self, node: Bin) -> None:
+        """``fill(v)``, ``fill_left(v)``, ``fill_right(v)`` (a name followed by ``(``)."""
+        while self.at("fill", "fill_left", "fill_right") and (
+                (nxt := self.peek(1)) is not None and nxt.text == "("):
+            which = self.next().text.lower()
+            self.expect("(")
+            value = self.fill_value()
+            self.expect(")")
+            if which in ("fill", "fill_left"):
+                node.fill_left = value
+            if which in ("fill", "fill_right"):
+                node.fill_right = value
+
+    def fill_value(self) -> float:
+        sign = 1.0
+        while self.at("-", "+"):
+            sign *= -1.0 if self.next().text == "-" else 1.0
+        tok = self.next()
+        if tok.kind != "number" and tok.text.lower() not in ("inf", "nan"):
+            raise NotExpressible(f"fill value {tok.text!r}")
+        return sign * parse_number(tok.text)
 
     def unary(self) -> Node:
         if self.at("-", "+"):
@@ -326,12 +385,24 @@ class Parser:
             self.next()
             inner = self.expr()
             self.expect(")")
-            if self.at("["):
-                raise NotExpressible("subquery")
+            if self.at("["):  # a subquery of a parenthesized expression
+                if not isinstance(inner, Sel) or inner.range_ms is not None \
+                        or inner.offset_ms or inner.at_ms is not None:
+                    raise NotExpressible("subquery of an expression")
+                self.range_suffix(inner)
+                if inner.sub_step_ms is None:
+                    raise NotExpressible("a range of a parenthesized selector")
+                self.modifiers(inner)
             return inner
         if tok.kind == "number":
             self.next()
             return Num(parse_number(tok.text))
+        if tok.kind == "string":
+            self.next()
+            return Str(unquote(tok.text))
+        if tok.kind == "duration":
+            self.next()
+            return Num(parse_duration_ms(tok.text) / 1000)
         if tok.kind == "ident":
             low = tok.text.lower()
             nxt = self.peek(1)
@@ -434,28 +505,99 @@ class Parser:
             matchers = [m for m in matchers if m.label != "__name__"]
         sel = Sel(metric, matchers)
         if self.at("["):
-            self.next()
-            parts: list[str] = []
-            while not self.at("]"):
-                parts.append(self.next().text)
-            self.expect("]")
-            if len(parts) != 1:
-                raise NotExpressible("subquery or duration expression")
-            sel.range_ms = parse_duration_ms(parts[0])
-        while self.at("offset", "@"):
-            tok = self.next()
-            if tok.text == "@":
-                raise NotExpressible("@ modifier")
-            parts = []
-            sign = 1
-            if self.at("-"):
-                self.next()
-                sign = -1
-            dur = self.next()
-            if dur.kind not in ("duration", "number"):
-                raise NotExpressible("offset expression")
-            sel.offset_ms = sign * parse_duration_ms(dur.text)
+            self.range_suffix(sel)
+        self.modifiers(sel)
         return sel
+
+    def range_suffix(self, sel: Sel) -> None:
+        """``[range]`` or a subquery ``[range:step]`` after a selector."""
+        self.expect("[")
+        sel.range_ms = self.duration_ms(self.duration_expr())
+        tok = self.peek()
+        if tok is not None and tok.text.startswith(":"):
+            self.next()
+            if tok.text == ":":
+                if self.at("]"):
+                    raise NotExpressible("a subquery without a step")
+                sel.sub_step_ms = self.duration_ms(self.duration_expr())
+            else:  # ':10s' tokenized as one name
+                sel.sub_step_ms = parse_duration_ms(tok.text[1:])
+        self.expect("]")
+
+    def modifiers(self, sel: Sel) -> None:
+        """``offset`` and ``@`` after a selector, in either order."""
+        while self.at("offset", "@"):
+            if self.next().text == "@":
+                sel.at_ms = round(self.at_time() * 1000)
+                continue
+            sign = 1.0
+            while self.at("-", "+"):
+                sign *= -1.0 if self.next().text == "-" else 1.0
+            sel.offset_ms = self.duration_ms(sign * self.duration_atom())
+
+    def at_time(self) -> float:
+        """The time after ``@`` in seconds (a number, or a duration since the epoch)."""
+        sign = 1.0
+        if self.at("-", "+"):
+            sign = -1.0 if self.next().text == "-" else 1.0
+        tok = self.next()
+        if tok.kind not in ("number", "duration"):
+            raise NotExpressible(f"@ {tok.text}")
+        return sign * parse_duration_ms(tok.text) / 1000 if tok.kind == "duration" \
+            else sign * parse_number(tok.text)
+
+    @staticmethod
+    def duration_ms(seconds: float) -> int:
+        if not math.isfinite(seconds):
+            raise NotExpressible("a duration that is not finite")
+        return round(seconds * 1000)
+
+    def duration_expr(self, min_prec: int = 0) -> float:
+        """A duration expression (``2m*(10+5)``, ``step()+1``) in seconds."""
+        left = self.duration_unary()
+        while True:
+            tok = self.peek()
+            if tok is None or tok.text not in DURATION_OPS:
+                return left
+            prec = BINARY_PRECEDENCE[tok.text]
+            if prec < min_prec:
+                return left
+            self.next()
+            right = self.duration_expr(prec if tok.text == "^" else prec + 1)
+            left, _ = elem(tok.text, left, right)
+
+    def duration_unary(self) -> float:
+        if self.at("-", "+"):
+            sign = -1.0 if self.next().text == "-" else 1.0
+            return sign * self.duration_expr(BINARY_PRECEDENCE["^"])
+        return self.duration_atom()
+
+    def duration_atom(self) -> float:
+        tok = self.next()
+        if tok.kind == "duration":
+            return parse_duration_ms(tok.text) / 1000
+        if tok.kind == "number":
+            return parse_number(tok.text)
+        if tok.text == "(":
+            value = self.duration_expr()
+            self.expect(")")
+            return value
+        name = tok.text.lower()
+        if tok.kind == "ident" and name in ("step", "range", "min_of", "max_of"):
+            self.expect("(")
+            args: list[float] = []
+            while not self.at(")"):
+                args.append(self.duration_expr())
+                if self.at(","):
+                    self.next()
+            self.expect(")")
+            if name in ("min_of", "max_of") and len(args) == 2:
+                return min(args) if name == "min_of" else max(args)
+            known = self.step_ms if name == "step" else self.range_ms
+            if args or known is None:
+                raise NotExpressible(f"{name}() here")
+            return known / 1000
+        raise NotExpressible(f"duration expression at {tok.text!r}")
 
 
 # -- translation to the IR -----------------------------------------------------------------
@@ -463,8 +605,14 @@ class Parser:
 RANGE_FUNCTIONS = {
     "rate", "increase", "delta", "avg_over_time", "min_over_time", "max_over_time",
     "sum_over_time", "count_over_time", "last_over_time", "stddev_over_time",
-    "stdvar_over_time", "present_over_time", "absent_over_time",
+    "stdvar_over_time", "present_over_time", "absent_over_time", "changes", "resets",
+    "irate", "idelta", "deriv", "first_over_time",
 }
+NAME_KEEPING = {"last_over_time", "first_over_time"}
+"""Range functions whose result keeps the metric name (Prometheus 3)."""
+APPLY_FUNCTIONS = set(get_args(ApplyFunction)) - {"absent", "histogram_quantile"}
+"""Functions of a whole expression (`Apply`); ``histogram_quantile`` over bucket rates is
+the query's own function where it can be."""
 IR_AGGREGATIONS = {"sum", "avg", "min", "max", "count", "stddev", "stdvar"}
 
 
@@ -499,6 +647,10 @@ def _selector_fields(sel: Sel) -> dict[str, Any]:
             raise NotExpressible("offset")
         out["offset_s"] = _whole_seconds(sel.offset_ms, "offset") if sel.offset_ms > 0 else \
             -_whole_seconds(-sel.offset_ms, "offset")
+    if sel.at_ms is not None:
+        out["at_s"] = sel.at_ms / 1000
+    if sel.sub_step_ms is not None:
+        out["subquery_step_s"] = _whole_seconds(sel.sub_step_ms, "subquery step")
     return out
 
 
@@ -522,7 +674,14 @@ def translate_inner(node: Node) -> Translation:
                 raise NotExpressible(f"{name} not in the IR")
             return Translation({**_selector_fields(sel), "function": name,
                                 "window_s": _whole_seconds(sel.range_ms, "window")},
-                               keeps_name=name == "last_over_time")
+                               keeps_name=name in NAME_KEEPING)
+        if name == "predict_linear" and len(node.args) == 2:
+            sel, h = node.args
+            if not isinstance(sel, Sel) or sel.range_ms is None or not isinstance(h, Num):
+                raise NotExpressible("predict_linear arguments")
+            return Translation({**_selector_fields(sel), "function": name,
+                                "window_s": _whole_seconds(sel.range_ms, "window"),
+                                "horizon_s": h.value})
         if name == "quantile_over_time" and len(node.args) == 2:
             q, sel = node.args
             if not isinstance(q, Num) or not isinstance(sel, Sel) or sel.range_ms is None:
@@ -550,9 +709,10 @@ def _rate_of_buckets(node: Node) -> Sel:
 
 
 def _histogram(q: Node, inner: Node) -> Translation:
-    if not isinstance(q, Num) or not 0 <= q.value <= 1:
+    level = _value(q, {})
+    if not isinstance(level, float) or not 0 <= level <= 1:
         raise NotExpressible("histogram_quantile parameter")
-    fields: dict[str, Any] = {"function": "histogram_quantile", "quantile": q.value}
+    fields: dict[str, Any] = {"function": "histogram_quantile", "quantile": level}
     if isinstance(inner, Agg):
         if inner.op != "sum" or inner.by is None or "le" not in inner.by:
             raise NotExpressible("histogram_quantile over an aggregation other than sum by le")
@@ -587,7 +747,93 @@ def _value(node: Node, labels_of_metric: dict[str, set[str]]) -> Translation | f
         return _with_binary(inner, Binary(op="*", right=-1.0, scalar_left=True))
     if isinstance(node, Bin):
         return _binary(node, labels_of_metric)
+    if isinstance(node, Str):
+        raise NotExpressible("a string")
+    if isinstance(node, Agg):
+        try:
+            return _translate_single(node, labels_of_metric)
+        except NotExpressible:
+            return _aggregate_step(node, labels_of_metric)
+    if isinstance(node, Call) and (node.name in APPLY_FUNCTIONS | {"absent"}
+                                   or node.name.startswith("label_")):
+        return _call_step(node, labels_of_metric)
+    if isinstance(node, Call) and node.name == "histogram_quantile" and len(node.args) == 2:
+        try:
+            return translate_inner(node)
+        except NotExpressible:
+            return _call_step(node, labels_of_metric)
     return _translate_single(node, labels_of_metric)
+
+
+def _vector(node: Node, labels_of_metric: dict[str, set[str]]) -> Translation:
+    value = _value(node, labels_of_metric)
+    if isinstance(value, float):
+        raise NotExpressible("a scalar where a vector is expected")
+    return value
+
+
+def _scalar(node: Node, labels_of_metric: dict[str, set[str]]) -> float:
+    value = _value(node, labels_of_metric)
+    if not isinstance(value, float):
+        raise NotExpressible("a vector where a number is expected")
+    return value
+
+
+def _string(node: Node) -> str:
+    if not isinstance(node, Str):
+        raise NotExpressible("a string argument that is not a literal")
+    return node.value
+
+
+def _call_step(node: Call, labels_of_metric: dict[str, set[str]]) -> Translation:
+    """A function of a whole expression: `Apply`, `LabelReplace` or `LabelJoin`."""
+    name, args = node.name, node.args
+    if name == "label_replace" and len(args) == 5:
+        inner = _vector(args[0], labels_of_metric)
+        dst, repl, src, regex = (_string(a) for a in args[1:])
+        return _with_step(inner, LabelReplace(dst=dst, replacement=repl, src=src, regex=regex))
+    if name == "label_join" and len(args) >= 3:
+        inner = _vector(args[0], labels_of_metric)
+        texts = [_string(a) for a in args[1:]]
+        return _with_step(inner, LabelJoin(dst=texts[0], separator=texts[1],
+                                           src=tuple(texts[2:])))
+    if name == "histogram_fraction" and len(args) == 3:
+        low, high = (_scalar(a, labels_of_metric) for a in args[:2])
+        return _with_step(_vector(args[2], labels_of_metric),
+                          Apply(apply=name, args=(low, high)))
+    if name == "histogram_quantile" and len(args) == 2:
+        q = _scalar(args[0], labels_of_metric)
+        return _with_step(_vector(args[1], labels_of_metric),
+                          Apply(apply="histogram_quantile", args=(q,)))
+    if name in APPLY_FUNCTIONS | {"absent"} and args:
+        inner = _vector(args[0], labels_of_metric)
+        numbers = tuple(_scalar(a, labels_of_metric) for a in args[1:])
+        return _with_step(inner, Apply(apply=name, args=numbers))
+    raise NotExpressible(f"Call {name}")
+
+
+def _aggregate_step(node: Agg, labels_of_metric: dict[str, set[str]]) -> Translation:
+    """An aggregation the query's own `aggregation` cannot say, as an `Aggregate` step."""
+    if node.op not in get_args(StepAggregation):
+        raise NotExpressible(f"aggregation {node.op}")
+    inner = _vector(node.expr, labels_of_metric)
+    if "__name__" in (node.by or ()):
+        raise NotExpressible("grouping by __name__")
+    param: float | None = None
+    label: str | None = None
+    if node.op == "count_values":
+        label = _string(node.param) if node.param is not None else None
+    elif node.param is not None:
+        param = _scalar(node.param, labels_of_metric)
+    step = Aggregate(aggregate=node.op, param=param, label=label, by=tuple(node.by or ()),
+                     without=tuple(node.without) if node.without is not None else None)
+    return _with_step(inner, step)
+
+
+def _with_step(t: Translation, step: Operation) -> Translation:
+    fields = dict(t.fields)
+    fields["then"] = (*fields.get("then", ()), step)
+    return Translation(fields)
 
 
 def _ir_supports_binary() -> bool:
@@ -595,6 +841,8 @@ def _ir_supports_binary() -> bool:
 
 
 def _with_binary(t: Translation, b: Binary) -> Translation:
+    if t.fields.get("then"):
+        return _with_step(t, b)
     fields = dict(t.fields)
     fields["binary"] = (*fields.get("binary", ()), b)
     return Translation(fields)
@@ -608,7 +856,8 @@ def _binary(node: Bin, labels_of_metric: dict[str, set[str]]) -> Translation | f
         raise NotExpressible(f"operator {op}")
     lhs = _value(node.lhs, labels_of_metric)
     rhs = _value(node.rhs, labels_of_metric)
-    matching = node.on is not None or node.ignoring is not None or node.group is not None
+    matching = node.on is not None or node.ignoring is not None or node.group is not None \
+        or node.fill_left is not None or node.fill_right is not None
     if isinstance(lhs, float) or isinstance(rhs, float):
         if op in SET_OPS or matching:
             raise NotExpressible("set operator or vector matching with a scalar (invalid)")
@@ -631,7 +880,8 @@ def _binary(node: Bin, labels_of_metric: dict[str, set[str]]) -> Translation | f
     return _with_binary(lhs, Binary(
         op=op, right=MetricOperand(**rhs.fields), bool_modifier=node.bool_,
         on=tuple(node.on) if node.on is not None else None,
-        ignoring=tuple(node.ignoring or ()), group=node.group, include=tuple(node.include)))
+        ignoring=tuple(node.ignoring or ()), group=node.group, include=tuple(node.include),
+        fill_left=node.fill_left, fill_right=node.fill_right))
 
 
 def _translate_single(node: Node, labels_of_metric: dict[str, set[str]]) -> Translation:
@@ -1059,7 +1309,8 @@ def _run_case(tf: TestFile, case: Case, stores: dict[int, Store]) -> Outcome:
     if _reads(case, tf.start_ts_metrics[case.load]):
         return Outcome(case, "not_expressible", "series with start timestamps (@st)")
     try:
-        node = Parser(case.expr).parse()
+        node = Parser(case.expr, step_ms=case.step_ms or 0,
+                      range_ms=case.end_ms - case.start_ms).parse()
         t = translate(node, label_names(tf.states[case.load]))
         q = build_query(case, t)
     except NotExpressible as exc:

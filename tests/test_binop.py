@@ -131,6 +131,36 @@ def test_group_right_mirrors_and_keeps_left_right_order_of_the_values() -> None:
                               (("i", "2"), ("job", "api")): 5.0}
 
 
+def test_fill_gives_results_to_samples_without_a_match() -> None:
+    lhs = [({N: "l", "x": "a"}, 10.0), ({N: "l", "x": "c"}, 30.0)]
+    rhs = [({N: "r", "x": "a"}, 100.0), ({N: "r", "x": "d"}, 400.0)]
+    both = vector_vector("+", lhs, rhs, Matching(fill_left=5, fill_right=7))
+    assert by_labels(both) == {(("x", "a"),): 110.0, (("x", "c"),): 37.0,
+                               (("x", "d"),): 405.0}
+    only_right = vector_vector("+", lhs, rhs, Matching(fill_right=0))
+    assert by_labels(only_right) == {(("x", "a"),): 110.0, (("x", "c"),): 30.0}
+    # a comparison keeps the left value, filled or not; bool says 1/0 for every pair
+    out = vector_vector("!=", lhs, rhs, Matching(fill_left=30, fill_right=30))
+    assert by_labels(out) == {(("x", "d"),): 30.0, ((N, "l"), ("x", "a")): 10.0}
+    assert vector_vector("+", lhs, [], Matching(fill_left=0)) == []  # nothing to label by
+
+
+def test_fill_with_grouping_labels_a_lone_one_side_sample_by_its_match_group() -> None:
+    requests = [({"method": "GET", "status": "200"}, 100.0)]
+    limits = [({"status": "200", "owner": "a"}, 1000.0), ({"status": "404", "owner": "b"}, 5.0)]
+    out = vector_vector("+", requests, limits, Matching(on=("status",), group="left",
+                                                        include=("owner",), fill_left=0))
+    assert by_labels(out) == {(("method", "GET"), ("owner", "a"), ("status", "200")): 1100.0,
+                              (("status", "404"),): 5.0}
+    # group_right swaps the sides: fill_right fills the lone "many" (right) samples
+    meta = [({"instance": "a"}, 100.0)]
+    cpus = [({"instance": "a", "cpu": "0"}, 1.0), ({"instance": "b", "cpu": "0"}, 1.0)]
+    out = vector_vector("*", meta, cpus, Matching(on=("instance",), group="right",
+                                                  fill_right=0))
+    assert by_labels(out) == {(("cpu", "0"), ("instance", "a")): 100.0,
+                              (("cpu", "0"), ("instance", "b")): 0.0}
+
+
 def test_duplicates_on_the_one_side_are_an_error() -> None:
     with pytest.raises(MatchingError, match="duplicate series for the match group"):
         vector_vector("/", LEFT, [*RIGHT, ({"job": "api", "code": "500", N: "x"}, 1.0)])
@@ -242,6 +272,8 @@ def test_leaves_are_every_query_the_engine_runs() -> None:
      "both 'on' and 'include'"),
     ({"op": "+", "right": {"metric": "b", "function": "samples"}}, "operand"),
     ({"op": "max", "right": 1}, "op"),
+    ({"op": "+", "right": 1, "fill_left": 0}, "fill_left / fill_right"),
+    ({"op": "or", "right": {"metric": "b"}, "fill_right": 0}, "fill_left / fill_right"),
 ])
 def test_binary_validation(binary: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):

@@ -35,9 +35,18 @@ from assistant.errors import (
     BackendTimeout,
     BackendUnavailable,
     ConfigError,
+    IRError,
     UnknownEntityError,
 )
-from assistant.ir import LEVELS, EventQuery, Extract, LogQuery, MetricQuery, TimeRange
+from assistant.ir import (
+    LEVELS,
+    EventQuery,
+    Extract,
+    LogQuery,
+    MetricQuery,
+    TimeRange,
+    ValueFilter,
+)
 from assistant.settings import ClickHouseLogTable, ClickHouseMetricTable, load_settings
 from connectors.base import Result
 from connectors.clickhouse import ClickHouseConnector
@@ -283,9 +292,15 @@ def _random_log_query(draw: Any) -> LogQuery:
     }
     extract = draw(st.sampled_from([None, Extract(kind="ipv4"), Extract(kind="ip_port"),
                                     Extract(kind="user"), Extract(kind="number"),
-                                    Extract(kind="regex", pattern=r"took (\d+) ms")]))
+                                    Extract(kind="regex", pattern=r"took (\d+) ms"),
+                                    Extract(kind="field", key="3.took"),
+                                    Extract(kind="field", key="2.from"),
+                                    Extract(kind="field", key="4.disk")]))
     kw["extract"] = extract
-    op = draw(st.sampled_from(["lines", "count_by", "distinct", "busiest"]))
+    if extract is not None:
+        kw["value_filters"] = tuple(draw(st.lists(st.sampled_from(VALUE_FILTERS), max_size=2)))
+    op = draw(st.sampled_from(["lines", "count_by", "distinct", "busiest"]
+                              + (["min", "max"] if extract is not None else [])))
     fields = ["service", "host", "level", "template", "message"] + (
         ["extracted"] if extract is not None else [])
     if op == "lines":
@@ -294,10 +309,22 @@ def _random_log_query(draw: Any) -> LogQuery:
     elif op in ("count_by", "distinct"):
         kw |= {"count_by": draw(st.sampled_from(fields)), "top_k": draw(st.integers(1, 8)),
                "aggregate": "count" if op == "count_by" else "count_distinct"}
+    elif op in ("min", "max"):
+        kw["aggregate"] = op
     else:
         kw |= {"busiest": draw(st.sampled_from(["minute", "hour", "day"])),
                "top_k": draw(st.integers(1, 5))}
     return LogQuery(**kw)
+
+
+VALUE_FILTERS = (
+    ValueFilter(op="=", value="10.1.3.2"), ValueFilter(op="!=", value="10.0.0.7"),
+    ValueFilter(op="in", values=("10.1.1.2", "95%", "7")), ValueFilter(op=">", value=300),
+    ValueFilter(op="<=", value=95.5), ValueFilter(op="regex", value="^[1-4]"),
+    ValueFilter(op=">=", value=-1), ValueFilter(op="=", value="o'k\n\\"),
+)
+"""Conditions for the random queries: text, numbers (a unit after them, an IP that is not a
+number), and a value with a quote, newline and backslash."""
 
 
 def test_random_log_queries_agree(emb: EmbeddedConnector, ch: ClickHouseConnector) -> None:
@@ -305,7 +332,7 @@ def test_random_log_queries_agree(emb: EmbeddedConnector, ch: ClickHouseConnecto
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=60, deadline=None, derandomize=True,
+    @settings(max_examples=90, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(st.composite(_random_log_query)())
     def check(q: LogQuery) -> None:
@@ -679,3 +706,90 @@ def test_from_settings() -> None:
     assert c.max_rows == 5 and c.mapping.table == "otel.logs"
     assert "pw" not in repr(s.clickhouse)
     assert "`otel`.`logs`" in c.native(LogQuery(time_range=HOUR))
+
+
+# -- the field catalog and operations on a catalog field ---------------------------------------
+
+FIELD_QUERIES: dict[str, LogQuery] = {
+    "max-took": LogQuery(time_range=TWO_H, aggregate="max",
+                         extract=Extract(kind="field", key="3.took")),
+    "min-took-over-100": LogQuery(time_range=TWO_H, aggregate="min",
+                                  extract=Extract(kind="field", key="3.took"),
+                                  value_filters=(ValueFilter(op=">", value=100),)),
+    "max-disk-percent": LogQuery(time_range=TWO_H, aggregate="max",
+                                 extract=Extract(kind="field", key="4.disk")),
+    "top-from": LogQuery(time_range=TWO_H, count_by="extracted", top_k=3,
+                         extract=Extract(kind="field", key="2.from")),
+    "top-from-in": LogQuery(time_range=TWO_H, count_by="extracted",
+                            extract=Extract(kind="field", key="2.from"),
+                            value_filters=(ValueFilter(op="in",
+                                                       values=("10.1.1.2", "10.1.3.2")),)),
+    "distinct-users-not-u1": LogQuery(time_range=TWO_H, count_by="extracted",
+                                      aggregate="count_distinct",
+                                      extract=Extract(kind="field", key="2.user"),
+                                      value_filters=(ValueFilter(op="!=", value="u1"),)),
+    "oldest-slow": LogQuery(time_range=TWO_H, order="oldest", limit=3,
+                            extract=Extract(kind="field", key="3.took"),
+                            value_filters=(ValueFilter(op=">=", value=800),
+                                           ValueFilter(op="regex", value="^8"))),
+    "busiest-fast": LogQuery(time_range=TWO_H, busiest="hour",
+                             extract=Extract(kind="field", key="3.took"),
+                             value_filters=(ValueFilter(op="<", value=50.5),)),
+    "eq-user": LogQuery(time_range=TWO_H, extract=Extract(kind="field", key="2.user"),
+                        value_filters=(ValueFilter(op="=", value="u54"),)),
+}
+
+
+def test_field_catalog_is_the_same_on_both_engines(
+    emb: EmbeddedConnector, ch: ClickHouseConnector
+) -> None:
+    fields = emb.log_fields()
+    assert ch.log_fields() == fields
+    took = {f.key: f for f in fields}["3.took"]
+    durations = [int(m.group(1)) for ln in LINES
+                 if (m := re.fullmatch(r"request r\d+ took (\d+) ms", ln.message))]
+    assert (took.type, took.unit, took.lines, took.distinct) == (
+        "number", "ms", len(durations), len(set(durations)))
+    top = Counter(str(v) for v in durations).most_common()
+    assert took.examples == tuple(v for v, n in sorted(top, key=lambda t: (-t[1], t[0]))[:3])
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_QUERIES))
+def test_field_operations_embedded_vs_chdb(
+    name: str, emb: EmbeddedConnector, ch: ClickHouseConnector
+) -> None:
+    q = FIELD_QUERIES[name]
+    expected, got = comparable(emb.run(q)), comparable(ch.run(q))
+    assert got == expected
+    assert expected["total"]
+
+
+def test_field_operations_match_plain_python(ch: ClickHouseConnector) -> None:
+    lines = [ln for ln in LINES if TWO_H.start <= ln.ts <= TWO_H.end]
+    took = [(int(m.group(1)), ln) for ln in lines
+            if (m := re.fullmatch(r"request r\d+ took (\d+) ms", ln.message))]
+    biggest = max(took, key=lambda t: (t[0], -t[1].ts.timestamp()))
+    r = ch.run(FIELD_QUERIES["max-took"])
+    assert r.total == len(took) and r.unit == "ms"
+    assert r.rows[0]["value"] == biggest[0] and r.rows[0]["message"] == biggest[1].message
+    over = [v for v, _ in took if v > 100]
+    r = ch.run(FIELD_QUERIES["min-took-over-100"])
+    assert (r.rows[0]["value"], r.total) == (min(over), len(over))
+    users = {m.group(1) for ln in lines
+             if (m := re.fullmatch(r"user (u\d+) logged in from \S+", ln.message))}
+    r = ch.run(FIELD_QUERIES["distinct-users-not-u1"])
+    assert r.groups == len(users - {"u1"})
+
+
+def test_field_errors_are_one_line(ch: ClickHouseConnector) -> None:
+    with pytest.raises(UnknownEntityError, match=r"no field of template 3 named 'tok'.*'took'"):
+        ch.run(LogQuery(time_range=TWO_H, extract=Extract(kind="field", key="3.tok")))
+    with pytest.raises(IRError, match="template 999 has no fields"):
+        ch.run(LogQuery(time_range=TWO_H, extract=Extract(kind="field", key="999.x")))
+
+
+def test_a_table_without_templates_has_no_field_catalog(chdb_exec: Callable[[str], Rows]) -> None:
+    c = ClickHouseConnector(executor=chdb_exec, logs=USER_MAPPING, events_table=None)
+    assert c.log_fields() == []
+    with pytest.raises(IRError, match=r"no mined templates .* kind='regex'"):
+        c.run(LogQuery(time_range=TWO_H, extract=Extract(kind="field", key="1.x")))

@@ -40,6 +40,7 @@ from differential import (
     check_victoria,
     demo_cases,
     fixture_cases,
+    operation_cases,
     window_store,
     write_store,
 )
@@ -209,6 +210,19 @@ def test_binary_operations(case: Case, prom_engines: tuple[Connector, Connector]
     names = sorted((sorted(s.labels.items()), s.metric) for s in emb.series)
     assert names == sorted((sorted(s.labels.items()), s.metric) for s in prom.series)
     assert emb.unit == prom.unit
+
+
+@pytest.mark.parametrize("case", operation_cases(), ids=lambda c: c.id)
+def test_new_operations(case: Case, prom_engines: tuple[Connector, Connector]) -> None:
+    """Functions of window samples, ``@``, subqueries and `MetricQuery.then` steps: the
+    embedded engine (Prometheus 2.x semantics) against Debian's Prometheus 2.x."""
+    embedded, prometheus = prom_engines
+    emb, prom = embedded.run(case.query), prometheus.run(case.query)
+    assert prom.series, f"{case.id}: Prometheus returned nothing; the case tests nothing"
+    v = check_embedded(case, emb, prom, prometheus)
+    assert v.ok, f"{case.id}: embedded vs prometheus: {v.detail}\n{prom.native}"
+    assert sorted(sorted(s.labels.items()) for s in emb.series) == sorted(
+        sorted(s.labels.items()) for s in prom.series)
 
 
 def test_demo_suite_covers_every_function_and_aggregation() -> None:

@@ -261,7 +261,9 @@ def test_inference_beats_a_generic_known_layout_when_it_finds_more(tmp_path: Pat
         ("nova.compute.claims", "warn"),
     ]
     assert rows[1]["message"] == "low memory"
-    assert _attrs(rows[1]) == {"pid": "12345", "context": "req-1"}
+    # the log's own word is kept beside the normalised level ("INFO" is only a spelling)
+    assert _attrs(rows[1]) == {"pid": "12345", "context": "req-1", "level_word": "WARNING"}
+    assert "level_word" not in _attrs(rows[0])
 
 
 def test_plain_time_level_text_keeps_the_generic_layout(tmp_path: Path) -> None:

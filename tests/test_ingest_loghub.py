@@ -5,7 +5,9 @@ Each `<System>_2k.log` is ingested into a fresh store by `ingest_paths` (the cod
 here with plain csv code. Documented normalisations:
 
 * levels are stored normalised: `I`/`Info`/`INFO` -> info, `W`/`WARNING` -> warn, `D` ->
-  debug, `V` (verbose) -> trace, `E`/`ERROR`/`SEVERE` -> error, `FATAL` -> fatal;
+  debug, `V` (verbose) -> trace, `E`/`ERROR`/`SEVERE` -> error, `FATAL` -> fatal; the
+  log's own word is kept in `attrs.level_word` where it is more than a spelling of the
+  normalised level (`SEVERE`, `W`, `WARNING`; not `INFO`);
 * a syslog program tag is one to four words without a colon; where the authors' parser
   took kernel message text up to the first colon as the component (`scsi0 `,
   `audit(1131538222.234:0)`, `checking TSC synchronization across 4 CPUs`), the line has
@@ -159,6 +161,11 @@ def test_loghub_system_matches_structured_csv(tmp_path: Path, system: str) -> No
     if "Level" in expected[0]:
         want_levels = Counter(LEVELS[r["Level"].upper()] for r in expected)
         assert Counter(r["level"] for r in rows) == want_levels
+        # the log's own word where it is more than a spelling of the normalised level
+        want_words = Counter(r["Level"] if r["Level"].lower() != LEVELS[r["Level"].upper()]
+                             else None for r in expected)
+        got_words = Counter(json.loads(r["attrs"] or "{}").get("level_word") for r in rows)
+        assert got_words == want_words
     if system in HOST_COLUMN:
         want_hosts = Counter(r[HOST_COLUMN[system]] for r in expected)
         assert Counter(r["host"] for r in rows) == want_hosts

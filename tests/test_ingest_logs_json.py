@@ -47,7 +47,9 @@ def test_json_lines_fields_levels_and_malformed(tmp_path: Path) -> None:
     assert [r[3] for r in rows] == ["info", "error", "warn", "warn"]  # 40 = pino warn
     assert rows[1][1:3] == ("gateway", "gw-01")
     assert json.loads(rows[0][5]) == {"status": 200, "duration_ms": 12}
-    assert rows[2][5] is None  # nothing beyond the mapped fields
+    # nothing beyond the mapped fields but pino's own level number, kept beside "warn"
+    assert json.loads(rows[2][5]) == {"level_word": "40"}
+    assert json.loads(rows[3][5]) == {"attempt": 2, "level_word": "WARNING"}
 
 
 def test_nested_ecs_fields(tmp_path: Path) -> None:

@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 
 from assistant.errors import IRError
-from assistant.ir import Matcher, MetricQuery, TimeRange
+from assistant.ir import (
+    Aggregate,
+    Apply,
+    Binary,
+    LabelJoin,
+    LabelReplace,
+    Matcher,
+    MetricOperand,
+    MetricQuery,
+    TimeRange,
+)
 from connectors.prometheus.promql import compile_metric, quote, selector
 
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -133,3 +143,45 @@ def test_odd_metric_names_use_name_matcher() -> None:
 def test_bad_label_name_is_an_ir_error() -> None:
     with pytest.raises(IRError, match="not valid in PromQL"):
         compile_metric(q(matchers=(Matcher(label="bad-label", value="x"),)))
+
+
+@pytest.mark.parametrize(
+    ("query", "promql"),
+    [
+        (q(function="changes", window_s=600), "changes(http_requests_total[600s])"),
+        (q(function="predict_linear", window_s=3600, horizon_s=600),
+         "predict_linear(http_requests_total[3600s], 600.0)"),
+        (q(at_s=1700000000, offset_s=60), "http_requests_total @ 1700000000.0 offset 60s"),
+        (q(function="rate", window_s=300, subquery_step_s=30, at_s=1.5),
+         "rate(http_requests_total[300s:30s] @ 1.5)"),
+        (q(then=(Apply(apply="round", args=(0.5,)), Apply(apply="clamp", args=(0, 100)))),
+         "clamp(round(http_requests_total, 0.5), 0.0, 100.0)"),
+        (q(function="rate", binary=(Binary(op="*", right=60),),
+           then=(Aggregate(aggregate="sum", without=("code",)), Binary(op="/", right=2))),
+         "(sum without (code) (rate(http_requests_total[300s]) * 60.0)) / 2.0"),
+        (q(then=(Aggregate(aggregate="count_values", label="v", by=("job",)),)),
+         'count_values by (job) ("v", http_requests_total)'),
+        (q(then=(Aggregate(aggregate="topk", param=2, by=("job",)),)),
+         "topk by (job) (2.0, http_requests_total)"),
+        (q(then=(LabelReplace(dst="d", replacement="$1", src="s", regex='"(.*)'),
+                 LabelJoin(dst="j", separator=",", src=("a", "b")))),
+         'label_join(label_replace(http_requests_total, "d", "$1", "s", "\\"(.*)"), '
+         '"j", ",", "a", "b")'),
+        (q(metric="h_bucket", then=(Apply(apply="histogram_fraction", args=(0, 0.3)),)),
+         "histogram_fraction(0.0, 0.3, h_bucket)"),
+        (q(aggregation="sum", then=(Apply(apply="absent"),)),
+         "absent(sum (http_requests_total))"),
+        (q(binary=(Binary(op="+", right=MetricOperand(metric="b"), on=("x",), group="left",
+                          fill_left=0, fill_right=0),)),
+         "http_requests_total + on(x) group_left fill(0.0) b"),
+        (q(binary=(Binary(op="/", right=MetricOperand(metric="b"), fill_right=1),)),
+         "http_requests_total / fill_right(1.0) b"),
+    ],
+)
+def test_compile_new_functions_modifiers_and_steps(query: MetricQuery, promql: str) -> None:
+    assert compile_metric(query) == promql
+
+
+def test_step_labels_are_checked_like_group_by_labels() -> None:
+    with pytest.raises(IRError, match="not valid in PromQL"):
+        compile_metric(q(then=(Aggregate(aggregate="sum", by=("bad-label",)),)))

@@ -21,7 +21,15 @@ import pyarrow.compute as pc
 
 from assistant.errors import IngestError
 from assistant.ingest.levels import map_distinct, normalise_level
-from assistant.ingest.logs_text import MAX_EXAMPLES, Malformed, attrs_json_sql, snippet, sql_str
+from assistant.ingest.logs_text import (
+    LEVEL_WORD,
+    MAX_EXAMPLES,
+    Malformed,
+    attrs_json_sql,
+    own_level_word,
+    snippet,
+    sql_str,
+)
 from assistant.ingest.templates import mask
 from assistant.ingest.timestamps import ISO8601, TsFormat, detect, epoch_number_sql, offset_mode
 
@@ -195,12 +203,28 @@ class JsonLogParser:
         if out.num_rows == 0:
             return None
         out = out.append_column("level", map_distinct(out["level_word"], _json_level))
+        out = out.set_column(out.column_names.index("attrs"), "attrs", self._with_level_word(out))
         self.entries += out.num_rows
         out = out.select(["ts", "service", "host", "level", "message", "attrs", "source", "h0"])
         return out.append_column("shape", mask(out["message"]))
 
     def finish(self) -> pa.Table | None:
         return None
+
+    def _with_level_word(self, out: pa.Table) -> pa.ChunkedArray:
+        """attrs with the entry's own level word (`LEVEL_WORD`) where it is more than a
+        spelling of the normalised level (``30`` of pino, ``W``; not ``info``)."""
+        own = own_level_word(pc.cast(out["level_word"], pa.string()), out["level"])
+        if own.null_count == len(own):
+            return out["attrs"]
+        self._con.register("_lw", pa.table({"attrs": out["attrs"], "own": own}))
+        try:
+            return self._con.sql(
+                f"SELECT CASE WHEN own IS NULL THEN attrs ELSE CAST(json_merge_patch("
+                f"coalesce(attrs, '{{}}'), json_object('{LEVEL_WORD}', own)) AS VARCHAR) END "
+                "AS attrs FROM _lw").to_arrow_table()["attrs"]
+        finally:
+            self._con.unregister("_lw")
 
     def _build_sql(self) -> str:
         m = self.mapping

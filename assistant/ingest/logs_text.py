@@ -48,6 +48,19 @@ def snippet(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+LEVEL_WORD = "level_word"
+"""The attrs key holding a line's own level word (``SEVERE``, ``W``, ``KERNEL INFO``) where
+it is not just a spelling of the normalised `level` (``INFO``, ``info`` are not kept)."""
+
+
+def own_level_word(word: pa.Array | pa.ChunkedArray,
+              level: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """`word` where its lower case differs from the normalised `level`, else NULL."""
+    same = pc.equal(pc.utf8_lower(pc.utf8_trim_whitespace(word)), level)
+    kept = pc.if_else(pc.fill_null(same, False), pa.scalar(None, pa.string()), word)
+    return kept if isinstance(kept, pa.ChunkedArray) else pa.chunked_array([kept])
+
+
 def attrs_json_sql(pairs: list[tuple[str, str]]) -> str:
     """SQL building a JSON object of the non-null (key, expr) pairs; NULL when all are null.
 
@@ -167,7 +180,11 @@ class TextLogParser:
             found.update(zip([f.name for f in more.type], more.flatten(), strict=True))
         for name, arr in found.items():
             cols[name] = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-        cols["level_norm"] = self._levels(cols, lines)
+        word = self._level_words(cols, lines)
+        cols["level_norm"] = (map_distinct(cols["status"], _level_of_status)
+                              if self.layout.level == "status" else
+                              map_distinct(word, normalise_level))
+        cols["level_word"] = own_level_word(word, cols["level_norm"])
         if layout.ts.yearless:
             cols["year"] = self._years(cols, valid)
         has_cont = bool((~valid & ~blank).any())
@@ -189,18 +206,19 @@ class TextLogParser:
         out = out.drop_columns(["line_no", "ts_text"])
         return out.append_column("shape", mask(out["message"]))
 
-    def _levels(self, cols: dict[str, pa.Array], lines: pa.Array) -> pa.Array:
-        """The level word of each line, from the layout's source (mapped per distinct value)."""
+    def _level_words(self, cols: dict[str, pa.Array], lines: pa.Array) -> pa.Array:
+        """The level word of each line as the log writes it, from the layout's source
+        (NULL for access logs, whose level comes from the status code)."""
         how = self.layout.level
         if how == "status":
-            return map_distinct(cols["status"], _level_of_status)
+            return pa.nulls(len(lines), pa.string())
         word = map_distinct(cols["pri"], _level_of_pri) if how == "pri" else cols.get("level")
         if how in ("search", "pri"):
             found = parallel(_search_level, lines)
             word = found if word is None else pc.coalesce(word, found)
         if word is None:
             return pa.nulls(len(lines), pa.string())
-        return map_distinct(word, normalise_level)
+        return word.cast(pa.string())
 
     def _count_unmatched(
         self, lines: pa.Array, valid: np.ndarray, blank: np.ndarray, line_no: np.ndarray
@@ -274,7 +292,8 @@ class TextLogParser:
             )
         else:
             message = "substr(b.line, b.head_len + 1)"
-        attrs = attrs_json_sql([(a, f"b.{a}") for a in layout.attrs])
+        attrs = attrs_json_sql([(a, f"b.{a}") for a in layout.attrs]
+                               + [(LEVEL_WORD, "b.level_word")])
         select = f"""
             SELECT b.line_no, b.ts AS ts_text, {ts_sql} AS ts, {service} AS service,
                    {host} AS host, b.level_norm AS level, @MESSAGE@ AS message,

@@ -42,6 +42,9 @@ from assistant.ingest.levels import normalise_level_array
 from assistant.ingest.templates import Templates, mask
 from connectors.base import Event, MetricType
 from connectors.embedded.schema import WRITER_WAIT_S, connect
+from connectors.sql.catalog import read_log_fields
+from connectors.sql.dialect import DuckDB
+from connectors.sql.logs import LogColumns
 
 DEFAULT_BATCH = 200_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -169,6 +172,7 @@ class StoreWriter:
         self._log_tables: list[pa.Table] = []
         self._log_rows = 0
         self._occ: dict[str | None, _Occurrences] = {}
+        self._touched: set[int] = set()  # templates whose field catalog is out of date
         # events
         self._events: dict[str, Event] = {}
         # the open transaction (`begin`): what to restore when it is rolled back
@@ -212,6 +216,7 @@ class StoreWriter:
         if self._tx is None:
             raise RuntimeError("no transaction is open")
         self.flush()
+        self._refresh_fields()
         self.con.execute("COMMIT")
         self._tx = None
 
@@ -230,6 +235,7 @@ class StoreWriter:
         self.discard_samples()
         self._log_tables, self._log_rows = [], 0
         self._occ = {}
+        self._touched = set()
         self._events = {}
 
     # -- metrics ---------------------------------------------------------------------
@@ -437,6 +443,7 @@ class StoreWriter:
             sub = h0[sel]
             line_hash[sel] = np.where(occ == 0, sub, _mix(sub, occ))
         template_ids = self._templates.ids_for_masked(table["shape"])
+        self._touched.update(t for t in pc.unique(template_ids).to_pylist() if t is not None)
         batch = (
             table.drop_columns(["h0", "shape"])
             .append_column("template_id", template_ids)
@@ -546,9 +553,27 @@ class StoreWriter:
         """Flush, close the connection and return the totals of this writer."""
         if not self._closed:
             self.flush()
+            self._refresh_fields()
             self._closed = True
             self.con.close()
         return self.totals
+
+    def _refresh_fields(self) -> None:
+        """Re-measure the field catalog (`log_fields`) of the templates written since."""
+        if not self._touched:
+            return
+        ids = sorted(self._touched)
+        fields = read_log_fields(lambda sql: self.con.execute(sql).fetchall(),
+                                 LogColumns.store(), DuckDB(), ids)
+        self.con.execute("DELETE FROM log_fields WHERE template_id IN (SELECT unnest($1))",
+                         [ids])
+        if fields:
+            self.con.executemany(
+                "INSERT INTO log_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(f.template_id, f.index, f.name, f.type, f.unit, list(f.examples),
+                  f.distinct, f.lines, list(f.services)) for f in fields],
+            )
+        self._touched = set()
 
     # -- helpers -----------------------------------------------------------------------
     def _count(self, sql: str, params: dict[str, Any] | None = None) -> int:

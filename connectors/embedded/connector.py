@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from assistant.errors import BackendError, BackendTimeout, ConfigError
+from assistant.log_fields import TemplateField
 from connectors.embedded import schema
-from connectors.sql.catalog import StoreCatalog, build_catalog
+from connectors.sql.catalog import StoreCatalog, build_catalog, read_log_fields
 from connectors.sql.connector import Row, SqlConnector
 from connectors.sql.dialect import DuckDB
 from connectors.sql.logs import LogColumns
@@ -123,6 +124,34 @@ class EmbeddedConnector(SqlConnector):
         finally:
             timer.cancel()
             cur.close()
+
+    def _read_log_fields(self, template_ids: list[int] | None = None) -> list[TemplateField]:
+        """The catalog stored at ingest (`log_fields`); templates it lacks (a store written
+        before it existed) are measured now, in memory (the store is opened read-only)."""
+        only = "" if template_ids is None else \
+            f"WHERE f.template_id IN ({', '.join(str(int(t)) for t in template_ids)}) "
+        try:
+            rows = self._rows(
+                "SELECT f.template_id, f.idx, f.name, f.type, f.unit, f.examples, "
+                "f.distinct_values, f.lines, f.services, t.template "
+                f"FROM log_fields f JOIN log_templates t USING (template_id) {only}"
+                "ORDER BY f.template_id, f.idx")
+        except BackendError:  # a store from before the field catalog: no such table
+            rows = []
+        stored = [
+            TemplateField(template_id=int(r[0]), index=int(r[1]), name=r[2], type=r[3],
+                          unit=r[4], examples=tuple(r[5]), distinct=int(r[6]),
+                          lines=int(r[7]), services=tuple(r[8]), template=r[9])
+            for r in rows
+        ]
+        have = {f.template_id for f in stored}
+        known = [int(r[0]) for r in self._rows("SELECT template_id FROM log_templates")]
+        missing = [t for t in known if t not in have
+                   and (template_ids is None or t in template_ids)]
+        if not missing:
+            return stored
+        found = read_log_fields(self._rows, self.log_columns, self.dialect, missing)
+        return sorted(stored + found, key=lambda f: (f.template_id, f.index))
 
     def _load_catalog(self) -> StoreCatalog:
         cur = self._connection().cursor()

@@ -10,6 +10,9 @@ series(series_id, metric, labels)         one row per (metric, label set); label
 samples(series_id, ts, value)             unique per (series_id, ts)
 metric_meta(metric, type, help, unit)     from # TYPE / # HELP / # UNIT or ingest options
 log_templates(template_id, template)      mined at ingestion (drain3)
+log_fields(template_id, idx, name, type, unit, examples, distinct_values, lines, services)
+                                          the templates' placeholders as named, typed
+                                          fields (`assistant.log_fields`), at ingestion
 logs(ts, service, host, level, level_num, message, template_id, attrs, source, line_hash)
                                           line_hash dedupes re-ingestion
 events(id, ts, end_ts, kind, service, host, title, status, severity, attrs)
@@ -47,6 +50,18 @@ CREATE TABLE IF NOT EXISTS metric_meta (
 CREATE TABLE IF NOT EXISTS log_templates (
     template_id INTEGER PRIMARY KEY,
     template VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_fields (
+    template_id INTEGER NOT NULL,
+    idx SMALLINT NOT NULL,
+    name VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    examples VARCHAR[] NOT NULL,
+    distinct_values BIGINT NOT NULL,
+    lines BIGINT NOT NULL,
+    services VARCHAR[] NOT NULL,
+    PRIMARY KEY (template_id, idx)
 );
 CREATE TABLE IF NOT EXISTS logs (
     ts TIMESTAMP NOT NULL,

@@ -188,7 +188,7 @@ class PrometheusConnector(Connector):
             for item in result or []:
                 labels = {str(k): str(v) for k, v in item.get("metric", {}).items()}
                 own = labels.pop("__name__", None)  # kept by `a or b`, filters: say it
-                series_name = own if own and q.binary else name
+                series_name = own if own and q.operations() else name
                 if rtype == "matrix":
                     raw = item.get("values") or []
                 elif rtype == "vector":

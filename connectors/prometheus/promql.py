@@ -11,14 +11,29 @@ Binary operations follow, left to right, with their modifiers; an operand with b
 operations of its own is parenthesized::
 
     (sum by (instance) (rate(errors[300s])) / on(instance) sum by (instance) (...)) * 100.0
+
+Then the `MetricQuery.then` steps wrap the expression so far: ``round(x, 0.1)``,
+``sum without (mode) (...)``, ``label_replace(..., "dst", "$1", "src", "(.*)")``;
+``at_s`` is the selector's ``@`` modifier (before ``offset``).
 """
 
 from __future__ import annotations
 
 import re
+from typing import assert_never
 
 from assistant.errors import IRError
-from assistant.ir import AGG_QUANTILES, Binary, Matcher, MetricOperand, MetricQuery
+from assistant.ir import (
+    AGG_QUANTILES,
+    Aggregate,
+    Apply,
+    Binary,
+    LabelJoin,
+    LabelReplace,
+    Matcher,
+    MetricOperand,
+    MetricQuery,
+)
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -37,6 +52,12 @@ _OVER_TIME = {
     "stdvar_over_time",
     "present_over_time",
     "absent_over_time",
+    "changes",
+    "resets",
+    "irate",
+    "idelta",
+    "deriv",
+    "first_over_time",
 }
 _SIMPLE_AGG = {"sum", "avg", "min", "max", "count", "stddev", "stdvar"}
 
@@ -85,16 +106,47 @@ def _num(x: float) -> str:
 
 
 def offset(q: MetricQuery) -> str:
-    """The selector's ``offset`` modifier (with its leading space), or ''."""
-    return f" offset {q.offset_s}s" if q.offset_s else ""
+    """The selector's ``@`` and ``offset`` modifiers (with a leading space), or ''."""
+    at = f" @ {_num(q.at_s)}" if q.at_s is not None else ""
+    return at + (f" offset {q.offset_s}s" if q.offset_s else "")
 
 
 def compile_metric(q: MetricQuery) -> str:
     """The PromQL expression for a metric query (evaluated as instant or range by the caller)."""
     expr = _compile_leaf(q)
-    for i, b in enumerate(q.binary):
+    for i, b in enumerate(q.operations()):
+        if not isinstance(b, Binary):
+            expr = step(expr, b)
+            continue
         expr = binary(f"({expr})" if i else expr, b, q)
     return expr
+
+
+def step(expr: str, s: Apply | Aggregate | LabelReplace | LabelJoin) -> str:
+    """`expr` inside a function, an aggregation or a label rewrite."""
+    match s:
+        case Apply(apply="histogram_fraction"):
+            low, high = s.args
+            return f"histogram_fraction({_num(low)}, {_num(high)}, {expr})"
+        case Apply(apply="histogram_quantile"):
+            return f"histogram_quantile({_num(s.args[0])}, {expr})"
+        case Apply():
+            return f"{s.apply}({', '.join([expr, *(_num(a) for a in s.args)])})"
+        case Aggregate():
+            without = s.without
+            grouping = _by(s.by) if without is None else f" without {_labels(without)}"
+            param = quote(s.label) if s.label is not None else (
+                _num(s.param) if s.param is not None else None)
+            inner = f"{param}, {expr}" if param is not None else expr
+            return f"{s.aggregate}{grouping} ({inner})"
+        case LabelReplace():
+            args = ", ".join(quote(x) for x in (s.dst, s.replacement, s.src, s.regex))
+            return f"label_replace({expr}, {args})"
+        case LabelJoin():
+            args = ", ".join(quote(x) for x in (s.dst, s.separator, *s.src))
+            return f"label_join({expr}, {args})"
+        case _:
+            assert_never(s)
 
 
 def _labels(names: tuple[str, ...]) -> str:
@@ -112,6 +164,7 @@ def binary(left: str, b: Binary, q: MetricQuery) -> str:
         mods.append(f"ignoring{_labels(b.ignoring)}")
     if b.group is not None:
         mods.append(f"group_{b.group}{_labels(b.include) if b.include else ''}")
+    mods += _fills(b)
     op = " ".join(mods)
     if not isinstance(b.right, MetricOperand):
         number = _num(b.right)
@@ -119,13 +172,24 @@ def binary(left: str, b: Binary, q: MetricQuery) -> str:
             number = f"({number})"
         return f"{number} {op} {left}" if b.scalar_left else f"{left} {op} {number}"
     right = compile_metric(q.operand(b.right))
-    if b.right.binary:
+    if b.right.binary or b.right.then:
         right = f"({right})"
     return f"{left} {op} {right}"
 
 
+def _fills(b: Binary) -> list[str]:
+    """PromQL 3's fill modifiers: ``fill(v)`` when both sides take the same value."""
+    left = None if b.fill_left is None else _num(b.fill_left)
+    right = None if b.fill_right is None else _num(b.fill_right)
+    if left is not None and left == right:
+        return [f"fill({left})"]
+    return [f"{name}({v})" for name, v in (("fill_left", left), ("fill_right", right))
+            if v is not None]
+
+
 def _compile_leaf(q: MetricQuery) -> str:
-    window = f"[{q.window()}s]{offset(q)}"
+    step = f":{q.subquery_step_s}s" if q.subquery_step_s else ""
+    window = f"[{q.window()}s{step}]{offset(q)}"
     sel = selector(q.metric, q.matchers)
     agg = q.aggregation
 
@@ -146,6 +210,9 @@ def _compile_leaf(q: MetricQuery) -> str:
     elif q.function == "quantile_over_time":
         assert q.quantile is not None
         expr = f"quantile_over_time({_num(q.quantile)}, {sel}{window})"
+    elif q.function == "predict_linear":
+        assert q.horizon_s is not None  # guaranteed by the IR validator
+        expr = f"predict_linear({sel}{window}, {_num(q.horizon_s)})"
     elif q.function in _OVER_TIME:
         expr = f"{q.function}({sel}{window})"
     else:  # pragma: no cover - the IR's Literal makes this unreachable

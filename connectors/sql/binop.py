@@ -31,6 +31,12 @@ metric results); its labels are without ``__name__``.
 
 Which samples pair up depends only on which series are present at a time, so it is worked
 out once per set of present series (`Memo`), not at every step.
+
+`MetricQuery.then` steps run after ``binary``, in order, at each evaluation time:
+`Binary` as above, the others in `connectors.sql.operations`; ``absent`` here, since it
+needs every evaluation time (1 where the expression has no sample, labelled by a plain
+selector's ``=`` matchers). A step that leaves one label set twice is an error, as in
+Prometheus.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import assert_never
 
 import numpy as np
 
@@ -49,11 +56,17 @@ from assistant.ir import (
     ARITHMETIC_OPS,
     COMPARISON_OPS,
     SET_OPS,
+    Aggregate,
+    Apply,
     Binary,
+    LabelJoin,
+    LabelReplace,
     MetricOperand,
     MetricQuery,
+    Operation,
 )
 from connectors.base import Series
+from connectors.sql.operations import apply_step
 
 NAME = "__name__"
 NAME_LABELS = frozenset({NAME, "__type__", "__unit__"})
@@ -80,10 +93,18 @@ class Matching:
     ignoring: tuple[str, ...] = ()
     group: str | None = None  # None (one-to-one), "left" or "right"
     include: tuple[str, ...] = ()
+    fill_left: float | None = None
+    """For a "one"-side sample without a match: the missing "many" operand."""
+    fill_right: float | None = None
+    """For a "many"-side sample without a match: the missing "one" operand."""
 
     @classmethod
     def of(cls, b: Binary) -> Matching:
-        return cls(b.on, b.ignoring, b.group, b.include)
+        return cls(b.on, b.ignoring, b.group, b.include, b.fill_left, b.fill_right)
+
+    @property
+    def fills(self) -> bool:
+        return self.fill_left is not None or self.fill_right is not None
 
     def signature(self, labels: Labels, *, set_op: bool = False) -> tuple[tuple[str, str], ...]:
         """The match group of `labels`. Set operations also ignore the type-and-unit
@@ -335,7 +356,7 @@ def vector_vector(op: str, lhs: Vector, rhs: Vector, m: Matching = Matching(),
                   return_bool: bool = False, memo: Memo | None = None) -> Vector:
     """``lhs op rhs`` for arithmetic and comparison operators (one-to-one, many-to-one or
     one-to-many matching)."""
-    if not lhs or not rhs:
+    if (not lhs or not rhs) and not m.fills:
         return []
     memo = memo or Memo()
     fn = elem_function(op)
@@ -363,6 +384,41 @@ def vector_vector(op: str, lhs: Vector, rhs: Vector, m: Matching = Matching(),
                                     "ensure unique matches")
             group.add(key)
         out.append((metric, value))
+    if m.fills:
+        out += _filled(op, many, one, pairing, m, return_bool, memo)
+    return out
+
+
+_NO_LABELS: Labels = {}
+
+
+def _filled(op: str, many: Vector, one: Vector, pairing: _Pairing, m: Matching,
+            return_bool: bool, memo: Memo) -> Vector:
+    """Prometheus 3's ``fill_left`` / ``fill_right``: results for the samples without a
+    match, the fill value standing in for the missing operand (`Matching`)."""
+    fn = elem_function(op)
+    swap = m.group == "right"
+    out: Vector = []
+
+    def add(labels: Labels, pair: tuple[float, bool]) -> None:
+        value, keep = pair
+        if return_bool:
+            out.append((labels, 1.0 if keep else 0.0))
+        elif keep:
+            out.append((labels, value))
+
+    if m.fill_right is not None:  # a "many" sample alone: the "one" operand filled
+        paired = {i for i, _, _, _ in pairing.pairs}
+        for i, (labels, v) in enumerate(many):
+            if i not in paired:
+                metric = memo.result(labels, _NO_LABELS, op, m, return_bool)
+                add(metric, fn(m.fill_right, v) if swap else fn(v, m.fill_right))
+    if m.fill_left is not None:  # a "one" sample alone: the "many" operand filled
+        paired = {j for _, j, _, _ in pairing.pairs}
+        for j, (labels, w) in enumerate(one):
+            if j not in paired:
+                group = dict(memo.signature(m, labels))
+                add(group, fn(w, m.fill_left) if swap else fn(m.fill_left, w))
     return out
 
 
@@ -430,7 +486,7 @@ def apply(b: Binary, left: Vector, right: Vector | None, memo: Memo | None = Non
 
 def keeps_name(q: MetricQuery) -> bool:
     """Whether the query's series keep their metric name in PromQL (module docstring)."""
-    return q.function in ("raw", "last_over_time") and q.aggregation in (
+    return q.function in ("raw", "last_over_time", "first_over_time") and q.aggregation in (
         "none", "topk", "bottomk")
 
 
@@ -447,17 +503,43 @@ def _steps(q: MetricQuery, series: list[Series]) -> Steps:
 
 
 def evaluate_steps(q: MetricQuery, run: LeafRunner) -> Steps:
-    """`q` (binary operations included) as an instant vector per evaluation time."""
+    """`q` (all its steps included) as an instant vector per evaluation time."""
     steps = _steps(q, run(q.leaf()))
-    for b in q.binary:
+    for n, b in enumerate(q.operations()):
         memo = Memo()
-        if isinstance(b.right, MetricOperand):
+        if isinstance(b, Binary) and isinstance(b.right, MetricOperand):
             right = evaluate_steps(q.operand(b.right), run)
             times = sorted(set(steps) | set(right))
             steps = {t: apply(b, steps.get(t, []), right.get(t, []), memo) for t in times}
-        else:
+        elif isinstance(b, Binary):
             steps = {t: apply(b, vec, None, memo) for t, vec in steps.items()}
+        elif isinstance(b, Apply) and b.apply == "absent":
+            labels = absent_labels(q) if n == 0 else {}
+            steps = {t: [(labels, 1.0)] for t in q.eval_times() if not steps.get(t)}
+        else:
+            steps = {t: out for t, vec in steps.items() if (out := apply_step(b, vec))}
+            for vec in steps.values():
+                check_unique(vec, memo)
     return steps
+
+
+def absent_labels(q: MetricQuery) -> Labels:
+    """The labels ``absent`` gives its one sample: the ``=`` matchers of a plain selector
+    (a label matched again by any matcher is left out), none for any other expression (as
+    PromQL's ``createLabelsForAbsentFunction``)."""
+    if q.function != "raw" or q.aggregation != "none":
+        return {}
+    out: Labels = {}
+    seen: set[str] = set()
+    for m in q.matchers:
+        if m.label == NAME:
+            continue
+        if m.op == "=" and m.label not in seen and m.value:
+            out[m.label] = m.value
+        else:
+            out.pop(m.label, None)
+        seen.add(m.label)
+    return out
 
 
 def to_series(steps: Steps, metric: str) -> list[Series]:
@@ -478,8 +560,8 @@ def to_series(steps: Steps, metric: str) -> list[Series]:
 
 
 def evaluate(q: MetricQuery, run: LeafRunner) -> list[Series]:
-    """`q` evaluated with its binary operations; `run` evaluates each query without them."""
-    if not q.binary:
+    """`q` evaluated with all its steps; `run` evaluates each query without them."""
+    if not q.operations():
         return run(q)
     return to_series(evaluate_steps(q, run), q.metric)
 
@@ -487,7 +569,31 @@ def evaluate(q: MetricQuery, run: LeafRunner) -> list[Series]:
 def metric_leaves(q: MetricQuery) -> list[MetricQuery]:
     """Every query without binary operations that evaluating `q` runs (in order)."""
     out = [q.leaf()]
-    for b in q.binary:
-        if isinstance(b.right, MetricOperand):
+    for b in q.operations():
+        if isinstance(b, Binary) and isinstance(b.right, MetricOperand):
             out += metric_leaves(q.operand(b.right))
     return out
+
+
+def operations_text(q: MetricQuery) -> str:
+    """The steps after the leaf, as the native text names them: ``/, *, round, sum by
+    (host)``."""
+    return ", ".join(_operation_text(b) for b in q.operations())
+
+
+def _operation_text(b: Operation) -> str:
+    match b:
+        case Binary():
+            return b.op
+        case Apply():
+            return b.apply
+        case Aggregate():
+            if b.without is not None:
+                return f"{b.aggregate} without ({', '.join(b.without)})"
+            return f"{b.aggregate} by ({', '.join(b.by)})" if b.by else b.aggregate
+        case LabelReplace():
+            return f"label_replace({b.dst})"
+        case LabelJoin():
+            return f"label_join({b.dst})"
+        case _:
+            assert_never(b)

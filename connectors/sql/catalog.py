@@ -3,16 +3,30 @@
 Types and units come from `metric_meta` (for a histogram's `_bucket`/`_sum`/`_count`
 series also from the family's entry); where it has none they are inferred from the name
 (`_total` -> counter, `_bucket` with `le` -> histogram, `_bytes`/`_seconds`/`_percent`).
+
+Logs: the field catalog of the mined templates (`read_log_fields`, see
+`assistant.log_fields`), measured by the same SQL on every engine.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.ir import LEVELS
+from assistant.log_fields import (
+    SAMPLE_VALUES,
+    FieldStats,
+    TemplateField,
+    build_fields,
+    field_regex,
+    slots,
+)
 from connectors.base import Catalog, MetricInfo, MetricType
+from connectors.sql.dialect import Dialect, DuckDB
+from connectors.sql.logs import LogColumns
 
 LABEL_VALUES_SHOWN = 50
 """At most this many values per label in `MetricInfo.labels` (sorted)."""
@@ -156,3 +170,119 @@ def _as_type(value: str) -> MetricType:
     if value == "summary":
         return "summary"
     return "unknown"
+
+
+# -- the field catalog of log templates (`assistant.log_fields`) -----------------------------
+
+FIELD_BATCH = 200
+"""Templates whose fields one statement measures (one CASE branch each)."""
+
+Rows = Callable[[str], list[tuple[Any, ...]]]
+
+
+def read_log_fields(rows: Rows, c: LogColumns, d: Dialect,
+                    template_ids: Iterable[int] | None = None) -> list[TemplateField]:
+    """The field catalog of the store's templates (only `template_ids` when given), measured
+    by SQL over every line of each template; `rows` runs one statement. Empty when the
+    table has no mined templates."""
+    if c.templates_table is None or c.template_id is None:
+        return []
+    sql = f"SELECT template_id, template FROM {c.templates_table}"
+    if template_ids is not None:
+        wanted = sorted({int(t) for t in template_ids})
+        if not wanted:
+            return []
+        sql += f" WHERE template_id IN ({', '.join(map(str, wanted))})"
+    templates = [(int(t), str(text)) for t, text in rows(d.finish(sql + " ORDER BY 1"))
+                 if text is not None]
+    out: list[TemplateField] = []
+    for start in range(0, len(templates), FIELD_BATCH):
+        batch = [(t, text) for t, text in templates[start:start + FIELD_BATCH] if slots(text)]
+        if not batch:
+            continue
+        stats = _field_stats(rows(d.finish(field_stats_sql(batch, c, d))))
+        services = _services(rows(d.finish(_services_sql([t for t, _ in batch], c))))
+        for tid, text in batch:
+            n = len(slots(text))
+            out += build_fields(tid, text, [stats.get((tid, k)) for k in range(n)],
+                                services.get(tid, ()))
+    return out
+
+
+def field_stats_sql(templates: Sequence[tuple[int, str]], c: LogColumns, d: Dialect) -> str:
+    """Per (template, field index): the `SAMPLE_VALUES` most frequent values with their
+    counts, the number of distinct values and the lines holding one. Each line's values are
+    read by its own template's pattern: on DuckDB all at once (one scan), elsewhere one
+    field position per scan."""
+    values = _values_duckdb(templates, c) if d.name == "duckdb" else _values_sql(templates, c, d)
+    return (
+        "SELECT tid, k, value, n, distinct_n, lines FROM (\n"
+        " SELECT tid, k, value, n, count(*) OVER (PARTITION BY tid, k) AS distinct_n,\n"
+        "        sum(n) OVER (PARTITION BY tid, k) AS lines,\n"
+        "        row_number() OVER (PARTITION BY tid, k ORDER BY n DESC, value) AS rn\n"
+        " FROM (SELECT tid, k, value, count(*) AS n FROM (\n  "
+        f"{values}\n ) x WHERE value <> '' GROUP BY tid, k, value) g\n"
+        f") r WHERE rn <= {SAMPLE_VALUES}\nORDER BY tid, k, n DESC, value"
+    )
+
+
+def _values_duckdb(templates: Sequence[tuple[int, str]], c: LogColumns) -> str:
+    """(tid, k, value) rows from one scan: every field of a line by one regexp_extract into
+    a struct; patterns are padded with empty groups to the widest template."""
+    assert c.template_id is not None
+    d = DuckDB()
+    width = max(len(slots(text)) for _, text in templates)
+    names = ", ".join(d.lit(f"g{k}") for k in range(width))
+    whens = " ".join(
+        f"WHEN {t} THEN regexp_extract({c.message}, "
+        f"{d.lit(field_regex(text) + '()' * (width - len(slots(text))))}, [{names}])"
+        for t, text in templates)
+    ids = ", ".join(str(t) for t, _ in templates)
+    return (
+        f"SELECT tid, unnest(range({width})) AS k, "
+        f"unnest([{', '.join(f's.g{k}' for k in range(width))}]) AS value FROM (\n"
+        f"  SELECT {c.template_id} AS tid, CASE {c.template_id} {whens} END AS s\n"
+        f"  FROM {c.table} WHERE {c.template_id} IN ({ids})) v"
+    )
+
+
+def _values_sql(templates: Sequence[tuple[int, str]], c: LogColumns, d: Dialect) -> str:
+    """(tid, k, value) rows in portable SQL: one scan per field position."""
+    assert c.template_id is not None
+    width = max(len(slots(text)) for _, text in templates)
+    scans = []
+    for k in range(width):
+        having = [(t, text) for t, text in templates if len(slots(text)) > k]
+        whens = " ".join(f"WHEN {t} THEN {d.extract(c.message, field_regex(text, k))}"
+                         for t, text in having)
+        ids = ", ".join(str(t) for t, _ in having)
+        scans.append(
+            f"SELECT {c.template_id} AS tid, {k} AS k, CASE {c.template_id} {whens} "
+            f"ELSE '' END AS value\n  FROM {c.table} WHERE {c.template_id} IN ({ids})"
+        )
+    return "\n  UNION ALL\n  ".join(scans)
+
+
+def _field_stats(rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], FieldStats]:
+    top: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    sizes: dict[tuple[int, int], tuple[int, int]] = {}
+    for tid, k, value, n, distinct, lines in rows:
+        key = (int(tid), int(k))
+        top.setdefault(key, []).append((str(value), int(n)))
+        sizes[key] = (int(distinct), int(lines))
+    return {key: FieldStats(tuple(v), *sizes[key]) for key, v in top.items()}
+
+
+def _services_sql(ids: Sequence[int], c: LogColumns) -> str:
+    assert c.template_id is not None
+    return (f"SELECT {c.template_id}, {c.service} AS s FROM {c.table} "
+            f"WHERE {c.template_id} IN ({', '.join(map(str, ids))}) AND {c.service} IS NOT NULL "
+            "GROUP BY 1, 2 ORDER BY 1, 2")
+
+
+def _services(rows: list[tuple[Any, ...]]) -> dict[int, tuple[str, ...]]:
+    out: dict[int, list[str]] = {}
+    for tid, service in rows:
+        if service:
+            out.setdefault(int(tid), []).append(str(service))
+    return {t: tuple(s) for t, s in out.items()}

@@ -12,6 +12,7 @@ import re
 import time
 from abc import abstractmethod
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, assert_never
 
 from assistant.errors import BackendError, IRError, UnknownEntityError
@@ -25,6 +26,7 @@ from assistant.ir import (
     Query,
     sample_cap_warning,
 )
+from assistant.log_fields import TemplateField, field_regex, split_key
 from connectors.base import (
     Catalog,
     Connector,
@@ -35,12 +37,12 @@ from connectors.base import (
     Result,
     Series,
 )
-from connectors.sql.binop import evaluate, metric_leaves
-from connectors.sql.catalog import StoreCatalog, family, strip_port
+from connectors.sql.binop import evaluate, metric_leaves, operations_text
+from connectors.sql.catalog import StoreCatalog, family, read_log_fields, strip_port
 from connectors.sql.common import event_from_row, to_utc
 from connectors.sql.dialect import Dialect
 from connectors.sql.events import build_event_sql
-from connectors.sql.logs import LogColumns, LogPlan, build_log_sql
+from connectors.sql.logs import FieldPattern, LogColumns, LogPlan, build_log_sql
 from connectors.sql.metrics import MetricPlan, MetricTables, build_metric_sql
 from connectors.sql.results import Columns, columns_from_rows, metric_series
 
@@ -72,6 +74,8 @@ class SqlConnector(Connector):
         self._extents: dict[tuple[DataKind, str | None], Extent | None] = {}
         self._vocabulary: list[str] | None = None
         self._examples: list[tuple[str, str]] | None = None
+        self._fields: list[TemplateField] | None = None
+        self._template_fields: dict[int, list[TemplateField]] = {}
 
     def refresh(self) -> None:
         self.close()
@@ -80,6 +84,8 @@ class SqlConnector(Connector):
         self._extents = {}
         self._vocabulary = None
         self._examples = None
+        self._fields = None
+        self._template_fields = {}
 
     # -- what a subclass provides --------------------------------------------------------
 
@@ -193,6 +199,44 @@ class SqlConnector(Connector):
             self._examples = [(str(r[0]), str(r[1])) for r in rows if r[0] and r[1]]
         return self._examples
 
+    def log_fields(self) -> list[TemplateField]:
+        if self._fields is None:
+            self._fields = self._read_log_fields()
+        return self._fields
+
+    def _read_log_fields(self, template_ids: list[int] | None = None) -> list[TemplateField]:
+        """The field catalog (of `template_ids` only, when given) measured now over the
+        lines of those templates (a subclass with a stored catalog reads that instead)."""
+        return read_log_fields(self._rows, self.log_columns, self.dialect, template_ids)
+
+    def _fields_of(self, template_id: int) -> list[TemplateField]:
+        """One template's fields: from the whole catalog once read, else measured for that
+        template alone (a query on one field does not scan every line of the table)."""
+        if self._fields is not None:
+            return [f for f in self._fields if f.template_id == template_id]
+        if template_id not in self._template_fields:
+            self._template_fields[template_id] = self._read_log_fields([template_id])
+        return self._template_fields[template_id]
+
+    def template_field(self, key: str) -> TemplateField:
+        """The catalog field ``"<template_id>.<name>"``; `UnknownEntityError` when absent."""
+        try:
+            tid, name = split_key(key)
+        except ValueError as exc:
+            raise IRError(str(exc)) from exc
+        if self.log_columns.template_id is None or self.log_columns.templates_table is None:
+            raise IRError(f"the {self.name} log table has no mined templates (template_id, "
+                          "templates_table), so it has no field catalog; use extract "
+                          "kind='regex' or 'key'")
+        fields = self._fields_of(tid)
+        for f in fields:
+            if f.name == name:
+                return f
+        if not fields:
+            raise IRError(f"template {tid} has no fields in the {self.name} catalog; "
+                          "see 'opsa fields' for the templates and their fields")
+        raise UnknownEntityError(f"field of template {tid}", name, [f.name for f in fields])
+
     # -- catalog and validation ---------------------------------------------------------
 
     def _store_catalog(self) -> StoreCatalog:
@@ -274,14 +318,13 @@ class SqlConnector(Connector):
         return info, plan
 
     def _metric_native(self, q: MetricQuery) -> str:
-        if not q.binary:
+        if not q.operations():
             return self._metric_plan(q)[1].native
         parts = [self._metric_plan(leaf)[1].native for leaf in metric_leaves(q)]
-        ops = ", ".join(b.op for b in q.binary)
-        return "\n".join([*parts, f"-- then, in Python, the binary operations: {ops}"])
+        return "\n".join([*parts, f"-- then, in Python, the operations: {operations_text(q)}"])
 
     def _run_metric(self, q: MetricQuery) -> Result:
-        if q.binary:
+        if q.operations():
             return self._run_binary(q)
         info, plan = self._metric_plan(q)
         data = self._columns(plan.sql, plan)
@@ -320,10 +363,9 @@ class SqlConnector(Connector):
             )
 
         series = evaluate(q, run_leaf)
-        ops = ", ".join(b.op for b in q.binary)
         return Result(
             connector=self.name,
-            native="\n".join([*natives, f"-- then, in Python, the binary operations: {ops}"]),
+            native="\n".join([*natives, f"-- then, in Python, the operations: {operations_text(q)}"]),
             series=series,
             unit="" if q.changes_unit() else _result_unit(checked[0][0], q),
             warnings=warnings,
@@ -341,8 +383,13 @@ class SqlConnector(Connector):
         return []
 
     def _log_plan(self, q: LogQuery) -> LogPlan:
+        columns = self.log_columns
+        if q.extract is not None and q.extract.kind == "field":
+            f = self.template_field(str(q.extract.key))
+            columns = replace(columns, extract_field=FieldPattern(
+                f.template_id, field_regex(f.template, f.index)))
         return build_log_sql(
-            q, self.log_columns, self.dialect, self._capped(q.limit), self._capped(q.top_k)
+            q, columns, self.dialect, self._capped(q.limit), self._capped(q.top_k)
         )
 
     def _run_logs(self, q: LogQuery) -> Result:
@@ -359,6 +406,8 @@ class SqlConnector(Connector):
             )
         if plan.mode in ("count_by", "busiest"):
             return self._count_rows(q, plan.sql, rows)
+        if plan.mode == "stat":
+            return self._stat_result(q, plan.sql, rows)
         if plan.mode == "distinct":
             groups, lines = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
             return Result(connector=self.name, native=plan.sql, total=lines, groups=groups,
@@ -377,6 +426,24 @@ class SqlConnector(Connector):
             connector=self.name, native=plan.sql, logs=logs, total=total,
             truncated=total > len(logs), warnings=self._cap_warning(q.limit, "lines"),
         )
+
+    def _stat_result(self, q: LogQuery, sql: str, rows: list[Row]) -> Result:
+        """min/max of the extracted value: one row (value, ts, message, numbers)."""
+        value, ts, message, numbers, lines = rows[0] if rows else (None, None, None, 0, 0)
+        unit = ""
+        if q.extract is not None and q.extract.kind == "field":
+            unit = self.template_field(str(q.extract.key)).unit
+        out: list[dict[str, str | int | float | None]] = []
+        if value is not None:
+            out.append({"value": float(value), "aggregate": q.aggregate,
+                        "ts": to_utc(ts).isoformat(), "message": message,
+                        "numbers": int(numbers)})
+        warnings = []
+        if int(lines or 0) > int(numbers or 0):
+            warnings.append(f"{int(lines) - int(numbers)} of {int(lines)} matching lines have "
+                            f"a {q.extract.name if q.extract else 'value'} that is not a number")
+        return Result(connector=self.name, native=sql, rows=out, total=int(lines or 0),
+                      unit=unit, warnings=warnings)
 
     def _count_rows(self, q: LogQuery, sql: str, rows: list[Row]) -> Result:
         out: list[dict[str, str | int | float | None]] = []

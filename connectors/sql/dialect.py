@@ -40,6 +40,10 @@ class Dialect(ABC):
         """A string literal."""
 
     @abstractmethod
+    def to_number(self, expr: str) -> str:
+        """`expr` (a string) as a DOUBLE; NULL where it is not a number ('' included)."""
+
+    @abstractmethod
     def ident(self, name: str) -> str:
         """A quoted identifier (one name part)."""
 
@@ -155,6 +159,9 @@ class DuckDB(Dialect):
     name = "duckdb"
     asof = True
 
+    def to_number(self, expr: str) -> str:
+        return f"TRY_CAST(nullif({expr}, '') AS DOUBLE)"
+
     def range_table(self, n: int, alias: str, column: str) -> str:
         return f"range({n}) AS {alias}({column})"
 
@@ -263,6 +270,9 @@ class ClickHouse(Dialect):
 
     name = "clickhouse"
     asof = False  # measured on chDB: ASOF joins were 0-40% slower than repeating samples
+
+    def to_number(self, expr: str) -> str:
+        return f"toFloat64OrNull({expr})"
 
     def range_table(self, n: int, alias: str, column: str) -> str:
         return f"(SELECT toInt64(number) AS {column} FROM numbers({n})) AS {alias}"

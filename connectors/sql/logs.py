@@ -6,6 +6,11 @@ Filters: the time range (both ends inclusive), service, host, minimum level, `te
 expression matched anywhere in the message). Lines without a mined template (a user's
 table, or lines drain3 left alone) are grouped by their message with IPs, hex ids and
 numbers masked.
+
+With ``Extract(kind="field")`` the connector resolves the catalog field to its template's
+pattern (`FieldPattern`); lines of other templates are left out. `value_filters` and the
+``min``/``max`` aggregates read the extracted value; a numeric comparison reads it as a
+number (`number`, the one place that branches on the engine's name).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, assert_never
 
 from assistant.errors import ConfigError, IRError
-from assistant.ir import LEVELS, MAX_POINTS, LogQuery
+from assistant.ir import LEVELS, MAX_POINTS, LogQuery, ValueFilter
 from assistant.settings import ClickHouseLogTable
 from connectors.sql.dialect import Dialect
 
@@ -40,6 +45,15 @@ NORMALISE_PATTERNS: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True)
+class FieldPattern:
+    """A catalog field compiled for SQL: its template and the RE2 pattern whose group 1 is
+    its value (`assistant.log_fields.field_regex`)."""
+
+    template_id: int
+    regex: str
+
+
+@dataclass(frozen=True)
 class LogColumns:
     """SQL expressions for each logical log field of one table."""
 
@@ -53,6 +67,9 @@ class LogColumns:
     template_id: str | None
     templates_table: str | None
     line_id: str | None
+    extract_field: FieldPattern | None = None
+    """The catalog field a query's ``Extract(kind="field")`` names, resolved by the
+    connector (`SqlConnector.template_field`) for that one query."""
 
     @classmethod
     def store(cls) -> LogColumns:
@@ -127,7 +144,7 @@ class LogPlan:
     (the SQL returns only non-empty buckets, ``(i, count)``)."""
 
     sql: str
-    mode: Literal["lines", "count_by", "distinct", "buckets", "busiest"]
+    mode: Literal["lines", "count_by", "distinct", "buckets", "busiest", "stat"]
     bucket_times: tuple[datetime, ...] = ()
 
 
@@ -150,14 +167,56 @@ def where_sql(q: LogQuery, c: LogColumns, d: Dialect, indent: str = "") -> str:
     if q.pattern:
         conds.append(d.search(c.message, q.pattern))
     if q.extract is not None:
-        conds.append(f"{extracted(q, c, d)} <> ''  -- lines with a {q.extract.name}")
+        if q.extract.kind == "field":
+            conds.append(f"{c.template_id} = {_field_pattern(c).template_id}"
+                         f"  -- the lines of the template of {q.extract.key}")
+        value = extracted(q, c, d)
+        conds.append(f"{value} <> ''  -- lines with a {q.extract.name}")
+        conds += [_value_condition(f, value, d) for f in q.value_filters]
     return "WHERE " + f"\n{indent}    AND ".join(conds)
 
 
 def extracted(q: LogQuery, c: LogColumns, d: Dialect) -> str:
     """The `extract`ed value of each line ('' where absent)."""
     assert q.extract is not None
+    if q.extract.kind == "field":
+        return d.extract(c.message, _field_pattern(c).regex)
     return d.extract(c.message, q.extract.regex())
+
+
+def _field_pattern(c: LogColumns) -> FieldPattern:
+    if c.extract_field is None or c.template_id is None:
+        raise IRError("extract kind='field' needs a log table with mined templates and its "
+                      "field catalog (Connector.log_fields); use kind='regex' here")
+    return c.extract_field
+
+
+NUMBER_VALUE = r"^([-+]?\d+(?:\.\d+)?)\s*[A-Za-z%]*$"
+"""A value that is a number, alone or with a unit (``12``, ``0.25s``, ``92%``): group 1."""
+
+
+def number(expr: str, d: Dialect) -> str:
+    """`expr` read as a DOUBLE (a unit after the number is dropped); NULL where it is not a
+    number (an IP address, a word)."""
+    return d.to_number(d.extract(expr, NUMBER_VALUE))
+
+
+def _value_condition(f: ValueFilter, value: str, d: Dialect) -> str:
+    """One `LogQuery.value_filters` condition on the extracted `value` expression."""
+    match f.op:
+        case "=" | "!=":
+            return f"{value} {'=' if f.op == '=' else '<>'} {d.lit(str(f.value))}"
+        case "in":
+            return f"{value} IN ({', '.join(d.lit(v) for v in f.values)})"
+        case "regex":
+            return d.search(value, str(f.value))
+        case "<" | "<=" | ">" | ">=":
+            assert isinstance(f.value, float | int)
+            if not math.isfinite(f.value):
+                raise IRError(f"value filter {f.op} {f.value}: give a finite number")
+            return f"{number(value, d)} {f.op} {float(f.value)!r}"
+        case other:
+            assert_never(other)
 
 
 def _field(q: LogQuery, c: LogColumns, d: Dialect) -> str:
@@ -186,6 +245,8 @@ def build_log_sql(
 ) -> LogPlan:
     """The plan for `q`; `limit`/`top_k` override the query's (a connector's row cap)."""
     mode = q.mode()
+    if mode == "stat":
+        return LogPlan(d.finish(_stat(q, c, d)), "stat")
     if mode == "buckets":
         assert q.bucket_s is not None
         plan = _buckets(q, c, d, q.bucket_s)
@@ -342,4 +403,25 @@ def _busiest(q: LogQuery, c: LogColumns, d: Dialect, unit: str, top_k: int) -> s
         "  GROUP BY t\n"
         ") g\n"
         f"ORDER BY count DESC, t\nLIMIT {top_k}"
+    )
+
+
+def _stat(q: LogQuery, c: LogColumns, d: Dialect) -> str:
+    """The least or greatest numeric extracted value, the line it came from (ties: the
+    oldest, then the smallest or greatest message), how many lines had a number of them."""
+    agg = q.aggregate
+    epoch = d.epoch_ms("ts")
+    if agg == "min":
+        pick, key = d.arg_min, f"(v, {epoch}, message)"
+    else:
+        pick, key = d.arg_max, f"(v, -{epoch}, message)"
+    return (
+        "WITH m AS (  -- matching lines and their value as a number\n"
+        f"  SELECT {c.ts} AS ts, {c.message} AS message, {number(extracted(q, c, d), d)} AS v\n"
+        f"  FROM {c.table}\n  {where_sql(q, c, d, '  ')}\n"
+        ")\n"
+        f"SELECT {agg}(v) AS value, {pick('ts', key)} AS at_ts,\n"
+        f"       {pick('message', key)} AS at_message,\n"
+        "       count(*) AS numbers, (SELECT count(*) FROM m) AS lines\n"
+        "FROM m WHERE v IS NOT NULL"
     )

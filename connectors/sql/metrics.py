@@ -19,10 +19,18 @@ The statement is a chain of small CTEs, each one step of the PromQL evaluation:
          excluded with ``prometheus3``); with ``offset_s`` the windows end at
          ``t_i - offset`` (results are still reported at ``t_i``)
 ``fn``   the function per series and step (``raw`` is the last sample of the 5 minute
-         lookback; ``rate``/``increase``/``delta`` are Prometheus' ``extrapolatedRate``)
+         lookback; ``rate``/``increase``/``delta`` are Prometheus' ``extrapolatedRate``;
+         ``changes``, ``resets``, ``irate``, ``idelta``, ``deriv`` and ``predict_linear``
+         read each sample with the one before it: `connectors.sql.pairwise`)
 ``agg``  the aggregation across series (``absent_over_time``: one row per step without
          any sample, labelled by the selector's ``=`` matchers, as PromQL)
 then a final ``SELECT`` of ``(key..., i, t, value)`` rows ordered by key and time.
+
+With ``at_s`` (PromQL ``@``) the chain is evaluated once, at that time (less the offset),
+and the final ``SELECT`` repeats its rows at every evaluation step. With
+``subquery_step_s`` a ``sub`` CTE (`connectors.sql.subquery`) stands in for the samples
+table: the selector's value at each multiple of the step. A query with `binary` or `then`
+steps is several statements and Python (`connectors.sql.binop.evaluate`), never one.
 
 ``topk``/``bottomk`` follow PromQL exactly: the k highest (lowest) series *at each
 evaluation time*. In range mode the output is the union of the series that were in the top
@@ -48,12 +56,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
+from assistant.errors import IRError
 from assistant.ir import AGG_QUANTILES, LOOKBACK_S, MAX_SAMPLES, Matcher, MetricQuery
 from connectors.sql.common import num, one_line
 from connectors.sql.dialect import Dialect, DuckDB
+from connectors.sql.pairwise import pairwise_ctes
+from connectors.sql.subquery import raw_span, subquery_cte
 
 COUNTER_FUNCTIONS = frozenset({"rate", "increase", "histogram_quantile"})
 RESERVED_COLUMNS = frozenset({"series_id", "i", "t", "value", "le"})
@@ -67,8 +78,10 @@ Prometheus 3.x and its own engine tests (`tests/promqltest_runner.py`) expect.""
 _OVER_TIME = frozenset({
     "raw", "last_over_time", "timestamp", "avg_over_time", "min_over_time", "max_over_time",
     "sum_over_time", "count_over_time", "stddev_over_time", "stdvar_over_time",
-    "present_over_time",
+    "present_over_time", "first_over_time",
 })
+_PAIRWISE = frozenset({"changes", "resets", "irate", "idelta", "deriv", "predict_linear"})
+"""Functions that read each sample with the one before it (``prev``, ``prev_ms``)."""
 _LAST_SAMPLE = frozenset({"raw", "last_over_time", "timestamp"})
 _SCALE_DOWN, _SCALE_UP = "5.421010862427522e-20", "1.8446744073709552e19"  # 2^-64, 2^64
 
@@ -98,6 +111,8 @@ def over_time_sql(d: Dialect, function: str, expr: str = "value", ts: str = "ts"
     match function:
         case "raw" | "last_over_time":
             return d.arg_max(expr, ts)
+        case "first_over_time":
+            return d.arg_min(expr, ts)
         case "timestamp":
             return f"CAST({d.arg_max(d.epoch_ms(ts), ts)} AS DOUBLE) / 1000"
         case "avg_over_time":
@@ -232,6 +247,10 @@ def build_metric_sql(
     if semantics not in get_args(Semantics):
         raise ValueError(f"unknown PromQL semantics {semantics!r}; use one of "
                          f"{get_args(Semantics)}")
+    if q.binary or q.then:
+        raise IRError("a query with 'binary' or 'then' steps runs as several statements, "
+                      "not one: this SQL connector cannot run its 'then' steps yet (they run "
+                      "through connectors.sql.binop.evaluate)")
     d = dialect or DuckDB()
     tables = tables or MetricTables()
     left_open = semantics == "prometheus3"
@@ -246,11 +265,22 @@ def build_metric_sql(
     step_s = q.time_range.resolved_step() if len(times) > 1 else window_s
     grid = _Grid(d=d, t0=times[0] - offset, n=len(times), step_s=step_s, window_s=window_s,
                  left_open=left_open, out_t0=times[0])
+    if q.at_s is not None:  # one evaluation at the fixed time, repeated at every step
+        at = datetime.fromtimestamp(q.at_s, UTC)
+        grid = _Grid(d=d, t0=at - offset, n=1, step_s=window_s, window_s=window_s,
+                     left_open=left_open, out_t0=times[0], out_n=len(times),
+                     out_step_s=step_s)
     desc = selector_desc(series_metric, q.matchers)
 
-    series, samples = tables.for_query(series_metric, *grid.span)
+    sub = q.subquery_step_s
+    series, samples = tables.for_query(series_metric,
+                                       *(raw_span(*grid.span) if sub else grid.span))
     counter = function in COUNTER_FUNCTIONS
     ctes = [("sel", f"series matching {desc}", _sel_sql(d, series, series_metric, q.matchers))]
+    if sub:
+        ctes.append(subquery_cte(d, samples, grid.span, sub, left_open))
+        samples = "sub"
+    pairwise = function in _PAIRWISE
     if d.asof and function in ASOF_FUNCTIONS and grid.copies > ASOF_MIN_WINDOWS:
         ctes += [
             ("pts", "their samples from the first window's start to the last step, "
@@ -262,11 +292,12 @@ def build_metric_sql(
         ctes += _asof_ctes(d, function, grid)
     else:
         ctes += [
-            ("pts", "their samples from the first window's start to the last step",
-             _pts_sql(grid, samples, counter=counter)),
+            ("pts", "their samples from the first window's start to the last step"
+             + (", each with the sample before it" if pairwise else ""),
+             _pts_sql(grid, samples, counter=counter, previous=pairwise)),
             ("win", _win_comment(grid), _win_sql(grid)),
         ]
-        ctes += _function_ctes(d, function, q.quantile, grid)
+        ctes += _function_ctes(d, function, q.quantile, grid, q.horizon_s)
 
     python_agg: str | None = None
     with_le = False
@@ -303,6 +334,12 @@ def build_metric_sql(
     if offset:
         notes.append(f"-- offset {q.offset_s}s: each window ends {q.offset_s}s before "
                      "its evaluation time")
+    if q.at_s is not None:
+        notes.append(f"-- @ {num(q.at_s)}: evaluated once at that time, the same values "
+                     "at every step")
+    if sub:
+        notes.append(f"-- subquery [{window_s}s:{sub}s]: the function reads the selector's "
+                     f"value every {sub}s")
     if histogram:
         notes.append(
             f"-- then histogram_quantile({num(q.quantile or 0)}) per group of buckets in "
@@ -383,6 +420,9 @@ class _Grid:
     window_s: int
     left_open: bool = False
     out_t0: datetime | None = None
+    out_n: int | None = None
+    """With ``@``: how many steps repeat the single evaluation (None: ``n`` of their own)."""
+    out_step_s: int | None = None
 
     @property
     def window_text(self) -> str:
@@ -412,18 +452,28 @@ class _Grid:
         """SQL for t_i in epoch milliseconds."""
         return self.t0_ms if self.n == 1 else f"({self.t0_ms} + {i} * {self.step_s * 1000})"
 
+    def out_t_ms(self, i: str = "i") -> str:
+        """SQL for the time step i is reported at (its window's end plus any offset)."""
+        out = self.d.epoch_ms(self.d.ts(self.out_t0 or self.t0))
+        return out if self.n == 1 else f"({out} + {i} * {self.step_s * 1000})"
+
 
 def _sel_sql(d: Dialect, series: str, metric: str, matchers: tuple[Matcher, ...]) -> str:
     conds = [f"metric = {d.lit(metric)}", *(matcher_sql(m, d) for m in matchers)]
     return f"SELECT series_id, labels FROM {series}\n  WHERE " + "\n    AND ".join(conds)
 
 
-def _pts_sql(g: _Grid, samples: str, counter: bool, numbered: bool = False) -> str:
+def _pts_sql(g: _Grid, samples: str, counter: bool, numbered: bool = False,
+             previous: bool = False) -> str:
     lo, hi = g.span
     where = (
         "WHERE series_id IN (SELECT series_id FROM sel)\n"
         f"    AND ts {g.after_start} {g.d.ts(lo)} AND ts <= {g.d.ts(hi)}"
     )
+    if previous:  # each sample with the one before it (NULL for the first)
+        return (f"SELECT series_id, ts, value,\n         {g.d.lag('value', 'series_id', 'ts')}"
+                f" AS prev,\n         {g.d.lag(g.d.epoch_ms('ts'), 'series_id', 'ts')} AS "
+                f"prev_ms\n  FROM {samples}\n  {where}")
     if numbered:  # for the ASOF path: position and running resets of each sample
         w = "OVER (PARTITION BY series_id ORDER BY ts ROWS UNBOUNDED PRECEDING)"
         extra = (f",\n         {g.d.epoch_ms('ts')} AS ms, row_number() {w} AS rn"
@@ -512,8 +562,11 @@ def _win_sql(g: _Grid) -> str:
 
 
 def _function_ctes(
-    d: Dialect, function: str, quantile: float | None, g: _Grid
+    d: Dialect, function: str, quantile: float | None, g: _Grid,
+    horizon_s: float | None = None,
 ) -> list[tuple[str, str, str]]:
+    if function in _PAIRWISE:
+        return pairwise_ctes(d, function, g.t_ms(), g.out_t_ms(), horizon_s or 0.0)
     if function in _OVER_TIME:
         what = "last sample in the lookback" if function == "raw" else function
         expr = over_time_sql(d, function)
@@ -626,6 +679,12 @@ def _key_columns(d: Dialect, key: str, by: tuple[str, ...], with_le: bool) -> li
 def _render(ctes: list[tuple[str, str, str]], keys: list[str], g: _Grid) -> str:
     parts = [f"{name} AS (  -- {one_line(comment)}\n  {body}\n)" for name, comment, body in ctes]
     t0 = g.d.ts(g.out_t0 or g.t0)
+    if g.out_n is not None:  # @: the one evaluation, reported at every step
+        t_expr = g.d.add_seconds(t0, f"r.i * {g.out_step_s or 1}")
+        cols = ", ".join([*(f"a.{k}" for k in keys), "r.i AS i", f"{t_expr} AS t", "a.value"])
+        order = ", ".join([*keys, "i"])
+        return ("WITH " + ",\n".join(parts) + f"\nSELECT {cols}\nFROM agg a, "
+                f"{g.d.range_table(g.out_n, 'r', 'i')}\nORDER BY {order}")
     t_expr = t0 if g.n == 1 else g.d.add_seconds(t0, f"i * {g.step_s}")
     cols = ", ".join([*keys, "i", f"{t_expr} AS t", "value"])
     order = ", ".join([*keys, "i"])

@@ -24,24 +24,8 @@ def bucket_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float:
         return -math.inf
     if q > 1:
         return math.inf
-    ordered = sorted(buckets, key=lambda b: b[0])
-    if not ordered or not math.isinf(ordered[-1][0]) or ordered[-1][0] < 0:
-        return math.nan
-    # coalesceBuckets: equal upper bounds (e.g. "1" and "1.0") add up.
-    merged: list[list[float]] = []
-    for bound, count in ordered:
-        if merged and merged[-1][0] == bound:
-            merged[-1][1] += count
-        else:
-            merged.append([bound, count])
-    # ensureMonotonic: a cumulative count never decreases (rates of buckets may jitter).
-    highest = -math.inf
-    for bucket in merged:
-        if bucket[1] > highest:
-            highest = bucket[1]
-        elif bucket[1] < highest:
-            bucket[1] = highest
-    if len(merged) < 2:
+    merged = _prepared(buckets)
+    if merged is None:
         return math.nan
     observations = merged[-1][1]
     if observations == 0:
@@ -63,6 +47,66 @@ def bucket_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float:
     return bucket_start + (bucket_end - bucket_start) * (rank / count)
 
 
+def _prepared(buckets: Iterable[tuple[float, float]], least: int = 2
+              ) -> list[list[float]] | None:
+    """Buckets sorted by upper bound, equal bounds merged, counts made monotonic; None
+    without a ``+Inf`` bucket or with fewer than `least`."""
+    ordered = sorted(buckets, key=lambda b: b[0])
+    if not ordered or not math.isinf(ordered[-1][0]) or ordered[-1][0] < 0:
+        return None
+    # coalesceBuckets: equal upper bounds (e.g. "1" and "1.0") add up.
+    merged: list[list[float]] = []
+    for bound, count in ordered:
+        if merged and merged[-1][0] == bound:
+            merged[-1][1] += count
+        else:
+            merged.append([bound, count])
+    # ensureMonotonic: a cumulative count never decreases (rates of buckets may jitter).
+    highest = -math.inf
+    for bucket in merged:
+        if bucket[1] > highest:
+            highest = bucket[1]
+        elif bucket[1] < highest:
+            bucket[1] = highest
+    return merged if len(merged) >= least else None
+
+
+def bucket_fraction(lower: float, upper: float, buckets: Iterable[tuple[float, float]]
+                    ) -> float:
+    """Prometheus' classic-histogram ``histogram_fraction``: the estimated share of
+    observations between `lower` and `upper`, interpolating linearly inside a bucket (the
+    first bucket starts at 0 unless its bound is <= 0, then at -Inf)."""
+    merged = _prepared(buckets, least=1)
+    if merged is None:
+        return math.nan
+    count = merged[-1][1]
+    if count == 0 or math.isnan(lower) or math.isnan(upper):
+        return math.nan
+    if lower >= upper:
+        return 0.0
+    rank = 0.0
+    ranks: dict[str, float] = {}
+    low_bound = -math.inf if merged[0][0] <= 0 else 0.0
+    for i, (up_bound, bucket_count) in enumerate(merged):
+        if i > 0:
+            low_bound = merged[i - 1][0]
+        for name, v in (("lower", lower), ("upper", upper)):
+            if name not in ranks and low_bound >= v:
+                ranks[name] = rank
+        if len(ranks) == 2:
+            break
+        for name, v in (("lower", lower), ("upper", upper)):
+            if name not in ranks and low_bound < v < up_bound:
+                ranks[name] = bucket_count if low_bound == -math.inf else (
+                    rank + (bucket_count - rank) * (v - low_bound) / (up_bound - low_bound))
+        if len(ranks) == 2:
+            break
+        rank = bucket_count
+    low_rank = min(ranks.get("lower", count), count)
+    up_rank = min(ranks.get("upper", count), count)
+    return (up_rank - low_rank) / count
+
+
 def parse_le(value: str | None) -> float | None:
     """A bucket's upper bound; None when the `le` label is missing or malformed (skipped,
     as Prometheus does)."""
@@ -82,7 +126,7 @@ def quantile(q: float, values: Sequence[float]) -> float:
         return -math.inf
     if q > 1:
         return math.inf
-    ordered = sorted(values)
+    ordered = sorted(values, key=lambda v: (not math.isnan(v), v))  # NaN first, as Go
     rank = q * (len(ordered) - 1)
     lower = max(0, math.floor(rank))
     upper = min(len(ordered) - 1, lower + 1)
@@ -113,13 +157,13 @@ def aggregate(
             groups[key][t].append(v)
     out: list[Series] = []
     for key, by_time in sorted(groups.items()):
-        points = [(t, _combine(aggregation, vals)) for t, vals in sorted(by_time.items())]
+        points = [(t, combine(aggregation, vals)) for t, vals in sorted(by_time.items())]
         labels = {b: v for b, v in zip(by, key, strict=True) if v}
         out.append(Series.model_construct(metric=metric, labels=labels, points=points))
     return out
 
 
-def _combine(aggregation: str, values: list[float]) -> float:
+def combine(aggregation: str, values: list[float]) -> float:
     if aggregation == "sum":
         return _fsum(values)
     if aggregation == "avg":
