@@ -191,6 +191,8 @@ the message (`assistant.ir.ExtractKind`)."""
 FIRST_WORDS = _rxa("first", "earliest", "first time", "start", "started", "begin", "began",
                    "처음", "최초", "맨 처음", "첫", "시작")
 """With a "when" word: the first occurrence ("when did the failures start")."""
+EXPLICIT_FIRST = _rxa("first", "earliest", "first time", "처음", "최초", "맨 처음", "첫")
+"""First named as such: "start" alone yields to a "last" ("the last time it started")."""
 LAST_WORDS = _rxa("last", "latest", "most recent", "last time", "마지막", "가장 최근",
                  "최근에")
 WHEN_WORDS = _rxa("when", "what time", "which time", "at what", "언제", "몇 시", "시각", "시점")
@@ -267,15 +269,21 @@ def severities_named(text: str) -> list[Level]:
 
 
 def log_field(text: str) -> tuple[str, int] | None:
-    """The kind of value `text` asks about and where it is named, by the glossary."""
+    """The kind of value `text` asks about and where it is named, by the glossary; a field
+    named with its value ("port 443", "443 포트") is a filter, not what is asked."""
     best: tuple[str, int] | None = None
     for name, rx in LOG_FIELD_WORDS:
-        m = rx.search(text)
+        m = next((x for x in rx.finditer(text) if not _with_a_value(text, x)), None)
         if m and (best is None or m.start() < best[1]):
             best = (name, m.start())
             if name in ("ip_port",):
                 break
     return best
+
+
+def _with_a_value(text: str, m: re.Match[str]) -> bool:
+    return bool(re.search(r"\d\s*번?\s*$", text[:m.start()])
+                or re.match(r"\s*(?:=|:|number)?\s*\d", text[m.end():]))
 
 
 PER_BEFORE = re.compile(r"(?:\bper|\bby|\beach|\bfor\s+each|\bfor\s+every)\s+(?:the\s+)?$",
@@ -404,7 +412,8 @@ def _read_log_op(r: IntentReading, text: str) -> None:
     if (FIRST_WORDS.search(unquoted) or LAST_WORDS.search(unquoted)) and (
             WHEN_WORDS.search(unquoted) or "logs" in r.intents
             or (r.value_shape == "list" and not most)):  # "which instance ... first"
-        op = "first" if FIRST_WORDS.search(unquoted) else "last"
+        op = "last" if LAST_WORDS.search(unquoted) and not EXPLICIT_FIRST.search(unquoted) \
+            else "first"
     elif unit and (busiest or most) and field_name in (None, "template"):
         op, r.busiest_unit = "busiest", unit
     elif per is not None and per[0] != "template":

@@ -149,7 +149,7 @@ EXTRACT_PATTERNS: dict[str, str] = {
     "uuid": r"\b([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\b",
     "hex_id": r"\b(0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8,})\b",
     "pid": r"(?i)\bpid[\s=:]+(\d+)",
-    "port": r"(?i)\bport[\s=:]+(\d+)",
+    "port": r"(?i)(?:\bport[\s=:]+|[\w-]+(?:\.[\w-]+)+:)(\d{1,5})\b",
     "status_code": r"(?i)(?:\bstatus(?:[ _]?code)?|\bcode|HTTP/\d(?:\.\d)?\"?)[\s=:]+([1-5]\d\d)\b",
     "number": r"(-?\d+(?:\.\d+)?)",
 }

@@ -24,10 +24,17 @@ _QWORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 DROPPED = frozenset({"exe", "dll", "bin", "app", "sh", "py", "jar", "d"})
 """File suffixes and daemon markers that are not part of what a component is called."""
 OWNER = re.compile(
-    r"^(?:['’]s\b|\s+(?:log|logs|logged|logging|writes|wrote|reports|reported|prints|printed"
-    r"|emits|emitted)\b|\s*(?:가|이|에서|의)?\s*(?:로그|남긴|남겼|찍은|찍었|기록))",
+    r"^(?:['’]s\b|\s+(?:(?:error|errors|warning|warnings|info|debug)\s+)?"
+    r"(?:log|logs|logged|logging|writes|wrote|reports|reported|prints|printed|emits|emitted)\b"
+    r"|\s*(?:가|이|에서|의)?\s*(?:(?:오류|에러|경고)\s*)?(?:로그|남긴|남겼|찍은|찍었|기록))",
     re.IGNORECASE)
-"""What follows the words of a component the lines belong to."""
+"""What follows the words of a component the lines belong to ("X logs", "X's", "X error
+logs", "X 오류 로그")."""
+OWNER_OF_A_NAME = re.compile(r"^\s+(?:lines|messages|entries|output)\b|^\s*메시지",
+                             re.IGNORECASE)
+"""After a name written as one ("the SecurityManager lines"), but not after plain words
+("metrics lines" are lines about metrics)."""
+_NAME_SHAPED = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
 ASKED = re.compile(r"(?:\bwhich|\bwhat|어떤|어느)\s*$", re.IGNORECASE)
 """Before the words: they name the kind asked for ("which dispatcher logged most"), not one."""
 
@@ -39,7 +46,7 @@ def _name_words(segment: str) -> list[str]:
 
 def component_in(question: str, services: Sequence[str]) -> Link | None:
     """The component the question's words name as the owner of lines, or None."""
-    qwords = [(stem(m.group(0)), m.start(), m.end()) for m in _QWORD.finditer(question)]
+    qwords = _question_words(question)
     if not qwords:
         return None
     best: tuple[tuple[int, int], Link] | None = None
@@ -53,7 +60,9 @@ def component_in(question: str, services: Sequence[str]) -> Link | None:
         if not last <= {w for w, _, _ in qwords}:
             continue
         start, end = _run(qwords, every, last)
-        if end < 0 or not OWNER.match(question[end:]) or ASKED.search(question[:start]):
+        if end < 0 or ASKED.search(question[:start]) or not (
+                OWNER.match(question[end:]) or (OWNER_OF_A_NAME.match(question[end:])
+                                                and _NAME_SHAPED.search(question[start:end]))):
             continue
         shared = len({w for w, _, _ in qwords if w in every})
         score = (shared, -len(name))
@@ -62,6 +71,19 @@ def component_in(question: str, services: Sequence[str]) -> Link | None:
                         text=question[start:end])
             best = (score, link)
     return best[1] if best else None
+
+
+def _question_words(question: str) -> list[tuple[str, int, int]]:
+    """The question's words as (stem, start, end); a camel-case word also as its parts
+    ("SecurityManager": security, manager, each spanning the whole word)."""
+    out: list[tuple[str, int, int]] = []
+    for m in _QWORD.finditer(question):
+        parts = _name_words(m.group(0))
+        if len(parts) > 1:
+            out.extend((p, m.start(), m.end()) for p in parts)
+        else:
+            out.append((stem(m.group(0)), m.start(), m.end()))
+    return out
 
 
 def _run(qwords: list[tuple[str, int, int]], every: set[str], last: set[str]

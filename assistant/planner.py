@@ -361,6 +361,9 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
     column = COLUMN_FIELDS.get(r.log_field or "")
     extract = None if r.log_field is None or column else \
         Extract(kind=cast(ExtractKind, r.log_field))
+    if column == "host" and not inp.catalog.hosts and r.log_op in (
+            "top_value", "distinct_count", "distinct_list"):  # lines with no host column:
+        column, extract = None, Extract(kind="regex", pattern=HOST_NAME)  # the hosts named
     update: dict[str, object] = {"extract": extract}
     match r.log_op:
         case "first" | "last":
@@ -418,8 +421,8 @@ def _value_slot_query(inp: PlanInput) -> LogQuery | None:
                        named_by=by_verb)  # only slots the verb names
     heads = head_stems(inp.question)
     if slot is None and r.log_field == "host" and not inp.catalog.hosts:
-        pattern = HOST_NAME  # "which host did it connect to most" in logs with no host
-        # column and no template word for hosts: the host names the messages say
+        return None  # "which host did it connect to most" in logs with no host column and
+        # no template word for hosts: the host names the messages say (_log_op_query)
     elif slot is None or not heads or (by_field and not slot.names(by_field)):
         return None
     elif things and not _only_the_noun(inp.question, slot, heads):

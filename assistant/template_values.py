@@ -24,7 +24,7 @@ from pathlib import Path
 PLACEHOLDER = "<*>"
 MIN_REPEATS = 2
 """A value seen at least this often in the examples is a word of that template."""
-MAX_PER_SLOT = 3
+MAX_PER_SLOT = 6
 """Most specialized templates made from one placeholder (its most frequent words)."""
 MAX_TEMPLATES = 5000
 """Most specialized templates in all (a store with more keeps the first)."""
@@ -71,7 +71,9 @@ def specialized(examples: Iterable[tuple[str, str]], cache_dir: Path | None = No
     pairs = tuple(examples)
     if cache_dir is None:
         return _specialized(pairs)
-    key = hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode()).hexdigest()[:24]
+    made_by = (MIN_REPEATS, MAX_PER_SLOT, MAX_TEMPLATES, WORDLIKE.pattern)  # other rules: redo
+    key = hashlib.sha256(json.dumps([made_by, pairs], ensure_ascii=False).encode()
+                         ).hexdigest()[:24]
     path = cache_dir / f"specialized-{key}.json"
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))

@@ -37,7 +37,7 @@ GENERIC = frozenset(stem(w) for w in (
 messages, not for a value inside them)."""
 _VALUE_CHAR = r"[^\s,;()\[\]]"
 VALUE_CHARS = _VALUE_CHAR + "+"
-VALUE = f"\"?([^\\s,;()\\[\\]\"]*[^\\s,;()\\[\\]:.\"])"
+VALUE = "\"?([^\\s,;()\\[\\]\"]*[^\\s,;()\\[\\]:.\"])"
 """A value: a run of characters up to a space, comma, semicolon or bracket, without a colon
 or full stop that ends it ("allreduce.rts:" is "allreduce.rts") or the double quotes
 around it (tag="RILJ_ACK_WL" is RILJ_ACK_WL)."""

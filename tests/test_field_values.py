@@ -56,3 +56,27 @@ def test_status_pattern_reads_the_field_not_any_number() -> None:
 def test_method_pattern() -> None:
     rx = re.compile(field_value("how many GET requests").pattern)  # type: ignore[union-attr]
     assert rx.search(ACCESS) and rx.search(NOVA) and not rx.search("GETTING /x")
+
+
+def test_a_port_is_read_after_a_host_too() -> None:
+    """ "443 포트", "port 443": the lines that say port 443 in either form ("port 443" or a
+    host's "clients6.example.com:443"), never a clock ("16:12:44") or a plain "ab:443"."""
+    import re
+
+    f = field_value("443 포트로 제일 많이 접속한 호스트가 어디야?")
+    assert f is not None and f.kind == "port"
+    rx = re.compile(f.pattern)
+    assert rx.search("clients6.example.com:443 open through proxy")
+    assert rx.search("connection on port 443") and rx.search("10.0.0.1:443 closed")
+    assert not rx.search("at 16:12:443 lifetime 00:443") and not rx.search("port 4430")
+
+
+def test_a_field_named_with_its_value_is_a_filter_not_the_asked_field() -> None:
+    """ "443 포트로 ... 호스트가 어디야": the port is a filter, the host is asked."""
+    from assistant.intent import log_field, read_intent
+
+    found = log_field("443 포트로 제일 많이 접속한 호스트가 어디야?")
+    assert found is not None and found[0] == "host"
+    assert read_intent("which ports were used most?").log_field == "port"
+    named = log_field("which host got the most connections on port 443?")
+    assert named is not None and named[0] == "host"

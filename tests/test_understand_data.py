@@ -374,3 +374,52 @@ def test_verbose_is_a_level_and_logged_is_about_logs() -> None:
     assert "logs" in read_intent("show me what KeyguardUpdateMonitor logged").intents
     assert question_role("what severity levels appear in this log?") is None
     assert question_role("what is the severity of the DiskFull alert?") == "impact"
+
+
+def test_a_component_named_by_its_camel_case_name_or_without_its_suffix() -> None:
+    """ "the SecurityManager lines" -> spark.SecurityManager; "WeChat 오류 로그" ->
+    WeChat.exe: the name's last segment, its camel-case words, file suffix dropped."""
+    from assistant.log_sources import component_in
+
+    names = ["spark.SecurityManager", "executor.Executor", "WeChat.exe", "chrome.exe"]
+    for q, want in [("show me the SecurityManager lines", "spark.SecurityManager"),
+                    ("7월 26일 WeChat 오류 로그 보여줘", "WeChat.exe"),
+                    ("show me the WeChat error logs", "WeChat.exe")]:
+        got = component_in(q, names)
+        assert got is not None and got.value == want, q
+    assert component_in("which manager has the most security lines?", names) is None
+
+
+def test_last_wins_over_a_start_verb() -> None:
+    from assistant.intent import read_intent
+
+    assert read_intent("when was the last time the service started?").log_op == "last"
+    assert read_intent("when did the failures start?").log_op == "first"
+
+
+def test_names_the_logs_say_or_field_words_are_not_unknown_names() -> None:
+    """An unknown 'service' the logs say (TrustedInstaller) is text; an unknown 'host'
+    that is a kind of value ("IP") is that kind: neither aborts the question."""
+    from assistant.entities import Links, UnknownMention
+    from assistant.understand.vocabulary import known_words_not_hosts
+
+    vocab = Vocabulary(["TrustedInstaller service starts successfully."])
+    links = Links(unknown=[
+        UnknownMention(kind="service", value="TrustedInstaller", span=(0, 16)),
+        UnknownMention(kind="host", value="IP", span=(20, 22)),
+        UnknownMention(kind="host", value="web-07", span=(30, 36))])
+    kept = known_words_not_hosts(links, vocab).unknown
+    assert [u.value for u in kept] == ["web-07"]
+
+
+def test_every_frequent_word_of_a_placeholder_is_a_template_word() -> None:
+    """A placeholder with a handful of word values (VM Started / Stopped / Paused /
+    Resumed) has each of them written in, so "the last VM Stopped event" finds its lines."""
+    from assistant.template_values import specialized
+
+    template = "[instance: <*>] VM <*> (Lifecycle Event)"
+    lines = [f"[instance: {i}] VM {state} (Lifecycle Event)"
+             for i, state in enumerate(["Started", "Paused", "Resumed", "Stopped"] * 3)]
+    made = specialized([(template, x) for x in lines])
+    assert any("VM Stopped" in t for t in made)
+    assert Vocabulary([template, *made]).has("Stopped")

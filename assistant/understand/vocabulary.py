@@ -7,12 +7,9 @@ import re
 from typing import TYPE_CHECKING
 
 from assistant.content_words import KO_GLOSSARY, Vocabulary, vocabulary
-from assistant.entities import Links
+from assistant.entities import Links, UnknownMention
 from assistant.errors import OpsaError
-from assistant.intent import (
-    WRITE_ACTION,
-    IntentReading,
-)
+from assistant.intent import LOG_FIELD_WORDS, WRITE_ACTION, IntentReading
 from assistant.template_match import TemplateIndex, template_index
 from assistant.template_values import specialized
 from connectors.base import Catalog
@@ -96,11 +93,18 @@ def asks_about_recorded_action(question: str, vocab: Vocabulary,
 
 
 def known_words_not_hosts(links: Links, vocab: Vocabulary) -> Links:
-    """An unknown 'host' written as a plain name that the logs say ("from host Kernel") is
-    what the lines are about, not a host to ask about."""
-    keep = [u for u in links.unknown
-            if u.kind != "host" or re.search(r"\d", u.value) or not vocab.has(u.value)]
+    """An unknown 'host' or 'service' written as a plain name that the logs say ("from host
+    Kernel", "TrustedInstaller 서비스") is what the lines are about, and a 'host' that is a
+    word for a kind of value ("인스턴스 IP가") is that kind: neither is a name to ask about."""
+    keep = [u for u in links.unknown if not _a_word_not_a_name(u, vocab)]
     if len(keep) == len(links.unknown):
         return links
     return links.model_copy(update={"unknown": keep})
+
+
+def _a_word_not_a_name(u: UnknownMention, vocab: Vocabulary) -> bool:
+    if u.kind == "host" and any(rx.fullmatch(u.value) for _, rx in LOG_FIELD_WORDS):
+        return True
+    return u.kind in ("host", "service") and not re.search(r"\d", u.value) \
+        and vocab.has(u.value)
 

@@ -365,7 +365,8 @@ class SqlConnector(Connector):
         series = evaluate(q, run_leaf)
         return Result(
             connector=self.name,
-            native="\n".join([*natives, f"-- then, in Python, the operations: {operations_text(q)}"]),
+            native="\n".join(
+                [*natives, f"-- then, in Python, the operations: {operations_text(q)}"]),
             series=series,
             unit="" if q.changes_unit() else _result_unit(checked[0][0], q),
             warnings=warnings,
