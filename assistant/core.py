@@ -24,7 +24,6 @@ from assistant.facts import Fact, compare_periods
 from assistant.ir import DocQuery, TimeRange
 from assistant.language import scrub, unencodable
 from assistant.models import Answer, AssistantEvent, ChartSeries, FactOut, SourceOut, WindowOut
-from assistant.phrasing import phrase_with_llm
 from assistant.planner import PlannedQuery
 from assistant.runbooks import RunbookQuote
 from assistant.services import Services
@@ -162,6 +161,8 @@ class Assistant:
         text = composed.text()
         phrasing = opts.phrasing or self.settings.phrasing
         if phrasing == "llm" and self.services.chat is not None and facts and budget.left():
+            from assistant.phrasing import phrase_with_llm  # jinja2: only when a model phrases
+
             try:
                 pieces: list[str] = []
                 for token in phrase_with_llm(self.services.chat, und, facts, executed):

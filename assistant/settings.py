@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -200,6 +208,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default=Path(".opsa"), description="all local state lives here")
+    demo_data_dir: Path = Field(
+        default=Path(".opsa-demo"), description="where `opsa demo` seeds its simulated fleet "
+        "when no data directory is given (`opsa --demo CMD` reads it), so the demo never "
+        "mixes with your own data")
     audit_retention_days: int = Field(default=30, ge=0, description="audit.jsonl in the data "
                                       "dir keeps this many days of questions; 0 turns it off")
     now: AwareDatetime | None = Field(default=None, description="pinned clock (ISO 8601)")
@@ -242,12 +254,13 @@ class Settings(BaseSettings):
     def _tz(cls, v: str) -> str:
         return check_timezone(v)
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "demo_data_dir")
     @classmethod
-    def _a_directory(cls, v: Path) -> Path:
+    def _a_directory(cls, v: Path, info: ValidationInfo) -> Path:
         if v.exists() and not v.is_dir():
-            raise ValueError(f"{v} is a file, not a directory; point --data-dir "
-                             "(OPSA_DATA_DIR) at a directory")
+            where = ("--data-dir (OPSA_DATA_DIR)" if info.field_name == "data_dir"
+                     else "OPSA_DEMO_DATA_DIR")
+            raise ValueError(f"{v} is a file, not a directory; point {where} at a directory")
         return v
 
     @field_validator("api_tokens", "cors_origins", mode="before")
@@ -278,6 +291,11 @@ class Settings(BaseSettings):
 
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def demo_target(self) -> Path:
+        """The directory `opsa demo` seeds: the data directory when one was given (flag,
+        environment or TOML; as CI and the evals do), else `demo_data_dir`."""
+        return self.data_dir if "data_dir" in self.model_fields_set else self.demo_data_dir
 
     @property
     def store_path(self) -> Path:

@@ -139,3 +139,30 @@ def test_chat_page_shows_api_errors(driver: Any, server_url: str) -> None:
     driver.find_element(By.ID, "question").send_keys("peak CPU on web-03", Keys.ENTER)
     WebDriverWait(driver, 30).until(ec.text_to_be_present_in_element(
         (By.CSS_SELECTOR, ".turn .status.error"), "missing bearer token"))
+
+
+def test_chat_page_answers_in_korean_with_a_chart(driver: Any, server_url: str) -> None:
+    """A Korean question: the page shows the Korean answer as sent (no mojibake), its chart,
+    and its queries collapsed."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(server_url + "/")
+    driver.execute_script("localStorage.setItem('opsa.token', arguments[0])", TOKEN)
+    driver.get(server_url + "/")
+    question = "지난 1시간 동안 web-03의 CPU 최고치는?"
+    driver.find_element(By.ID, "question").send_keys(question, Keys.ENTER)
+    WebDriverWait(driver, 60).until(
+        lambda d: "answered in" in d.find_element(By.CSS_SELECTOR, ".turn .status").text)
+    turn = driver.find_element(By.CSS_SELECTOR, ".turn")
+    assert turn.find_element(By.CSS_SELECTOR, ".question").text == question
+    answer = turn.find_element(By.CSS_SELECTOR, ".answer").text
+    assert "web-03의 CPU 사용률 최대값은" in answer and "조회 기간:" in answer, answer
+    lines = turn.find_elements(By.CSS_SELECTOR, ".chart svg polyline")
+    assert len(lines) == 1 and len(lines[0].get_attribute("points").split()) > 50
+    pre = turn.find_element(By.CSS_SELECTOR, ".queries details pre")
+    assert not pre.is_displayed()
+    out = os.environ.get("OPSA_SCREENSHOT_DIR")
+    if out:
+        driver.save_screenshot(str(Path(out) / "chat-ko.png"))

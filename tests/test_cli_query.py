@@ -149,6 +149,12 @@ def test_ask_is_quiet_unless_asked_and_never_wrapped_when_piped(data_dir: Path) 
     assert "SELECT" not in out and "╭" not in out  # no queries, no panel when piped
     code, verbose, _ = run(data_dir, "--now", END.isoformat(), "ask", "-v", question)
     assert code == 0 and "SELECT" in verbose and "facts" in verbose
+    # the series as a sparkline: with -v (and on a terminal), not in plain piped text or JSON
+    assert "host=web-01  ██▇▇▇▆▆▅▅▅▄▄▄▃▃▂▂▂▁▁\n" in verbose  # 59% down to 40%
+    assert "▁" not in out
+    code, as_json, _ = run(data_dir, "--now", END.isoformat(), "ask", "--json", question)
+    assert code == 0 and "▁" not in as_json
+    assert [v for _, v in json.loads(as_json)["chart"][0]["points"]][-1] == 40.0
     long_name = "x" * 150
     code, _, err = run(data_dir, "query", ir(metric=long_name))
     assert code == 1 and len(err.strip().splitlines()) == 1 and long_name in err

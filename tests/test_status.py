@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 from typer.testing import CliRunner
 
 from assistant.cli import app
@@ -41,3 +44,42 @@ def test_status_of_an_empty_directory_says_how_to_start_and_creates_nothing(
     code, out = _status(tmp_path / "none")
     assert code == 0 and "opsa ingest" in out and "opsa index docs" in out
     assert not (tmp_path / "none").exists()
+
+
+def test_a_local_index_is_counted_without_loading_chroma(tmp_path: Path) -> None:
+    """The counts are read from Chroma's own SQLite file, equal to what a Chroma client
+    counts (deletes included), and `opsa status` does not import chromadb to get them."""
+    import chromadb
+
+    data = tmp_path / "data"
+    client = chromadb.PersistentClient(path=str(data / "chroma"))
+    docs = client.create_collection("docs", embedding_function=None)
+    docs.add(ids=[f"d{i}" for i in range(7)],
+             embeddings=np.array([[float(i), 1.0] for i in range(7)], dtype=np.float32),
+             documents=[f"doc {i}" for i in range(7)])
+    docs.delete(ids=["d0", "d1"])
+    events = client.create_collection("events", embedding_function=None)
+    events.add(ids=["e1"], embeddings=np.array([[0.0, 1.0]], dtype=np.float32),
+               documents=["deploy"])
+    expected = {c.name: c.count() for c in (docs, events)}
+    assert expected == {"docs": 5, "events": 1}
+
+    code = ("import sys; from assistant.cli import main; sys.argv = ['opsa', '--data-dir', "
+            f"{str(data)!r}, 'status', '--json']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('chromadb' in sys.modules, 'assistant.retrieval' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    st_text, loaded = out.rsplit("\n", 2)[:2]
+    assert loaded == "False False"
+    st = json.loads(st_text)
+    assert st["indexed"] == expected and st["problems"] == []
+
+
+def test_a_damaged_index_is_a_problem_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "chroma").mkdir(parents=True)
+    (data / "chroma" / "chroma.sqlite3").write_bytes(b"not a database" * 100)
+    code, out = _status(data, "--json")
+    st = json.loads(out)
+    assert code == 0 and st["indexed"] == {}
+    assert st["problems"] == ["the search index could not be read: file is not a database"]

@@ -1,16 +1,21 @@
-"""The `opsa` command line. Each command lives in its own module and registers on `app`."""
+"""The `opsa` command line. Each command lives in its own module and registers on `app`.
+
+Importing this package loads nothing: `opsa --version` answers before Typer, Rich or any
+command module is imported, and `app` (with every command on it) is built on first use.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING, Any
 
-from assistant.cli.common import app
+if TYPE_CHECKING:
+    import typer
 
-# Command modules register themselves on import; a module that is not written yet is skipped
-# here only if it does not exist at all (any other import error is a bug and propagates).
 _COMMAND_MODULES = [
     "assistant.cli.data_cmds",  # catalog, query
+    "assistant.cli.fields_cmds",  # fields
     "assistant.cli.status_cmds",  # status
     "assistant.cli.audit_cmds",  # audit
     "assistant.cli.ingest_cmds",  # ingest
@@ -21,14 +26,27 @@ _COMMAND_MODULES = [
     "assistant.cli.eval_cmds",  # eval
 ]
 
-for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
+
+def _app() -> typer.Typer:
+    """The Typer app with every command registered (command modules register on import)."""
+    from assistant.cli.common import app
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Entry point of the `opsa` console script."""
-    sys.exit(app(standalone_mode=True))
+    if sys.argv[1:] == ["--version"]:  # the common case, answered without loading the CLI
+        from assistant.cli.version import version_line
+
+        sys.stdout.write(version_line() + "\n")
+        return
+    sys.exit(_app()(prog_name="opsa", standalone_mode=True))

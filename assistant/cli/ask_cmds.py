@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.cli.common import app, console, friendly, print_json, settings
+from assistant.cli.sparkline import sparkline_lines
 
 if TYPE_CHECKING:
     from assistant.core import AskOptions, Assistant
@@ -41,10 +42,12 @@ def build_assistant(
 
 
 def render_answer(ans: Answer, show_queries: bool = False) -> None:
-    """A person's view of an answer: its text (headline, window, evidence, sources), and with
-    `show_queries` the facts, the native queries run and the time taken.
+    """A person's view of an answer: its text (headline, window, evidence, sources), a
+    sparkline of each series it used, and with `show_queries` the facts, the native queries
+    run and the time taken.
 
-    In a terminal the text sits in a panel; piped, it is printed as is, never wrapped.
+    In a terminal the text sits in a panel; piped, it is printed as is, never wrapped, and
+    the sparklines only with `show_queries` (`-v`), so that piped text stays plain.
     """
     style = "yellow" if (ans.refused or ans.clarification) else "green"
     if console.is_terminal:
@@ -55,6 +58,9 @@ def render_answer(ans: Answer, show_queries: bool = False) -> None:
     if not ans.grounded:
         console.print("[yellow]a number in this answer is not backed by the query results"
                       "[/yellow]", soft_wrap=not console.is_terminal)
+    if (console.is_terminal or show_queries) and console.encoding.startswith("utf"):
+        for line in sparkline_lines(ans.chart):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     if show_queries:
         _render_details(ans)
 

@@ -8,7 +8,8 @@ Exit codes, the same for every command:
   parseable to ingest or index) or an operating-system error (a path that cannot be made
   or read), each as one line `error: ...` on stderr; `opsa eval --gate` below its bar;
 * 2: command-line usage, found by the parser before the command runs: unknown command or
-  option, missing argument, a value of the wrong type or outside its range or choices;
+  option, missing argument, a value of the wrong type or outside its range or choices,
+  each as one line `opsa: ...; try 'opsa CMD --help'` on stderr (see `usage.py`);
 * 130: interrupted (Ctrl-C).
 
 This module imports no more than the app needs to parse a command line and print help:
@@ -30,13 +31,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.errors import OpsaError
+from assistant.cli.usage import OpsaGroup
+from assistant.cli.version import version_line
+from assistant.errors import NoStore, OpsaError
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
 app = typer.Typer(
     name="opsa",
+    cls=OpsaGroup,
     help="Ops Assistant: grounded answers from your metrics, logs, events and runbooks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -46,6 +50,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 _overrides: dict[str, Any] = {}
+_demo_requested = False
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(version_line(), markup=False, highlight=False)
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -60,16 +71,31 @@ def _global(
     timezone: Annotated[
         str | None, typer.Option("--timezone", help="IANA zone for answers [OPSA_TIMEZONE].")
     ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Use the demo's data directory, where 'opsa demo' "
+                           "seeds: --data-dir when given, else ./.opsa-demo "
+                           "[OPSA_DEMO_DATA_DIR].")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                           help="Print the version and exit.")
+    ] = False,
 ) -> None:
+    global _demo_requested
     _overrides.clear()
     _overrides.update(data_dir=data_dir, now=now, timezone=timezone)
+    _demo_requested = demo
 
 
-def settings(**extra: Any) -> Settings:
-    """Settings with the global CLI options (and `extra`) applied on top."""
+def settings(*, demo: bool = False, **extra: Any) -> Settings:
+    """Settings with the global CLI options (and `extra`) applied on top; with `demo` (or
+    `opsa --demo`), in the demo's data directory (see `Settings.demo_target`)."""
     from assistant.settings import load_settings
 
-    return load_settings(**{**_overrides, **extra})
+    s = load_settings(**{**_overrides, **extra})
+    if demo or _demo_requested:
+        return s.model_copy(update={"data_dir": s.demo_target()})
+    return s
 
 
 P = ParamSpec("P")
@@ -84,6 +110,9 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
+        except NoStore as exc:
+            error_line(str(exc) + _demo_hint())
+            raise typer.Exit(1) from None
         except OpsaError as exc:
             error_line(str(exc))
             raise typer.Exit(1) from None
@@ -98,6 +127,20 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _demo_hint() -> str:
+    """After "no telemetry store": where the demo is, when it lives in its own directory."""
+    if _demo_requested:
+        return ""
+    try:
+        s = settings()
+    except OpsaError:
+        return ""
+    demo = s.demo_target()
+    if demo == s.data_dir or not s.model_copy(update={"data_dir": demo}).store_path.exists():
+        return ""
+    return f"; the demo's store is in {demo}: add --demo ('opsa --demo ask ...')"
 
 
 ROWS_SHOWN = 20

@@ -47,7 +47,9 @@ def demo(
 ) -> None:
     """Seed a simulated 24 h production fleet, index its runbooks, answer sample questions.
 
-    Replaces earlier demo data in the data directory.
+    The demo lives in its own directory (./.opsa-demo, OPSA_DEMO_DATA_DIR), apart from your
+    data; ask about it with 'opsa --demo ask ...'. With --data-dir (or OPSA_DATA_DIR) it
+    seeds that directory instead. Replaces earlier demo data there.
     """
     from assistant.demo.export import FORMATS, export_metrics
     from assistant.demo.seed import seed_demo
@@ -57,7 +59,7 @@ def demo(
             f"unknown export format {export[0]!r}; use one of: {', '.join(FORMATS)}, "
             f"{CLICKHOUSE}"
         )
-    s = settings()
+    s = settings(demo=True)
     summary = seed_demo(s, scale=scale, seed=seed, progress=not json_out)
     stats, ch_export = None, None
     if export is not None and export[0] == CLICKHOUSE:
@@ -90,6 +92,20 @@ def demo(
     for ans in answers:
         console.rule(f"[bold]{ans.question}[/bold]")
         render_answer(ans)
+    if s.data_dir == s.demo_data_dir:
+        console.print()
+        for line in where_lines(s):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def where_lines(s: Settings) -> list[str]:
+    """Where the demo lives, apart from the user's data, and how to ask about it."""
+    own = type(s).model_fields["data_dir"].default
+    return [
+        f"The demo lives in {s.demo_data_dir}, apart from your own data ({own}).",
+        'Ask about it: opsa --demo ask "which service logged the most errors?"; '
+        "also opsa --demo status, opsa --demo serve.",
+    ]
 
 
 CLICKHOUSE = "clickhouse"

@@ -4,6 +4,9 @@
 field names (see `assistant.ingest.events`); `POST /api/alertmanager` takes Alertmanager's
 webhook payload (version 4). Input with any malformed item is rejected as a whole (400,
 nothing stored), so a caller never has to guess what was kept.
+
+The ingest helpers (pyarrow, the store writer) load on the first posted event, not when
+the server starts.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assistant.errors import OpsaError
-from assistant.ingest.events import KINDS, is_alertmanager, parse_events
-from assistant.ingest.writer import StoreWriter
 from assistant.services import Services
 from assistant.web.errors import ApiError
 from assistant.web.gate import StoreGate
@@ -67,6 +68,8 @@ def parse_posted_events(doc: Any, services: Services) -> list[Event]:
                        '{"events": [...]}')
     if not items:
         raise ApiError(400, "no events in the request")
+    from assistant.ingest.events import is_alertmanager
+
     if any(is_alertmanager(i) for i in items):
         raise ApiError(400, "this is an Alertmanager webhook payload; post it to "
                        "/api/alertmanager")
@@ -75,6 +78,8 @@ def parse_posted_events(doc: Any, services: Services) -> list[Event]:
 
 def parse_alertmanager(doc: Any, services: Services) -> list[Event]:
     """Alert events from an Alertmanager webhook payload (version 4), or a 400."""
+    from assistant.ingest.events import is_alertmanager
+
     if not is_alertmanager(doc):
         raise ApiError(400, "not an Alertmanager webhook payload: expected an object with "
                        "'version': '4' and an 'alerts' array")
@@ -88,6 +93,8 @@ def parse_alertmanager(doc: Any, services: Services) -> list[Event]:
 
 
 def _parse(payload: Any, services: Services, what: str) -> list[Event]:
+    from assistant.ingest.events import KINDS, parse_events
+
     parsed = parse_events(json.dumps(payload), services.settings.tz())
     if parsed.malformed.count:
         problems = "; ".join(reason for _, reason in parsed.malformed.examples)
@@ -102,6 +109,8 @@ def _parse(payload: Any, services: Services, what: str) -> list[Event]:
 
 def store_and_index(events: list[Event], services: Services, gate: StoreGate) -> IngestReply:
     """Write `events` to the embedded store, then index them into the `events` collection."""
+    from assistant.ingest.writer import StoreWriter
+
     with gate.writing():
         _close_store_readers(services)
         with StoreWriter(services.settings.store_path) as writer:
