@@ -74,6 +74,9 @@ class Slot:
         words = list(_WORD.finditer(left))[-NEAR_WORDS:]
         named = [w for w in words if self._named(w.group(0))]
         start = named[0].start() if named else len(left)
+        if named:  # "failed network connection on network <*>": "on network", not the first
+            start = _unambiguous_start(PLACEHOLDER.join(parts[: self.index + 1]), start,
+                                       len(left))
         before = _literal(left[start:]) if named else ""
         after = ""
         m = _WORD.search(right)
@@ -116,6 +119,23 @@ class Slot:
 
     def _named(self, word: str) -> bool:
         return any(_same(a, t) for t in _stems(word) for a in self.matched)
+
+
+def _unambiguous_start(before: str, start: int, left_len: int) -> int:
+    """Where the literal words before a value must start so that they occur once in the
+    template's text before the value (`before`; `start` is relative to its last
+    `left_len` characters): earlier words are added, at most `NEAR_WORDS`."""
+    offset = len(before) - left_len
+    at = offset + start
+    for _ in range(NEAR_WORDS):
+        said = before[at:].strip().lower()
+        if not said or before.lower().count(said) < 2:
+            break
+        prev = list(_WORD.finditer(before[offset:at]))
+        if not prev:
+            break
+        at = offset + prev[-1].start()
+    return at - offset
 
 
 def _literal(text: str) -> str:
@@ -231,6 +251,16 @@ def head_stems(question: str) -> set[str]:
     return out
 
 
+def head_noun(question: str) -> str | None:
+    """The stem of the noun a "which A B C" phrase ends in (English compounds end in their
+    head: "which wake lock tag" asks for a tag), or None."""
+    for m in HEAD.finditer(question):
+        words = [w for w in _WORD.findall(m.group(1)) if not w.lower().endswith("ed")]
+        if len(words) > 1:
+            return stem(words[-1])
+    return None
+
+
 def question_stems(question: str, taken: Iterable[tuple[int, int]] = ()) -> list[str]:
     """The stems of the question's content words that may name a value."""
     out: list[str] = []
@@ -291,6 +321,7 @@ def choose_slot(question: str, templates: Sequence[str],
     heads = head_stems(question) - GENERIC
     if not asked or not heads:
         return None
+    noun = head_noun(question)
     best: Slot | None = None
     for template in templates:
         parts = template.split(PLACEHOLDER)
@@ -305,8 +336,8 @@ def choose_slot(question: str, templates: Sequence[str],
             matched = tuple(a for a, n in overlap.items() if n)
             if not matched or not heads & set(matched):
                 continue  # "which registry hives": a slot the asked-for words do not name
-            weight = sum((3 if a in heads else 1) * (2 if any(_same(a, t) for t in before)
-                                                     else 1) for a in matched)
+            weight = sum((5 if a == noun else 3 if a in heads else 1)
+                         * (2 if any(_same(a, t) for t in before) else 1) for a in matched)
             slot = Slot(template, i, matched,
                         (weight, sum(overlap.values()), shared, -len(template)))
             if not slot.pattern() or (named_by and not slot.names(named_by)):

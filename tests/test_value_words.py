@@ -186,3 +186,27 @@ def test_specialized_templates_are_kept_on_disk_per_set_of_examples(tmp_path: Pa
     assert specialized(pairs, tmp_path) == want
     specialized(pairs[:3], tmp_path)
     assert len(list(tmp_path.glob("specialized-*.json"))) == 2
+
+
+def test_the_head_of_a_compound_names_the_slot() -> None:
+    """ "which wake lock tag": a tag (the compound's last noun), not the lock."""
+    import re
+
+    template = "acquire lock=<*>, flags=<*>, tag=<*>, name=<*>"
+    slot = choose_slot("which wake lock tag got acquired the most?", (template,))
+    assert slot is not None
+    m = re.search(slot.pattern(), 'acquire lock=189667585, flags=0x1, tag="AudioMix", name=x')
+    assert m is not None and m.group(1) == "AudioMix"
+
+
+def test_a_word_said_twice_before_a_value_is_read_with_its_neighbour() -> None:
+    """ "a failed network connection on network <*>": the value after "on network", not the
+    word after the first "network"."""
+    import re
+
+    template = "NIFF: node <*> detected a failed network connection on network <*> via <*>"
+    slot = choose_slot("on which networks did NIFF detect a connection?", (template,))
+    assert slot is not None
+    line = "NIFF: node node-1 detected a failed network connection on network 5.5.224.0 via a"
+    m = re.search(slot.pattern(), line)
+    assert m is not None and m.group(1) == "5.5.224.0"

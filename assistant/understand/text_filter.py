@@ -95,7 +95,7 @@ def with_text(plan: Plan, tf: TextFilter, language: str,
         if isinstance(q, LogQuery) and q.text is None and q.pattern is not None \
                 and (q.mode() in ("distinct", "count_by") or q.limit == 1) \
                 and q.extract is not None and q.extract.kind == "regex" and tf.text \
-                and tf.found and not tf.templates and tf.text.lower() not in q.pattern.lower() \
+                and tf.found and tf.text.lower() not in q.pattern.lower() \
                 and _said_with(q.pattern, tf.text, templates):
             # a value read from a slot, in the lines that also say the words searched for
             # ("which instance was terminated first": '[instance: <*>]' and 'terminat';

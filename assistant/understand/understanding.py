@@ -57,7 +57,10 @@ class Understanding:
         """The facts (`facts.FACT_KEYWORDS` names) the reading's statistic asks for: the
         answer leads with them whatever words named it ("the shortest" -> "min")."""
         stat = self.intent.stat
-        return frozenset({STAT_FACTS[stat]} if stat in STAT_FACTS else ())
+        asked = {STAT_FACTS[stat]} if stat in STAT_FACTS else set()
+        if self.intent.top_templates:  # "제일 많이 나온 메시지": the ranking leads
+            asked.add("top")
+        return frozenset(asked)
 
     def refusal_text(self) -> str:
         key = "ko" if self.language == "ko" else "en"
