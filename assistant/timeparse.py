@@ -805,6 +805,9 @@ class _Resolver:
         open_day = b.clock is not None and b.day_text is None and b.abs is None
         if end <= start and open_day and (start - end) >= timedelta(hours=12):
             end += timedelta(days=1)  # "from 22:00 to 02:00" crosses midnight
+        if end <= start and b.clock is not None and b.clock.text in ("midnight", "자정") \
+                and end.date() == start.date():
+            end += timedelta(days=1)  # "정오부터 자정까지", "noon to midnight": that night
         if end <= start:
             raise TimeRangeError(
                 f"the range {m.text!r} ends ({end:%Y-%m-%d %H:%M}) before it "

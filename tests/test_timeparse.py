@@ -308,3 +308,17 @@ def test_resolution_round_trips_through_json() -> None:
 def test_a_named_day_then_one_day_is_that_day() -> None:
     r = resolve_time("2005년 6월 14일 하루 동안 로그", NOW, UTC_Z)
     assert (r.range.start.date().isoformat(), r.range.duration_s) == ("2005-06-14", 86400)
+
+
+def test_noon_to_midnight_ends_that_night() -> None:
+    """ "정오부터 자정까지", "from noon to midnight" on a named day: the midnight that ends
+    it, not the one that starts it (which would make an empty, backwards range)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for q in ("2004년 2월 11일 정오부터 자정까지 이벤트 몇 건",
+              "on Feb 11 2004 from noon to midnight"):
+        r = resolve_time(q, now, ZoneInfo("UTC"))
+        assert (r.range.start, r.range.end) == (datetime(2004, 2, 11, 12, tzinfo=UTC),
+                                                datetime(2004, 2, 12, tzinfo=UTC)), q
