@@ -368,13 +368,16 @@ def _is_level(word: str, levels: frozenset[str] | None) -> bool:
 
 
 def text_filter(question: str, taken: Iterable[tuple[int, int]],
-                vocab: Vocabulary, levels: frozenset[str] | None = None) -> TextFilter | None:
+                vocab: Vocabulary, levels: frozenset[str] | None = None,
+                names: Sequence[str] = ()) -> TextFilter | None:
     """The text filter the question's content words make, or None when they make none.
 
     The longest run of adjacent words occurring in the logs wins; a single severity word
     ("errors") is left to the level filter where the store has that level (`levels`).
     With no word in the logs, the words still filter when the question asks for lines
-    mentioning them (the answer is then "no lines").
+    mentioning them (the answer is then "no lines"), and so does a code-like name or an
+    acronym that neither the logs nor the store's `names` (services, hosts) hold ("OOM",
+    "RAID" in logs that never say them: the honest answer is none).
     """
     words = content_words(question, taken)
     if not words:
@@ -411,7 +414,7 @@ def text_filter(question: str, taken: Iterable[tuple[int, int]],
                 key = (n, len(found.text or found.pattern or ""))
                 if best is None or key > best[:2]:
                     best = (*key, found)
-    ident = _identifier(words, vocab)
+    ident = _identifier(words, vocab) or _acronym(words, vocab, names)
     if ident is not None and (best is None or len(best[2].words) <= 1):
         # "SOCKS5 proxies": a code-like name the templates hold only as a value (their
         # placeholder) names the lines better than a common word beside it
@@ -446,6 +449,25 @@ def _identifier(words: list[Word], vocab: Vocabulary) -> Word | None:
     for w in words:
         if not w.soft and IDENTIFIER.fullmatch(w.text) and w.text.lower() not in LEVEL_WORDS \
                 and not any(vocab.has(x) for x in w.stems) and not vocab.has(w.text):
+            return w
+    return None
+
+
+ACRONYM = re.compile(r"[A-Z]{2,6}[0-9]?")
+"""An operations acronym ("OOM", "RAID", "DNS")."""
+
+
+def _acronym(words: list[Word], vocab: Vocabulary, names: Sequence[str]) -> Word | None:
+    """The first acronym of the question that no template, line example or store name
+    holds, even inside a word ("SSH" is in "sshd"), or None. Capitals that are a program's
+    name ("NTP" for ntpd) stay out: the program is in `names`."""
+    said = [text.lower() for text, _ in vocab.lines] + [n.lower() for n in names]
+    for w in words:
+        low = w.text.lower()
+        if w.soft or not ACRONYM.fullmatch(w.text) or low in LEVEL_WORDS \
+                or low in QUESTION_WORDS:
+            continue
+        if not any(low in t for t in said):
             return w
     return None
 

@@ -57,11 +57,12 @@ QUESTION_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"\bwhat (?:breaks|will break|would break|stops working|is affected|are affected|"
         r"goes wrong|could go wrong)\b", r"\bblast radius\b", r"\bif (?:we|i) ignore\b",
         r"\bwhy (?:does|should) (?:it|this|that) matter\b",
-        r"(?:무슨|어떤)\s*문제", r"문제가\s*(?:생|되|있)", r"뭐가\s*(?:안|망가|깨)")),
+        # "...하면 무슨 문제가 생겨?" (a consequence); "무슨 문제가 있어?" asks what is wrong
+        r"(?:무슨|어떤)\s*문제가?\s*(?:생기|생겨|생길|일어|발생)")),
     ("meaning", _rx(
         r"\bmean(?:s|ing)?\b\s*\??\s*$", r"\bwhat does .{1,80}\bmean\b", r"\bmeaning\b",
         r"\bexplain\b", r"\bdescribe\b", "뜻", "의미", "설명",
-        r"\b(?:telling|tell) (?:me|us)\b", r"\bwhat is .{1,60}\babout\b")),
+        r"\btelling (?:me|us)\b", r"\bwhat is .{1,60}\babout\b")),
 )
 # "what is the X alert (about)?" / "X 알림이 뭐야?": a meaning question only when it is
 # about an alert or a runbook, so "what is the peak CPU?" stays a metric question.

@@ -84,6 +84,8 @@ Scale the consumers.
     ("a node is under disk pressure, what do I run first to see why?", "diagnosis"),
     ("DiskPressureHigh 원인 찾으려면 뭐부터 확인해?", "diagnosis"),
     ("the disk is filling up, how do I free space?", "mitigation"),
+    ("지난 6시간 동안 db-01에 무슨 문제가 있어?", None),  # what is wrong: telemetry
+    ("tell me the peak cpu on web-03", None),
 ])
 def test_question_role_from_operations_wording(question: str, role: str | None) -> None:
     assert rb.question_role(question) == role

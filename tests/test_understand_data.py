@@ -423,3 +423,18 @@ def test_every_frequent_word_of_a_placeholder_is_a_template_word() -> None:
     made = specialized([(template, x) for x in lines])
     assert any("VM Stopped" in t for t in made)
     assert Vocabulary([template, *made]).has("Stopped")
+
+
+def test_an_acronym_the_store_never_holds_filters_to_none() -> None:
+    """ "how many times did the OOM killer fire" over logs that never say OOM: no lines
+    (not the lines about "nodes"); an acronym inside a word or a program's name the store
+    holds ("SSH" in sshd, "NTP" for ntpd) does not filter."""
+    vocab = Vocabulary(["Out of memory: Kill process <*>", "node <*> is up",
+                        "Accepted password for <*>"])
+    tf = text_filter("how many times did the OOM killer fire on the nodes?", [], vocab,
+                     names=["sshd", "ntpd"])
+    assert tf is not None and tf.text == "OOM" and not tf.found
+    ssh = text_filter("how many SSH logins were accepted?", [], vocab, names=["sshd"])
+    assert ssh is None or ssh.text != "SSH"
+    ntp = text_filter("how many NTP nodes are up?", [], vocab, names=["ntpd"])
+    assert ntp is None or ntp.text != "NTP"

@@ -41,7 +41,7 @@ def content_filter(question: str, links: Links, reading: IntentReading,
             reading.intents.add("logs")
         return TextFilter(text=None, pattern=named.pattern, words=(named.value,), found=True,
                           spans=(named.span,), label=named.label)
-    tf = text_filter(question, taken, vocab, levels)
+    tf = text_filter(question, taken, vocab, levels, [*catalog.services, *catalog.hosts])
     if not reading.intents & {"docs", "refuse"} and reading.intents != {"metric"} \
             and ("why" not in reading.intents or reading.count):
         tf = refine(question, taken, tf, vocab, index, levels,
