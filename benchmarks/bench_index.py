@@ -53,6 +53,7 @@ def run(folder: Path, passage_tokens: int | None) -> dict[str, object]:
         "files": report.added,
         "skipped": len(report.skipped),
         "chunks": report.chunks,
+        "embedded": report.embedded,
         "seconds": round(seconds, 2),
         "embed_s": round(report.embed_s, 2),
         "chunks_per_s": round(report.chunks / seconds, 2) if seconds else None,
@@ -71,7 +72,8 @@ def main() -> None:
     if not args.folder.is_dir():
         ap.error(f"{args.folder} is not a directory")
     res = run(args.folder.resolve(), args.passage_tokens)
-    print(f"chunks {res['chunks']}  files {res['files']}  skipped {res['skipped']}")
+    print(f"chunks {res['chunks']} ({res['embedded']} embedded)  files {res['files']}  "
+          f"skipped {res['skipped']}")
     print(f"seconds {res['seconds']}  (embedding {res['embed_s']})  "
           f"chunks/s {res['chunks_per_s']}  passage tokens {res['passage_tokens'] or 'all'}  "
           f"load avg {res['loadavg_1m']}")

@@ -41,6 +41,7 @@ from assistant.retrieval.entries import chunk_entry, event_entry
 from assistant.retrieval.evaluation import evaluate, load_cases
 from assistant.retrieval.keyword import KeywordIndex
 from assistant.retrieval.store import embedding_function_class, get_all
+from assistant.retrieval.vectors import embedding_text
 from assistant.settings import Settings
 from connectors.base import Event
 
@@ -83,7 +84,7 @@ def demo_texts() -> list[str]:
         front, chunks = chunk_file(loaded)
         for c in chunks:
             entry = chunk_entry(c, front, "")
-            texts.append(Retriever._embedding_text(entry))
+            texts.append(embedding_text(entry))
     return texts
 
 

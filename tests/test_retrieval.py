@@ -117,12 +117,31 @@ def test_reindex_only_embeds_what_changed(tmp_path: Path, docs_dir: Path) -> Non
     (docs_dir / "new.md").write_text("# New\n\n## Only\n\nfresh page about gw-01\n")
     changed = r.index_docs([docs_dir], base=docs_dir)
     assert (changed.added, changed.updated, changed.unchanged, changed.removed) == (1, 1, 1, 1)
-    assert emb.documents_embedded == embedded + changed.chunks
-    assert changed.chunks == 2 + 1  # cpu.md's two sections and new.md's one
+    assert changed.chunks == 2 + 1  # cpu.md's two sections and new.md's one are written
+    # ...but cpu.md's Symptoms section did not change: its stored vector is reused
+    assert changed.embedded == 1 + 1
+    assert emb.documents_embedded == embedded + changed.embedded
+    assert "3 entries written (2 embedded, 1 vectors reused)" in changed.summary()
     sources = {h.source for h in r.search("shift handover severity incidents", k=20)}
     assert "handbook.md" not in sources
     assert refs(r.search("restart", k=1)) == ["runbooks/cpu.md#mitigation"]
     assert refs(r.search("gw-01", k=1)) == ["new.md#only"]
+
+
+def test_repeated_and_moved_sections_are_embedded_once(tmp_path: Path, docs_dir: Path) -> None:
+    emb = HashEmbedder()
+    r = make_retriever(tmp_path / "state", embedder=emb)
+    (docs_dir / "archive").mkdir()
+    (docs_dir / "archive" / "disk.md").write_text(DISK)  # a copy: same title, same sections
+    first = r.index_docs([docs_dir], base=docs_dir)
+    assert first.chunks == 6 + 2 and first.embedded == 6  # the copy's sections reuse vectors
+    assert emb.documents_embedded == first.embedded
+    assert r.count("docs") == 8
+    (docs_dir / "handbook.md").rename(docs_dir / "guide.md")  # same text, new source
+    moved = r.index_docs([docs_dir], base=docs_dir)
+    assert (moved.added, moved.removed, moved.chunks, moved.embedded) == (1, 1, 2, 0)
+    assert emb.documents_embedded == first.embedded
+    assert refs(r.search("shift handover incidents", k=1)) == ["guide.md#handover"]
 
 
 def test_bad_files_are_skipped_with_a_report(retriever: Retriever, docs_dir: Path) -> None:
@@ -141,6 +160,41 @@ def test_bad_files_are_skipped_with_a_report(retriever: Retriever, docs_dir: Pat
     assert reasons["headings-only.md"] == "no text under any heading"
     assert report.added == 3  # the good files still went in
     assert "5 skipped" in report.summary()
+
+
+def test_progress_counts_the_texts_actually_embedded(tmp_path: Path, docs_dir: Path) -> None:
+    r = make_retriever(tmp_path / "state")
+    (docs_dir / "copy.md").write_text(DISK)  # its sections repeat disk.md's: embedded once
+    calls: list[tuple[int, int]] = []
+    report = r.index_docs([docs_dir], base=docs_dir, progress=lambda d, t: calls.append((d, t)))
+    assert report.chunks == 8 and report.embedded == 6
+    assert calls and calls[-1] == (6, 6) and all(t == 6 for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_a_folder_of_mixed_files_indexes_what_it_can(retriever: Retriever, docs_dir: Path) -> None:
+    (docs_dir / "diagram.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (docs_dir / "logo.svg").write_text("<svg/>")
+    (docs_dir / "notes.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3")
+    (docs_dir / "tarball.md").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)))
+    (docs_dir / "big.md").write_bytes(b"# Big\n\n" + b"lorem ipsum " * 900_000)  # 10.8 MB
+    (docs_dir / "broken.md").write_text(
+        "# Broken\n\n## Steps\n\nRun this:\n\n```bash\nsystemctl restart kubelet\n\n"
+        "## Verify\n\nkubectl get nodes\n")
+    report = retriever.index_docs([docs_dir], base=docs_dir)
+    assert report.added == 3 + 1  # the three good files and the broken one
+    assert report.ignored == 3  # the image, the drawing and the PDF: counted, not read
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(reasons) == {"tarball.md", "big.md"}
+    assert reasons["tarball.md"] == "binary file (contains NUL bytes)"
+    assert reasons["big.md"] == ("too large: 10.8 MB (limit 2.0 MB); split it, or raise the "
+                                 "limit with --max-file-mb 11")
+    [warning] = report.warnings
+    assert Path(warning.path).name == "broken.md"
+    assert warning.reason.startswith("the code fence opened at line 7 (```) is never closed")
+    assert "1 indexed with warnings" in report.summary()
+    assert "3 files of other types ignored" in report.summary()
+    assert refs(retriever.search("systemctl restart kubelet", k=1)) == ["broken.md#steps"]
 
 
 def test_a_file_that_turns_bad_is_removed(retriever: Retriever, docs_dir: Path) -> None:

@@ -59,6 +59,31 @@ def test_index_docs_then_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "1. docs/disk.md#mitigation" in out and "exact: db-01" in out
 
 
+def test_large_file_limit_and_markup_warnings_on_the_command_line(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "big.md").write_text("# Big\n\n## Body\n\n" + "many words here " * 200_000)
+    (docs / "open.md").write_text("# Open\n\n## Fix\n\n```\nrestart it\n")
+    (docs / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0")
+    code, out, err = run(tmp_path, "index", "docs", str(docs))
+    assert code == 0, err
+    assert "docs: 1 added" in out and "1 skipped" in out and "1 indexed with warnings" in out
+    assert "1 files of other types ignored" in out
+    assert "big.md: too large: 3.2 MB (limit 2.0 MB); split it, or raise the limit with " \
+           "--max-file-mb 4" in err
+    assert "open.md: the code fence opened at line 5 (```) is never closed" in err
+
+    code, out, err = run(tmp_path, "index", "docs", str(docs), "--max-file-mb", "4")
+    assert code == 0, err
+    assert "docs: 1 added" in out and "1 unchanged" in out and "skipped" not in out
+
+
+def test_max_file_mb_default_is_the_retrievers() -> None:
+    from assistant.retrieval.documents import MAX_FILE_BYTES
+
+    assert search_cmds.MAX_FILE_MB * 1_000_000 == MAX_FILE_BYTES
+
+
 def test_search_empty_collection_says_what_to_run(tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "search", "anything", "--collection", "events")
     assert code == 1

@@ -13,6 +13,7 @@ from assistant.retrieval.documents import (
     discover,
     html_to_markdown,
     load,
+    markup_problems,
     slugify,
     split_front_matter,
 )
@@ -156,6 +157,34 @@ def test_bad_files_are_refused_with_a_reason(tmp_path: Path, content: bytes, rea
     assert isinstance(got, SkippedFile)
     assert got.reason.startswith(reason)
     assert got.path == str(path)
+
+
+def _markdown(tmp_path: Path, text: str) -> SourceFile:
+    path = tmp_path / "doc.md"
+    path.write_text(text)
+    got = load(path, "doc.md")
+    assert isinstance(got, SourceFile)
+    return got
+
+
+def test_a_fence_line_with_an_info_string_does_not_close_a_block(tmp_path: Path) -> None:
+    # As in a real OpenShift runbook: a closing fence typed as `` (two backticks), so the
+    # next ```bash sits inside the block and the ``` after it closes it (CommonMark).
+    got = _markdown(tmp_path, "# Alert\n\n## Diagnosis\n\n```promql\nrate(x[2m])\n``\n"
+                    "text\n\n```bash\n$ oc get vmi\n```\n\n## Mitigation\n\nMigrate the VM.\n")
+    _, chunks = chunk_file(got)
+    assert [c.heading for c in chunks] == ["Diagnosis", "Mitigation"]
+    assert markup_problems(got) == []
+
+
+def test_an_unclosed_fence_is_named_by_its_line(tmp_path: Path) -> None:
+    got = _markdown(tmp_path, "# A\n\n## Steps\n\n~~~~\nrun it\n~~~\n\n## More\n\ntext\n")
+    [problem] = markup_problems(got)
+    assert problem.startswith("the code fence opened at line 5 (~~~~) is never closed")
+    _, chunks = chunk_file(got)
+    assert [c.heading for c in chunks] == ["Steps"]  # "## More" is inside the code
+    closed = _markdown(tmp_path, "# A\n\n## Steps\n\n~~~\nrun it\n~~~~\n\n## More\n\nx\n")
+    assert markup_problems(closed) == []
 
 
 def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ index_app = typer.Typer(
 app.add_typer(index_app, name="index")
 
 CollectionOpt = Literal["docs", "catalog", "events"]
+MAX_FILE_MB = 2.0
+"""Default of `opsa index docs --max-file-mb` (the retriever's own default, in MB)."""
 
 
 @contextmanager
@@ -66,9 +68,11 @@ def _report(report: IndexReport, as_json: bool, failed: bool = False) -> None:
                   soft_wrap=not console.is_terminal)
     if failed:
         return
-    for s in report.skipped:
-        err_console.print(f"[yellow]skipped[/yellow] {escape(str(s.path))}: {escape(s.reason)}",
-                          highlight=False, soft_wrap=not err_console.is_terminal)
+    for label, files in (("skipped", report.skipped), ("warning", report.warnings)):
+        for s in files:
+            err_console.print(f"[yellow]{label}[/yellow] {escape(str(s.path))}: "
+                              f"{escape(s.reason)}",
+                              highlight=False, soft_wrap=not err_console.is_terminal)
 
 
 def _nothing_indexed(report: IndexReport) -> OpsaError:
@@ -112,10 +116,15 @@ def index_docs(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Drop the docs collection first (e.g. new embedder).")
     ] = False,
+    max_file_mb: Annotated[
+        float, typer.Option("--max-file-mb", min=0.001,
+                            help="Skip files larger than this many megabytes.")
+    ] = MAX_FILE_MB,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Index documents; unchanged files are skipped, removed files are dropped."""
     retriever = _retriever(settings())
+    retriever.max_file_bytes = int(max_file_mb * 1_000_000)
     if rebuild:
         retriever.reset("docs")
     with _progress("embedding", as_json) as progress:

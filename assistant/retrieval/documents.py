@@ -12,6 +12,7 @@ are returned as `SkippedFile` with a reason a person can act on; they never stop
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -36,14 +37,33 @@ KINDS: dict[str, str] = {
 MAX_FILE_BYTES = 2_000_000
 MAX_CHUNK_CHARS = 1800
 SPLIT_LEVEL = 2
+CHUNKING = "chunking 2: CommonMark fences\n"
+"""Hashed with each file's bytes into its digest: change it when the way files are cut
+changes, and the next `index_docs` cuts every file again (re-embedding only the sections
+whose text changed)."""
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
+def _fence_after(line: str, fence: str | None) -> str | None:
+    """The open code fence after `line` (its marker), given the one open before it. As in
+    CommonMark, a fence is closed only by a line of the same character, at least as long,
+    and nothing else (```` ```bash ```` inside a block opens nothing and closes nothing)."""
+    fm = _FENCE.match(line)
+    if not fm:
+        return fence
+    marker = fm.group(1)
+    if fence is None:
+        return marker
+    closes = marker[0] == fence[0] and len(marker) >= len(fence) and not line[fm.end():].strip()
+    return None if closes else fence
+
+
 @dataclass(frozen=True)
 class SourceFile:
-    """A file read and checked: its text, the kind of markup and its content hash."""
+    """A file read and checked: its text, the kind of markup and its digest (a hash of its
+    bytes and of `CHUNKING`)."""
 
     path: Path
     source: str
@@ -97,7 +117,7 @@ def load(path: Path, source: str, max_bytes: int = MAX_FILE_BYTES) -> SourceFile
             return SkippedFile(
                 path=str(path),
                 reason=f"too large: {size / 1e6:.1f} MB (limit {max_bytes / 1e6:.1f} MB); "
-                "split it or raise the limit",
+                f"split it, or raise the limit with --max-file-mb {math.ceil(size / 1e6)}",
             )
         if size == 0:
             return SkippedFile(path=str(path), reason="empty file")
@@ -121,8 +141,26 @@ def load(path: Path, source: str, max_bytes: int = MAX_FILE_BYTES) -> SourceFile
         source=source,
         kind=KINDS[path.suffix.lower()],
         text=text.replace("\r\n", "\n").replace("\r", "\n"),
-        digest=hashlib.sha256(data).hexdigest(),
+        digest=hashlib.sha256(CHUNKING.encode() + data).hexdigest(),
     )
+
+
+def markup_problems(file: SourceFile) -> list[str]:
+    """What is wrong with a markdown file's structure that changes how it is cut: a code
+    fence that is never closed turns every heading after it into code."""
+    if file.kind != "markdown":
+        return []
+    fence: str | None = None
+    opened = 0
+    for number, line in enumerate(file.text.split("\n"), start=1):
+        after = _fence_after(line, fence)
+        if fence is None and after is not None:
+            opened = number
+        fence = after
+    if fence is None:
+        return []
+    return [f"the code fence opened at line {opened} ({fence}) is never closed, so "
+            "everything after it was indexed as code; close it and index the file again"]
 
 
 # --- chunking -------------------------------------------------------------------------------
@@ -170,13 +208,7 @@ def _sections(text: str) -> Iterator[_Section]:
     current = _Section(0, "", "", [])
     fence: str | None = None
     for line in text.split("\n"):
-        fm = _FENCE.match(line)
-        if fm:
-            marker = fm.group(1)
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
+        fence = _fence_after(line, fence)
         hm = _HEADING.match(line) if fence is None else None
         if hm:
             yield current

@@ -41,11 +41,6 @@ class Chunk(_Model):
         base = f"{self.source}#{self.anchor}"
         return base if self.part == 1 else f"{base}~{self.part}"
 
-    def embedding_text(self) -> str:
-        """What the embedder sees: document title and heading for context, then the body."""
-        head = self.title if self.heading == self.title else f"{self.title} > {self.heading}"
-        return f"{head}\n\n{self.text}"
-
 
 class Hit(_Model):
     """One search result. `score` orders hits (higher first); see `Retriever.search`."""
@@ -90,8 +85,13 @@ class IndexReport(_Model):
     updated: int = Field(default=0, description="sources or entries whose content changed")
     unchanged: int = 0
     removed: int = Field(default=0, description="sources or entries deleted")
-    chunks: int = Field(default=0, description="entries embedded and written")
+    chunks: int = Field(default=0, description="entries written (new or changed)")
+    embedded: int = Field(default=0, description="distinct texts run through the embedder; "
+                          "written entries whose text repeats, or whose vector was already "
+                          "stored, reuse a vector instead")
     skipped: list[SkippedFile] = Field(default_factory=list)
+    warnings: list[SkippedFile] = Field(
+        default_factory=list, description="files indexed, but with a problem worth fixing")
     ignored: int = Field(default=0, description="files of other types found in directories")
     expired: int = Field(default=0, description="events outside the retention window")
     duplicates: int = Field(default=0, description="repeated ids within the input")
@@ -105,7 +105,9 @@ class IndexReport(_Model):
             f"{self.updated} updated",
             f"{self.unchanged} unchanged",
             f"{self.removed} removed",
-            f"{self.chunks} entries embedded",
+            f"{self.chunks} entries embedded" if self.embedded >= self.chunks else
+            f"{self.chunks} entries written ({self.embedded} embedded, "
+            f"{self.chunks - self.embedded} vectors reused)",
         ]
         if self.expired:
             parts.append(f"{self.expired} expired")
@@ -113,6 +115,8 @@ class IndexReport(_Model):
             parts.append(f"{self.duplicates} duplicate ids")
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
+        if self.warnings:
+            parts.append(f"{len(self.warnings)} indexed with warnings")
         if self.ignored:
             parts.append(f"{self.ignored} files of other types ignored")
         return ", ".join(parts) + f" in {self.elapsed_s:.2f}s"
