@@ -125,6 +125,8 @@ KO_GLOSSARY: dict[str, tuple[str, ...]] = {
     "초과": ("exceed",), "부족": ("insufficient", "low"), "복구": ("recover", "restor"),
     "백업": ("backup",), "마이그레이션": ("migrat",), "복제": ("replic",),
     "대기": ("wait",), "재연결": ("reconnect",), "스케줄": ("schedul",),
+    "태그": ("tag",), "액션": ("action",), "메서드": ("method",), "채널": ("channel",),
+    "변수": ("variable",), "스위치": ("switch",), "파티션": ("partition",),
     "끊긴": ("disconnect",), "끊겼": ("disconnect",), "끊어진": ("disconnect",),
     "잠자기": ("sleep",), "절전": ("sleep",), "깨어난": ("wake",), "깨어났": ("wake",),
 }  # fmt: skip

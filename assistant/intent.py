@@ -210,7 +210,8 @@ UNIT_WORDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 DISTINCT_WORDS = _rxa("distinct", "unique", "different", "서로 다른", "고유한", "고유", "다른 종류")
 LIST_WORDS = _rxa("which", "what", "list", "list the", "name the", "show the", "어떤", "어느",
-                 "무슨", "목록", "나열", "뭐야", "뭐였", "뭐지", "뭔지", "뭐가", "무엇", "누구")
+                 "무슨", "목록", "나열", "뭐야", "뭐였", "뭐지", "뭔지", "뭐가", "무엇", "누구",
+                 "뭐뭐")
 SEVERITY_NOUNS: list[tuple[Level, re.Pattern[str]]] = [
     ("fatal", _rxa("fatal", "fatals", "critical", "crit", "emergency", "치명", "치명적")),
     ("error", _rxa("error", "errors", "err", "에러", "오류")),

@@ -210,3 +210,18 @@ def test_a_word_said_twice_before_a_value_is_read_with_its_neighbour() -> None:
     line = "NIFF: node node-1 detected a failed network connection on network 5.5.224.0 via a"
     m = re.search(slot.pattern(), line)
     assert m is not None and m.group(1) == "5.5.224.0"
+
+
+def test_a_korean_list_of_kinds_names_its_slot() -> None:
+    """ "브로드캐스트 액션 종류 뭐뭐 있어?", "태그들 뭐뭐 있었어?": the kinds of a value (the topic
+    before 종류/들 and 뭐뭐), read at the slot the topic names."""
+    import re
+
+    slot = choose_slot("리시버가 받은 브로드캐스트 액션 종류 뭐뭐 있어?",
+                       ("onReceive action: <*>", "processHandleBroadcastAction action:<*>"))
+    assert slot is not None and "action" in slot.pattern().lower()
+    tags = choose_slot("wake lock 잡은 태그들 뭐뭐 있었어?",
+                       ("acquire lock=<*>, flags=<*>, tag=<*>, name=<*>",))
+    assert tags is not None
+    m = re.search(tags.pattern(), 'acquire lock=1, flags=0x1, tag="AudioMix", name=x')
+    assert m is not None and m.group(1) == "AudioMix"
