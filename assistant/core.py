@@ -260,7 +260,7 @@ class Assistant:
         """The runbook section a how-to / meaning / impact / diagnosis question asks for,
         from the runbooks the docs queries found (or the one titled after the question's
         alert); the cited section is listed first among the sources."""
-        role = runbooks.question_role(und.question)
+        role = und.intent.doc_role
         docs = [ex for ex in executed if isinstance(ex.query, DocQuery) and ex.ok]
         retriever = self.services.retriever() if role and docs else None
         if role is None or retriever is None:

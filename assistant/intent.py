@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.ir import Aggregation, EventKind, Level
+from assistant.runbooks import Role, asks_cause, asks_meaning_of_an_alert, question_role
 
 Intent = Literal["metric", "logs", "events", "docs", "why", "refuse", "smalltalk"]
 
@@ -333,11 +334,15 @@ class IntentReading:
     value_shape: str | None = None  # top, count, list: what is asked of a value's values
     log_op_if_logs: tuple[str, str] | None = None  # a log operation a metric reading took
     oldest: bool = False  # "show me the first ...": lines oldest first
+    doc_role: Role | None = None  # the runbook section asked for (`runbooks.question_role`)
+    asks_cause: bool = False  # also asks what happened (`runbooks.asks_cause`)
+    alert_meaning: bool = False  # about an alert's meaning or impact, not a request to act
 
 
 def read_intent(text: str) -> IntentReading:
     """Classify `text` (time phrases removed) into intents and slot hints."""
-    r = IntentReading()
+    r = IntentReading(doc_role=question_role(text), asks_cause=asks_cause(text),
+                      alert_meaning=asks_meaning_of_an_alert(text))
     how_to = bool(HOW_TO.search(text))
     if WRITE_ACTION.search(text) and not how_to:
         r.intents.add("refuse")

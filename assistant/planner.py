@@ -34,7 +34,6 @@ from assistant.ir import (
     Query,
     TimeRange,
 )
-from assistant.runbooks import asks_cause, asks_meaning_of_an_alert, question_role
 from assistant.value_slots import (
     HOST_NAME,
     Slot,
@@ -584,11 +583,11 @@ def plan_rules(inp: PlanInput) -> Plan:
     plan = Plan()
     intents = set(r.intents)
 
-    if "refuse" in intents and not asks_meaning_of_an_alert(inp.question):
+    if "refuse" in intents and not r.alert_meaning:
         plan.refusal = "write"
         return plan
     links = _asked_field_words(links, r)
-    if links.unknown and not (("docs" in intents or question_role(inp.question))
+    if links.unknown and not (("docs" in intents or r.doc_role)
                               and not links.hosts and not links.services):
         # A how-to question may name things we do not monitor ("a JVM service"); a question
         # about telemetry must not silently drop an unknown host or service.
@@ -597,8 +596,8 @@ def plan_rules(inp: PlanInput) -> Plan:
             f"{links.unknown[0].value!r}"
         return plan
 
-    role = question_role(inp.question)
-    if role is not None and not asks_cause(inp.question):
+    role = r.doc_role
+    if role is not None and not r.asks_cause:
         # "What does X mean?", "how do I fix X?": the runbook answers it, even when X looks
         # like a metric or an alert; telemetry is not asked for.
         plan.queries.append(PlannedQuery(DocQuery(text=inp.question, k=RUNBOOK_HITS), "docs",
