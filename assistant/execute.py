@@ -168,6 +168,7 @@ class Executor:
         if ex.result is not None and isinstance(q, LogQuery):
             bounded = _Bounded(conn, self, budget)
             ex = self._levelless_fallback(ex, q, bounded)
+            _without_a_missing_value(ex, bounded)
             _with_first_line(ex, bounded)
         ex.elapsed_ms = (time.perf_counter() - t0) * 1000
         if ex.result is not None:
@@ -215,6 +216,24 @@ class Executor:
                    f"matching lines whose words say it ({words})")
         return ex
 
+    def _levels_said_in_text(self, ex: Executed, q: LogQuery, conn: Runs) -> Executed:
+        """ "how many unrecognized attribute warnings" where the lines searched for are at
+        another level (Info lines that say "Warning:"): the lines searched for, without
+        the level, and the answer says that none was at that level."""
+        if ex.result is None or _matched(ex.result) or (q.text is None and q.pattern is None):
+            return ex
+        res = ex.result
+        unlevelled = q.model_copy(update={"levels": (), "level": None})
+        if q.count_by == "level":
+            unlevelled = unlevelled.model_copy(update={"count_by": None})
+        if _rerun(ex, unlevelled, conn) and ex.result is not None and _matched(ex.result):
+            ex.note = (f"no matching line was at level {'/'.join(q.levels)}; these are the "
+                       "lines searched for (their words say it, not their level)")
+        else:
+            ex.result, ex.native = res, res.native
+            ex.planned = PlannedQuery(q, ex.planned.purpose, ex.planned.why)
+        return ex
+
     def _levels_said(self, ex: Executed, q: LogQuery, conn: Runs) -> Executed:
         """Lines at exactly the levels asked ("how many errors"), over logs where most lines
         carry no level: the lines whose words say that severity are counted instead, and
@@ -222,7 +241,7 @@ class Executor:
         share = _unlevelled(q, conn, {"levels": (), "text": None, "pattern": None,
                                       "extract": None})
         if share is None:
-            return ex
+            return self._levels_said_in_text(ex, q, conn)
         unlevelled, total = share
         words = _severity_words(q.levels, " or ")
         if q.count_by == "level" and q.pattern is None and q.text is None:
@@ -383,6 +402,25 @@ def _said_instead(ex: Executed, q: LogQuery, level: Level, conn: Runs) -> str | 
     if _rerun(ex, said, conn) and ex.result is not None and _matched(ex.result):
         return _severity_words(at_least)
     return None
+
+
+def _without_a_missing_value(ex: Executed, conn: Runs) -> None:
+    """ "how many blocks got stored" where no matching line holds the named kind of value
+    (HDFS's blk_ ids in a Spark log): the matching lines are counted instead, and the
+    answer says that no line held such a value."""
+    q, res = ex.planned.query, ex.result
+    if not isinstance(q, LogQuery) or res is None or q.extract is None \
+            or q.extract.kind in ("regex", "key", "field") or _matched(res) \
+            or q.mode() not in ("distinct", "count_by"):
+        return
+    lines = q.model_copy(update={"extract": None, "count_by": None, "aggregate": "count",
+                                 "limit": 5})
+    before = ex.planned
+    if not _rerun(ex, lines, conn) or ex.result is None or not _matched(ex.result):
+        ex.planned, ex.result, ex.native = before, res, res.native
+        return
+    ex.note = (f"no matching line holds a {q.extract.name.replace('_', ' ')} value; "
+               "the matching lines were counted instead")
 
 
 def _with_first_line(ex: Executed, conn: Runs) -> None:

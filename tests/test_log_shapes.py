@@ -426,3 +426,26 @@ def test_a_slot_value_keeps_the_other_words_only_where_a_template_says_both() ->
     assert kept.queries[0].query.text == "sealed"  # type: ignore[union-attr]
     alone = _with_text(Plan(queries=[PlannedQuery(q, "logs")]), relay, "en", templates)
     assert alone.queries[0].query.text is None  # type: ignore[union-attr]
+
+
+def test_a_kind_of_value_no_line_holds_counts_the_lines(broker: EmbeddedConnector) -> None:
+    """ "how many blocks were sealed" where no line holds an HDFS block id: the matching
+    lines are counted, and the answer says no line held such a value."""
+    from assistant.ir import Extract
+
+    q = LogQuery(time_range=TR, text="sealed", extract=Extract(kind="block_id"),
+                 count_by="extracted", aggregate="count_distinct")
+    ex = _run(broker, q)
+    assert ex.result.total == 2 and ex.query.extract is None
+    assert ex.note and "block id" in ex.note
+
+
+def test_a_level_no_searched_line_has_reads_the_lines_words(broker: EmbeddedConnector
+                                                            ) -> None:
+    """ "how many backlog warnings at level error": no "backlog" line is at that level;
+    the lines searched for are answered, with a note saying none was at the level."""
+    ex = _run(broker, LogQuery(time_range=TR, text="backlog", levels=("error",)))
+    assert ex.result.total == 2 and ex.query.levels == ()
+    assert ex.note and "no matching line was at level error" in ex.note
+    kept = _run(broker, LogQuery(time_range=TR, text="nothing like this", levels=("error",)))
+    assert kept.result.total == 0 and kept.query.levels == ("error",)
