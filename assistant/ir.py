@@ -165,6 +165,16 @@ SAMPLE_ONLY = ("threshold", "bucket_s")
 """MetricQuery fields that only a ``samples`` query uses (they shape the facts)."""
 
 
+def _valid_regex(pattern: str, name: str) -> None:
+    """Raise a one-line error naming the field when `pattern` is not a regular expression."""
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{name!r} is not a valid regular expression: {exc}") from exc
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -406,12 +416,7 @@ class LabelReplace(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> LabelReplace:
-        import re
-
-        try:
-            re.compile(self.regex)
-        except re.error as exc:
-            raise ValueError(f"'regex' is not a valid regular expression: {exc}") from exc
+        _valid_regex(self.regex, "regex")
         return self
 
 
@@ -602,12 +607,7 @@ class Extract(_Strict):
         if (self.kind == "regex") != (self.pattern is not None):
             raise ValueError("'pattern' is required with kind='regex' and only with it")
         if self.pattern is not None:
-            import re
-
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"'pattern' is not a valid regular expression: {exc}") from exc
+            _valid_regex(self.pattern, "pattern")
         return self
 
     @property
@@ -663,12 +663,7 @@ class ValueFilter(_Strict):
         if not isinstance(self.value, str):
             raise ValueError(f"op={self.op!r} compares text: give 'value' as a string")
         if self.op == "regex":
-            import re
-
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"'value' is not a valid regular expression: {exc}") from exc
+            _valid_regex(self.value, "value")
         return self
 
 
@@ -722,12 +717,7 @@ class LogQuery(_Strict):
     @model_validator(mode="after")
     def _check(self) -> LogQuery:
         if self.pattern is not None:
-            import re
-
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"'pattern' is not a valid regular expression: {exc}") from exc
+            _valid_regex(self.pattern, "pattern")
         modes = [n for n, v in (("count_by", self.count_by), ("bucket_s", self.bucket_s),
                                 ("busiest", self.busiest)) if v is not None]
         if len(modes) > 1:
