@@ -131,7 +131,7 @@ TOP_TEMPLATES = _rx(
     "most frequent", "most common", "most often", "top error", "top errors", "top messages",
     "가장 많이 나온", "가장 많이 찍힌", "가장 자주", "제일 많이", "which errors",
     "what errors", "kinds of error", "types of error", "error types", "group", "patterns",
-    "가장 많은", "가장 흔한", "자주", "빈번", "종류", "유형",
+    "가장 많은", "가장 흔한", "제일 많은", "제일 흔한", "자주", "빈번", "종류", "유형",
     "complain", "complains", "complaining", "complained", "불평",
 )
 COUNT_WORDS = _rx(
