@@ -217,6 +217,10 @@ class Settings(BaseSettings):
     now: AwareDatetime | None = Field(default=None, description="pinned clock (ISO 8601)")
     timezone: str = "UTC"
     backend: str = Field(default="embedded", description="metrics/logs connector name")
+    promql_semantics: Literal["prometheus2", "prometheus3"] = Field(
+        default="prometheus2", description="range windows of the embedded and ClickHouse "
+        "engines: prometheus2 reads [t - w, t] (what a Prometheus 2.x server answers), "
+        "prometheus3 reads (t - w, t] (Prometheus 3.x, what its own conformance tests expect)")
     events_backend: str | None = Field(default=None, description="e.g. alertmanager")
     logs_backend: str | None = Field(
         default=None, description="e.g. clickhouse while metrics come from prometheus"

@@ -850,3 +850,28 @@ def test_ambiguous_matching_is_a_clear_backend_error(conn: EmbeddedConnector) ->
         Binary(op="+", right=MetricOperand(metric="req_totl")),))
     with pytest.raises(UnknownEntityError, match="req_total"):
         conn.run(bad)
+
+
+def test_window_semantics_follow_the_promql_semantics_setting(tmp_path: Path) -> None:
+    """ `promql_semantics`: "prometheus2" (default) reads a sample at exactly t - w into
+    the window [t - w, t]; "prometheus3" reads (t - w, t] and leaves it out."""
+    from assistant.settings import Settings
+
+    t0 = datetime(2026, 11, 20, 11, 0, tzinfo=UTC).timestamp()
+    data: dict[tuple[str, tuple[tuple[str, str], ...]], Points] = {
+        ("cpu_percent", (("host", "h1"),)): [(t0, 90.0), (t0 + 30, 10.0), (t0 + 60, 20.0)]}
+    write_store(tmp_path / "telemetry.duckdb", data)
+    end = datetime.fromtimestamp(t0 + 60, UTC)
+    q = MetricQuery(metric="cpu_percent", function="max_over_time", window_s=60,
+                    mode="instant", time_range=TimeRange(start=end - timedelta(seconds=1),
+                                                         end=end))
+    got = {}
+    for semantics in ("prometheus2", "prometheus3"):
+        s = Settings(data_dir=tmp_path, promql_semantics=semantics)
+        conn = EmbeddedConnector.from_settings(s)
+        try:
+            got[semantics] = [v for _, v in conn.run(q).series[0].points]
+        finally:
+            conn.close()
+    assert got == {"prometheus2": [90.0], "prometheus3": [20.0]}
+    assert Settings().promql_semantics == "prometheus2"

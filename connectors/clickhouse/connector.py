@@ -124,7 +124,7 @@ class ClickHouseConnector(SqlConnector):
                     "e.g. chdb:///var/lib/opsa/chdb"
                 )
             executor = ChdbExecutor(path)
-        return cls(
+        conn = cls(
             ch.url, username=ch.username, password=ch.password, database=ch.database,
             verify_tls=ch.verify_tls, timeout_s=ch.timeout_s, max_rows=ch.max_rows,
             max_result_bytes=ch.max_result_bytes, logs=ch.logs,
@@ -134,6 +134,8 @@ class ClickHouseConnector(SqlConnector):
             host_labels=tuple(settings.ingest.host_labels),
             service_labels=tuple(settings.ingest.service_labels), executor=executor,
         )
+        conn.semantics = settings.promql_semantics
+        return conn
 
     def close(self) -> None:
         close = getattr(self._executor, "close", None)

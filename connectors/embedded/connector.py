@@ -60,12 +60,14 @@ class EmbeddedConnector(SqlConnector):
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedConnector:
         """The connector for `settings` (store under the data dir, label conventions)."""
-        return cls(
+        conn = cls(
             settings.store_path,
             service_labels=settings.ingest.service_labels,
             host_labels=settings.ingest.host_labels,
             timeout_s=settings.query_timeout_s,
         )
+        conn.semantics = settings.promql_semantics
+        return conn
 
     def close(self) -> None:
         with self._lock:

@@ -43,7 +43,13 @@ from connectors.sql.common import event_from_row, to_utc
 from connectors.sql.dialect import Dialect
 from connectors.sql.events import build_event_sql
 from connectors.sql.logs import FieldPattern, LogColumns, LogPlan, build_log_sql
-from connectors.sql.metrics import MetricPlan, MetricTables, build_metric_sql
+from connectors.sql.metrics import (
+    DEFAULT_SEMANTICS,
+    MetricPlan,
+    MetricTables,
+    Semantics,
+    build_metric_sql,
+)
 from connectors.sql.results import Columns, columns_from_rows, metric_series
 
 Row = tuple[Any, ...]
@@ -67,6 +73,8 @@ class SqlConnector(Connector):
     service_labels: tuple[str, ...] = ("service", "job", "app")
     max_rows: int | None = None
     """The most rows one statement may return (None: the query's own limit)."""
+    semantics: Semantics = DEFAULT_SEMANTICS
+    """Range windows: Prometheus 2.x or 3.x (setting ``promql_semantics``)."""
 
     def __init__(self) -> None:
         self._store: StoreCatalog | None = None
@@ -314,7 +322,8 @@ class SqlConnector(Connector):
         """Validate `q` against the catalog and compile it."""
         info, report = self._resolve_metric(q)
         self._check_labels(q, info)
-        plan = build_metric_sql(q, info.name, report, self.dialect, self.metric_tables)
+        plan = build_metric_sql(q, info.name, report, self.dialect, self.metric_tables,
+                                self.semantics)
         return info, plan
 
     def _metric_native(self, q: MetricQuery) -> str:
