@@ -49,7 +49,7 @@ QUESTION_WORDS = frozenset(_words(
     take took make made give gave print prints show shows showed report reports send
     up out off down goes going gone
     noisiest noisy chattiest loudest worst heaviest active complain complains complained
-    complaining
+    complaining use used uses using
     second seconds minute minutes hour hours day days week weeks month months year years
     daily hourly utc gmt kst local
     """

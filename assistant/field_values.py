@@ -32,6 +32,8 @@ NAMED: list[tuple[str, re.Pattern[str]]] = [
     ("http_method", re.compile(r"(?<![\w-])(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS)(?![\w-])")),
 ]
 """Per field kind, how a question names one of its values (group: the value)."""
+HTTP_METHOD = r"(?:^|[\s\"])(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS)\s+/"
+"""RE2 whose group 1 is a request line's method ("GET /v2/servers HTTP/1.1")."""
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,8 @@ LOG_FIELD_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("status_code", _rxa("status code", "status codes", "http status", "response code",
                         "response codes", "상태 코드", "상태코드", "응답 코드")),
     ("port", _rxa("port", "ports", "포트")),
+    ("http_method", _rxa("http method", "http methods", "request method", "request methods",
+                         "method", "methods", "http 메서드", "메서드", "메소드")),
     ("host", _rxa("host", "hosts", "node", "nodes", "machine", "machines", "server", "servers",
                  "hostname", "computer", "호스트", "노드", "서버", "장비", "머신")),
     ("service", _rxa("component", "components", "program", "programs", "module", "modules",

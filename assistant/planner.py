@@ -15,6 +15,7 @@ from assistant.content_words import QUESTION_WORDS, content_words, vocabulary
 from assistant.derived import derived_query
 from assistant.derived import why as derived_why
 from assistant.entities import Links, UnknownMention
+from assistant.field_values import HTTP_METHOD
 from assistant.intent import HOW_MANY, LOG_FIELD_WORDS, IntentReading, log_field
 from assistant.ir import (
     AGG_QUANTILES,
@@ -358,8 +359,9 @@ def _log_op_query(inp: PlanInput) -> LogQuery | None:
                         inp.catalog)
     base = _log_query(inp, top=False)
     column = COLUMN_FIELDS.get(r.log_field or "")
-    extract = None if r.log_field is None or column else \
-        Extract(kind=cast(ExtractKind, r.log_field))
+    extract = None if r.log_field is None or column else (
+        Extract(kind="regex", pattern=HTTP_METHOD) if r.log_field == "http_method"
+        else Extract(kind=cast(ExtractKind, r.log_field)))  # "which HTTP methods": verbs
     if column == "host" and not inp.catalog.hosts and r.log_op in (
             "top_value", "distinct_count", "distinct_list"):  # lines with no host column:
         column, extract = None, Extract(kind="regex", pattern=HOST_NAME)  # the hosts named

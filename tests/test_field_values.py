@@ -80,3 +80,19 @@ def test_a_field_named_with_its_value_is_a_filter_not_the_asked_field() -> None:
     assert read_intent("which ports were used most?").log_field == "port"
     named = log_field("which host got the most connections on port 443?")
     assert named is not None and named[0] == "host"
+
+
+def test_http_methods_are_read_from_request_lines() -> None:
+    """ "which HTTP methods", "HTTP 메서드 종류": the verb of each request line."""
+    import re
+
+    from assistant.field_values import HTTP_METHOD
+    from assistant.intent import read_intent
+
+    for q in ("which HTTP methods were used most?", "API에 들어온 HTTP 메서드 종류 뭐뭐 있어?",
+              "how many different request methods are there?"):
+        assert read_intent(q).log_field == "http_method", q
+    rx = re.compile(HTTP_METHOD)
+    m = rx.search('10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200')
+    assert m is not None and m.group(1) == "GET"
+    assert rx.search("GET requests were slow") is None
