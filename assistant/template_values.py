@@ -71,6 +71,13 @@ def specialized(examples: Iterable[tuple[str, str]], cache_dir: Path | None = No
     pairs = tuple(examples)
     if cache_dir is None:
         return _specialized(pairs)
+    return _kept(pairs, cache_dir)
+
+
+@lru_cache(maxsize=8)
+def _kept(pairs: tuple[tuple[str, str], ...], cache_dir: Path) -> tuple[str, ...]:
+    """`_specialized(pairs)` read from (or written to) `cache_dir`, once per process: a
+    server answering many questions neither re-hashes the examples nor re-reads the file."""
     made_by = (MIN_REPEATS, MAX_PER_SLOT, MAX_TEMPLATES, WORDLIKE.pattern)  # other rules: redo
     key = hashlib.sha256(json.dumps([made_by, pairs], ensure_ascii=False).encode()
                          ).hexdigest()[:24]

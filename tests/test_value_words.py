@@ -172,7 +172,7 @@ def test_a_quoted_value_is_read_without_its_quotes() -> None:
 def test_specialized_templates_are_kept_on_disk_per_set_of_examples(tmp_path: Path) -> None:
     """A new process reads the specialized templates instead of recomputing them; other
     examples (a store that changed) are another file; a damaged file is recomputed."""
-    from assistant.template_values import specialized
+    from assistant.template_values import _kept, specialized
 
     template = "Loading module <*> done"
     pairs = [(template, f"Loading module {m} done") for m in ("net", "net", "net", "fs")]
@@ -181,8 +181,10 @@ def test_specialized_templates_are_kept_on_disk_per_set_of_examples(tmp_path: Pa
     files = list(tmp_path.glob("specialized-*.json"))
     assert len(files) == 1
     files[0].write_text('["Loading module cached done"]', encoding="utf-8")
+    _kept.cache_clear()  # a new process
     assert specialized(pairs, tmp_path) == ("Loading module cached done",)  # read, not made
     files[0].write_text("{not json", encoding="utf-8")
+    _kept.cache_clear()
     assert specialized(pairs, tmp_path) == want
     specialized(pairs[:3], tmp_path)
     assert len(list(tmp_path.glob("specialized-*.json"))) == 2
